@@ -1,0 +1,34 @@
+# make demo: create .venv, install, build the synthetic world, train the audio encoder.
+# make test: create .venv if needed, run the test suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DATA_DIR ?= $(CURDIR)/.data/tfds
+DEMO_WORKDIR ?= $(CURDIR)/runs/demo_audio_encoder
+PYTEST_ARGS ?=
+
+.PHONY: install demo test clean
+
+install: $(STAMP)
+
+# uv installs the same requirements as pip, several times faster; pip is the fallback.
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	( $(BIN)/python -m pip install -q uv && \
+	  $(BIN)/uv pip install -q --python $(BIN)/python -e '.[dev]' ) || \
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/python -m data_prep.build synthetic_talking_heads --data_dir $(DATA_DIR)
+	$(BIN)/python -m stylehead_jax.train --config configs/audio_encoder.py:runlocal \
+	  --config.data.data_dir=$(DATA_DIR) --workdir $(DEMO_WORKDIR)
+	@echo "checkpoints: $(DEMO_WORKDIR)/checkpoints"
+	@echo "summaries:   tensorboard --logdir $(DEMO_WORKDIR)/tensorboard"
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS) tests
+
+clean:
+	rm -rf $(VENV) .data runs .pytest_cache

@@ -1,0 +1,74 @@
+"""Checkpoints: one orbax CheckpointManager per workdir, and the resume order.
+
+Resume order, in `restore_or_initialize` only: the workdir's latest checkpoint, else
+`config.init_from` (the latest checkpoint of another workdir; its params are taken and
+the optimizer starts afresh), else a fresh init.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Callable
+
+import jax
+import orbax.checkpoint as ocp
+
+
+class Checkpointer:
+  """Saves `{params, opt_state, step, ...}` every K steps, keeps the newest N."""
+
+  def __init__(self, directory: str, *, keep: int = 3, every_steps: int = 1000,
+               read_only: bool = False):
+    self.directory = os.path.abspath(directory)
+    self._manager = ocp.CheckpointManager(
+        self.directory,
+        options=ocp.CheckpointManagerOptions(
+            max_to_keep=keep, save_interval_steps=every_steps, read_only=read_only,
+            create=not read_only))
+
+  def latest_step(self) -> int | None:
+    return self._manager.latest_step()
+
+  def save(self, step: int, state: Any, *, force: bool = False) -> bool:
+    """Saves if `step` is on the interval (or `force`); returns whether it did."""
+    return self._manager.save(step, args=ocp.args.StandardSave(state), force=force)
+
+  def restore(self, abstract_state: Any, step: int | None = None) -> Any:
+    """Restores into the structure, dtypes and shardings of `abstract_state`."""
+    step = self.latest_step() if step is None else step
+    if step is None:
+      raise FileNotFoundError(f"{self.directory}: no checkpoint")
+    return self._manager.restore(step, args=ocp.args.StandardRestore(abstract_state))
+
+  def wait(self) -> None:
+    self._manager.wait_until_finished()
+
+  def close(self) -> None:
+    self._manager.wait_until_finished()
+    self._manager.close()
+
+
+def abstract_like(tree: Any, shardings: Any) -> Any:
+  """ShapeDtypeStructs carrying `shardings`: the restore target of a tree."""
+  return jax.tree.map(lambda x, s: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=s),
+                      tree, shardings)
+
+
+def restore_or_initialize(checkpointer: Checkpointer, abstract_state: Any,
+                          init_fn: Callable[[], Any], init_from: str = "") -> tuple[Any, str]:
+  """Returns (state, where it came from), following the module's resume order."""
+  if checkpointer.latest_step() is not None:
+    step = checkpointer.latest_step()
+    return checkpointer.restore(abstract_state), f"resumed from {checkpointer.directory} step {step}"
+  state = init_fn()
+  if init_from:
+    source = Checkpointer(checkpoint_dir(init_from), read_only=True)
+    restored = source.restore(abstract_state)
+    state = dict(state, params=restored["params"])
+    return state, f"params from {source.directory} step {source.latest_step()}"
+  return state, "initialized from scratch"
+
+
+def checkpoint_dir(workdir: str) -> str:
+  return os.path.join(os.path.abspath(workdir), "checkpoints")
+

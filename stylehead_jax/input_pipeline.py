@@ -1,0 +1,134 @@
+"""TFDS -> aligned windows -> per-host batches (-> global arrays in train.py).
+
+A window is `window_frames` consecutive video frames with everything aligned to them:
+per-frame features (landmarks, head pose, ...) are cut at [s, s + T), log-mels at
+[2s, 2s + 2T) and audio at [400 s, 400 (s + T)) (media.MELS_PER_FRAME and
+media.SAMPLES_PER_FRAME say how many per frame). Clips shorter than one window are
+dropped (counted in the log).
+
+Training order (big_vision style): shard by host -> cache -> repeat -> shuffle (seeded)
+-> random window (stateless, seeded by the element's position in the stream) -> batch ->
+skip the batches already trained on -> prefetch. The stream is a pure function of
+(config.seed, step), so a resumed run sees exactly the batches an uninterrupted one would.
+Evaluation cuts every clip into consecutive windows, pads the last batch and marks real
+windows with mask = 1.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Iterator
+
+from absl import logging
+import jax
+import numpy as np
+import tensorflow as tf
+import tensorflow_datasets as tfds
+
+from data_prep import build
+from stylehead_jax import media
+
+# Samples per video frame of each time-indexed feature; features not listed are per clip.
+TIME_RATES = {
+    "frames": 1, "region_maps": 1, "landmarks": 1, "head_pose": 1, "torso": 1,
+    "visemes": 1, "valid": 1,
+    "log_mel": media.MELS_PER_FRAME, "audio": media.SAMPLES_PER_FRAME,
+}
+_VIDEO_FEATURES = ("frames", "region_maps")
+
+tf.config.set_visible_devices([], "GPU")  # tf.data only; accelerators belong to JAX
+
+
+def get_builder(data_config) -> tfds.core.DatasetBuilder:
+  """The configured builder, prepared first if it was never built (synthetic data)."""
+  data_dir = data_config.data_dir or os.environ.get("TFDS_DATA_DIR") or None
+  builder = build.make_builder(data_config.name, data_dir,
+                               build.parse_overrides(data_config.overrides))
+  if not tf.io.gfile.exists(os.path.join(builder.data_dir, "dataset_info.json")):
+    logging.info("preparing %s in %s", builder.name, builder.data_dir)
+    builder.download_and_prepare()
+  return builder
+
+
+def _load(builder, split: str, features, *, shard: bool) -> tf.data.Dataset:
+  missing = set(features) - set(builder.info.features.keys())
+  if missing:
+    raise KeyError(f"{builder.name} has no features {sorted(missing)}")
+  # Undecoded videos are cheap to carry and drop; decode only what is asked for.
+  decoders = {k: tfds.decode.SkipDecoding() for k in _VIDEO_FEATURES
+              if k in builder.info.features and k not in features}
+  read_config = tfds.ReadConfig(shuffle_seed=0, interleave_cycle_length=1)
+  ds = builder.as_dataset(split=split, shuffle_files=False, decoders=decoders,
+                          read_config=read_config)
+  if shard and jax.process_count() > 1:
+    ds = ds.shard(jax.process_count(), jax.process_index())
+  return ds.map(lambda ex: {k: ex[k] for k in features})
+
+
+def _num_frames(example) -> tf.Tensor:
+  key = next(k for k in example if k in TIME_RATES)
+  length = tf.shape(tf.nest.flatten(example[key])[0])[0]
+  return length // TIME_RATES[key]
+
+
+def _cut(example, start, window_frames):
+  """The window of `window_frames` frames starting at frame `start`."""
+  def cut(key, value):
+    rate = TIME_RATES.get(key)
+    if rate is None:
+      return value
+    return tf.nest.map_structure(lambda v: v[start * rate:(start + window_frames) * rate], value)
+  return {k: cut(k, v) for k, v in example.items()}
+
+
+def _set_shapes(example, window_frames):
+  def fix(key, value):
+    rate = TIME_RATES.get(key)
+    if rate is None:
+      return value
+    return tf.nest.map_structure(
+        lambda v: tf.ensure_shape(v, [window_frames * rate] + v.shape[1:].as_list()), value)
+  return {k: fix(k, v) for k, v in example.items()}
+
+
+def train_batches(builder, config, *, start_step: int = 0) -> Iterator[dict[str, np.ndarray]]:
+  """Endless host-local training batches of the features in `config.data.features`."""
+  window = config.data.window_frames
+  host_batch = config.batch_size // jax.process_count()
+  ds = _load(builder, config.data.train_split, config.data.features, shard=True)
+  ds = ds.filter(lambda ex: _num_frames(ex) >= window).cache().repeat()
+  ds = ds.shuffle(config.data.shuffle_buffer, seed=config.seed)
+
+  def random_window(index, example):
+    seed = tf.stack([tf.cast(config.seed, tf.int64), index])
+    limit = _num_frames(example) - window + 1
+    start = tf.random.stateless_uniform([], seed, 0, limit, dtype=tf.int32)
+    return _set_shapes(_cut(example, start, window), window)
+
+  ds = ds.enumerate().map(random_window, num_parallel_calls=tf.data.AUTOTUNE)
+  ds = ds.batch(host_batch, drop_remainder=True).skip(start_step)
+  options = tf.data.Options()
+  options.deterministic = True
+  ds = ds.with_options(options).prefetch(2)
+  return iter(tfds.as_numpy(ds))
+
+
+def eval_batches(builder, config) -> Iterator[dict[str, np.ndarray]]:
+  """Every consecutive window of the eval split once, in full padded batches."""
+  window = config.data.window_frames
+  host_batch = config.eval_batch_size // jax.process_count()
+  ds = _load(builder, config.data.eval_split, config.data.features, shard=True)
+
+  def windows(example):
+    starts = tf.range(0, _num_frames(example) - window + 1, window)
+    return tf.data.Dataset.from_tensor_slices(starts).map(
+        lambda s: _set_shapes(_cut(example, s, window), window))
+
+  ds = ds.flat_map(windows).batch(host_batch)
+  for batch in tfds.as_numpy(ds):
+    n = len(next(iter(jax.tree.leaves(batch))))
+    pad = host_batch - n
+    batch = jax.tree.map(lambda x: np.concatenate([x, np.zeros((pad,) + x.shape[1:], x.dtype)]),
+                         batch)
+    batch["mask"] = (np.arange(host_batch) < n).astype(np.float32)
+    yield batch

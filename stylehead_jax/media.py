@@ -1,0 +1,265 @@
+"""The media contract: every rate, size and audio feature of stylehead_jax, defined once.
+
+Video is 60 fps; audio is 24 kHz mono float32; the audio feature is an 80-bin log-mel
+spectrogram at 120 Hz (hop 200 samples), so each video frame owns exactly two mel frames.
+
+Alignment, for any length of audio:
+  * a clip of N samples covers T = ceil(N / SAMPLES_PER_FRAME) video frames; the audio is
+    zero-padded at the end to T * SAMPLES_PER_FRAME samples (the tail of the last video
+    frame is silence);
+  * mel frame k is centred on sample k * HOP_LENGTH (the STFT is centred, with zero
+    padding of N_FFT // 2 on both sides), so video frame t (shown at time t / FPS) owns
+    mel frames 2t (centred on the frame's start) and 2t + 1 (half a frame later);
+  * the centred STFT of the padded audio yields 2T + 1 frames; the last one, centred on the
+    end of the clip, belongs to no video frame and is dropped.
+So `log_mel(audio).shape == (2 * num_video_frames(len(audio)), N_MELS)` for every length.
+
+Every loader raises `MediaError` naming the file and the problem, never a library
+traceback.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import math
+import os
+import subprocess
+import tempfile
+from typing import Sequence
+
+import numpy as np
+
+# --- The contract -----------------------------------------------------------------------
+FPS = 60
+SAMPLE_RATE = 24_000
+SAMPLES_PER_FRAME = SAMPLE_RATE // FPS  # 400
+N_MELS = 80
+N_FFT = 512
+HOP_LENGTH = 200  # 1/120 s
+WIN_LENGTH = 400  # 1/60 s
+MELS_PER_FRAME = SAMPLES_PER_FRAME // HOP_LENGTH  # 2
+MEL_FMIN = 0.0
+MEL_FMAX = SAMPLE_RATE / 2
+LOG_MEL_FLOOR = 1e-5  # log(max(mel, floor)): -11.5 for silence
+SILENCE_RMS = 1e-4  # audio whose RMS is below this is treated as silent
+# Networks see (log_mel - LOG_MEL_OFFSET) / LOG_MEL_SCALE: the floor maps to about -1.4
+# and loud speech (log-mel ~ +2) to about 2.
+LOG_MEL_OFFSET = -6.0
+LOG_MEL_SCALE = 4.0
+
+assert SAMPLES_PER_FRAME * FPS == SAMPLE_RATE
+assert MELS_PER_FRAME * HOP_LENGTH == SAMPLES_PER_FRAME
+
+
+class MediaError(ValueError):
+  """A media file that cannot be used, with the file and the reason in the message."""
+
+  def __init__(self, path, problem: str):
+    self.path = str(path)
+    self.problem = problem
+    super().__init__(f"{path}: {problem}")
+
+
+# --- Audio ------------------------------------------------------------------------------
+def num_video_frames(num_samples: int) -> int:
+  """Number of 60 fps video frames covered by `num_samples` of 24 kHz audio."""
+  return -(-int(num_samples) // SAMPLES_PER_FRAME)
+
+
+def pad_to_frames(audio: np.ndarray) -> np.ndarray:
+  """Zero-pads 24 kHz audio at the end to a whole number of video frames."""
+  target = num_video_frames(len(audio)) * SAMPLES_PER_FRAME
+  return np.pad(audio, (0, target - len(audio)))
+
+
+def _ffmpeg_exe() -> str:
+  import imageio_ffmpeg  # pylint: disable=g-import-not-at-top
+  return imageio_ffmpeg.get_ffmpeg_exe()
+
+
+def _decode_with_ffmpeg(path: str) -> tuple[np.ndarray, int]:
+  """Decodes the first audio stream of any container to mono float32 at SAMPLE_RATE."""
+  cmd = [_ffmpeg_exe(), "-v", "error", "-nostdin", "-i", path, "-vn", "-map", "0:a:0",
+         "-ac", "1", "-ar", str(SAMPLE_RATE), "-f", "f32le", "-"]
+  proc = subprocess.run(cmd, capture_output=True, check=False)
+  if proc.returncode != 0:
+    err = proc.stderr.decode(errors="replace").strip().splitlines()
+    reason = err[-1] if err else f"ffmpeg exited with {proc.returncode}"
+    if "matches no streams" in reason or "Stream map" in reason:
+      reason = "no audio stream"
+    raise MediaError(path, f"unreadable audio ({reason})")
+  return np.frombuffer(proc.stdout, np.float32).copy(), SAMPLE_RATE
+
+
+def load_audio(path: str | os.PathLike, *, allow_silent: bool = False) -> np.ndarray:
+  """Loads any audio (wav/flac/mp3/ogg, or the soundtrack of a video) as 24 kHz mono.
+
+  Stereo is averaged to mono; other rates are resampled with librosa (soxr, high
+  quality).
+
+  Args:
+    path: audio or video file.
+    allow_silent: if False, a silent file raises MediaError.
+
+  Returns:
+    float32 array of shape (num_samples,) at SAMPLE_RATE.
+  """
+  path = os.fspath(path)
+  if not os.path.isfile(path):
+    raise MediaError(path, "no such file")
+  try:
+    import soundfile  # pylint: disable=g-import-not-at-top
+    audio, rate = soundfile.read(path, dtype="float32", always_2d=True)
+    audio = audio.mean(axis=1)
+  except Exception:  # pylint: disable=broad-except
+    # Not a format libsndfile knows (an mp4 or AAC soundtrack, say): ffmpeg decodes it.
+    audio, rate = _decode_with_ffmpeg(path)
+  if audio.size == 0:
+    raise MediaError(path, "audio has no samples")
+  if not np.all(np.isfinite(audio)):
+    raise MediaError(path, "audio contains NaN or infinite samples")
+  if rate != SAMPLE_RATE:
+    import librosa  # pylint: disable=g-import-not-at-top
+    audio = librosa.resample(audio, orig_sr=rate, target_sr=SAMPLE_RATE, res_type="soxr_hq")
+  audio = np.asarray(audio, np.float32)
+  if not allow_silent and float(np.sqrt(np.mean(audio**2))) < SILENCE_RMS:
+    raise MediaError(path, "audio is silent (RMS below %g)" % SILENCE_RMS)
+  return audio
+
+
+def write_wav(path: str | os.PathLike, audio: np.ndarray, rate: int = SAMPLE_RATE) -> None:
+  import soundfile  # pylint: disable=g-import-not-at-top
+  soundfile.write(os.fspath(path), np.asarray(audio, np.float32), rate, subtype="PCM_16")
+
+
+@functools.lru_cache(maxsize=None)
+def mel_filterbank() -> np.ndarray:
+  """(N_MELS, N_FFT // 2 + 1) Slaney-style mel filterbank, as librosa builds it."""
+  import librosa  # pylint: disable=g-import-not-at-top
+  return librosa.filters.mel(sr=SAMPLE_RATE, n_fft=N_FFT, n_mels=N_MELS,
+                             fmin=MEL_FMIN, fmax=MEL_FMAX).astype(np.float32)
+
+
+@functools.lru_cache(maxsize=None)
+def _analysis_window() -> np.ndarray:
+  """Periodic Hann window of WIN_LENGTH, zero-padded to N_FFT around its centre."""
+  n = np.arange(WIN_LENGTH)
+  window = 0.5 - 0.5 * np.cos(2 * np.pi * n / WIN_LENGTH)
+  left = (N_FFT - WIN_LENGTH) // 2
+  return np.pad(window, (left, N_FFT - WIN_LENGTH - left)).astype(np.float64)
+
+
+def mel_power(audio: np.ndarray) -> np.ndarray:
+  """Linear-power mel spectrogram, (2T, N_MELS), aligned as the module docstring says."""
+  audio = pad_to_frames(np.asarray(audio, np.float64))
+  num_mels = MELS_PER_FRAME * num_video_frames(len(audio))
+  padded = np.pad(audio, (N_FFT // 2, N_FFT // 2))
+  frames = np.lib.stride_tricks.sliding_window_view(padded, N_FFT)[::HOP_LENGTH][:num_mels]
+  spectrum = np.abs(np.fft.rfft(frames * _analysis_window(), axis=-1)) ** 2
+  return (spectrum @ mel_filterbank().T.astype(np.float64)).astype(np.float32)
+
+
+def log_mel(audio: np.ndarray) -> np.ndarray:
+  """Log-mel spectrogram of 24 kHz audio: float32 (2 * num_video_frames, N_MELS)."""
+  return np.log(np.maximum(mel_power(audio), LOG_MEL_FLOOR)).astype(np.float32)
+
+
+def normalize_log_mel(log_mel):
+  """The fixed affine map from log-mel to network inputs (numpy or jax arrays)."""
+  return (log_mel - LOG_MEL_OFFSET) / LOG_MEL_SCALE
+
+
+# --- Video ------------------------------------------------------------------------------
+@dataclasses.dataclass(frozen=True)
+class Video:
+  """Decoded frames resampled to FPS, with what the source was."""
+  frames: np.ndarray  # (T, H, W, 3) uint8 at FPS
+  source_fps: float
+  source_num_frames: int
+
+
+def resample_indices(num_source_frames: int, source_fps: float, fps: float = FPS) -> np.ndarray:
+  """Source frame shown at each output time (sample-and-hold).
+
+  Output frame t, at time t / fps, takes the latest source frame whose start time is not
+  after it: floor(t * source_fps / fps) (with a 1e-6 tolerance against round-off). The
+  output covers the source's duration: round(num_source_frames * fps / source_fps) frames.
+  From 25 fps to 60 fps each source frame is shown 2 or 3 times, in a fixed pattern; from
+  higher rates frames are dropped evenly.
+  """
+  if num_source_frames <= 0 or source_fps <= 0:
+    return np.zeros((0,), np.int64)
+  num_out = max(1, int(round(num_source_frames * fps / source_fps)))
+  idx = np.floor(np.arange(num_out) * source_fps / fps + 1e-6).astype(np.int64)
+  return np.minimum(idx, num_source_frames - 1)
+
+
+def read_video(path: str | os.PathLike, *, fps: float = FPS, min_frames: int = 1) -> Video:
+  """Reads every frame of a video as RGB uint8 and resamples it to `fps`.
+
+  Args:
+    path: any video ffmpeg can read.
+    fps: output rate; frame selection is `resample_indices`.
+    min_frames: fewer decoded frames than this raise MediaError (too-short clip).
+
+  Returns:
+    Video with frames (T, H, W, 3) uint8.
+  """
+  import imageio_ffmpeg  # pylint: disable=g-import-not-at-top
+  path = os.fspath(path)
+  if not os.path.isfile(path):
+    raise MediaError(path, "no such file")
+  try:
+    reader = imageio_ffmpeg.read_frames(path, pix_fmt="rgb24")
+    meta = next(reader)
+    width, height = meta["size"]
+    source_fps = float(meta.get("fps") or 0.0)
+    frames = [np.frombuffer(buf, np.uint8).reshape(height, width, 3) for buf in reader]
+  except (RuntimeError, OSError, StopIteration, KeyError, ValueError) as e:
+    first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+    raise MediaError(path, f"corrupt or unreadable video ({first})") from None
+  if not frames:
+    raise MediaError(path, "corrupt or unreadable video (no frames decoded)")
+  if source_fps <= 0:
+    raise MediaError(path, "video reports no frame rate")
+  if len(frames) < min_frames:
+    raise MediaError(path, f"clip too short: {len(frames)} frames, need at least {min_frames}")
+  idx = resample_indices(len(frames), source_fps, fps)
+  return Video(np.stack([frames[i] for i in idx]), source_fps, len(frames))
+
+
+def write_video(path: str | os.PathLike, frames: np.ndarray | Sequence[np.ndarray], *,
+                fps: float = FPS, audio: np.ndarray | None = None,
+                sample_rate: int = SAMPLE_RATE, quality: int = 8) -> None:
+  """Writes RGB uint8 frames as H.264 mp4, with the audio (if given) muxed as AAC.
+
+  Uses the ffmpeg binary bundled with imageio-ffmpeg. Sizes that are not multiples of 16
+  are written as they are (no macro-block resizing).
+  """
+  import imageio_ffmpeg  # pylint: disable=g-import-not-at-top
+  path = os.fspath(path)
+  frames = np.asarray(frames)
+  if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
+    raise ValueError(f"{path}: frames must be (T, H, W, 3) uint8, got {frames.shape} {frames.dtype}")
+  height, width = frames.shape[1:3]
+  with tempfile.TemporaryDirectory() as tmp:
+    audio_path = None
+    if audio is not None:
+      audio_path = os.path.join(tmp, "audio.wav")
+      write_wav(audio_path, audio, sample_rate)
+    writer = imageio_ffmpeg.write_frames(
+        path, (width, height), fps=fps, codec="libx264", quality=quality,
+        pix_fmt_out="yuv420p", macro_block_size=1, audio_path=audio_path,
+        audio_codec="aac" if audio_path else None,
+        output_params=["-shortest"] if audio_path else None, ffmpeg_log_level="error")
+    writer.send(None)
+    for frame in frames:
+      writer.send(np.ascontiguousarray(frame))
+    writer.close()
+
+
+def probe_audio_duration(path: str | os.PathLike) -> float:
+  """Duration in seconds of the audio stream of a media file (decoded, not from headers)."""
+  audio, _ = _decode_with_ffmpeg(os.fspath(path))
+  return len(audio) / SAMPLE_RATE

@@ -1,0 +1,1 @@
+"""One network per file; each docstring names its paper symbol."""

@@ -1,0 +1,43 @@
+"""Audio Encoder: autoregressive predictive coding (APC) over log-mels.
+
+The paper's audio features come from APC (Chung et al. 2019), as in Live Speech Portraits:
+unidirectional GRU layers read normalised log-mel frames; a linear postnet predicts the
+frame `n` steps ahead. The last GRU layer's states are the features that drive the
+Motion Generator (two per video frame, at 120 Hz).
+"""
+
+import flax.linen as nn
+import jax.numpy as jnp
+
+from stylehead_jax import media
+
+
+def _kernel(names, init=nn.initializers.lecun_normal()):
+  return nn.with_logical_partitioning(init, names)
+
+
+class APCEncoder(nn.Module):
+  """Audio Encoder (APC): log-mels (B, L, 80) -> (prediction of frame t+n, aux).
+
+  Returns:
+    prediction: (B, L, N_MELS), element t predicts input frame t + n.
+    aux: {"features": (B, L, hidden) last-layer states}.
+  """
+  num_layers: int = 3
+  hidden: int = 512
+  residual: bool = True  # add each layer's input to its output (from the 2nd layer on)
+  num_mels: int = media.N_MELS
+
+  @nn.compact
+  def __call__(self, log_mel):
+    x = log_mel
+    for i in range(self.num_layers):
+      cell = nn.GRUCell(
+          self.hidden, kernel_init=_kernel(("mel" if i == 0 else "embed", "hidden")),
+          recurrent_kernel_init=_kernel(("embed", "hidden"), nn.initializers.orthogonal()),
+          name=f"gru_{i}")
+      y = nn.RNN(cell, name=f"rnn_{i}")(x)
+      x = x + y if self.residual and i > 0 else y
+    prediction = nn.Dense(self.num_mels, kernel_init=_kernel(("hidden", "mel")),
+                          name="postnet")(x)
+    return prediction, {"features": x}

@@ -1,0 +1,18 @@
+"""Training stages, one per module. Each exposes:
+
+  FEATURES: the dataset features its batches need;
+  init(config, rng, batch) -> state  (params boxed with logical axes);
+  train_step(state, batch, rng, *, config) -> (state, measurements);
+  eval_step(state, batch, *, config) -> sums of measurements (weighted by batch["mask"]);
+  eval_images(state, batch, *, config) -> {name: (N, H, W, 3) float in [0, 1]}.
+"""
+
+import importlib
+
+STAGES = ("audio_encoder",)
+
+
+def get(name: str):
+  if name not in STAGES:
+    raise ValueError(f"unknown task {name!r}; known: {', '.join(STAGES)}")
+  return importlib.import_module(f"stylehead_jax.tasks.{name}")

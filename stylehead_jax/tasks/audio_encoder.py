@@ -1,0 +1,90 @@
+"""Stage audio_encoder: APC over log-mels, L1 on the frame `config.apc_shift` ahead.
+
+Evaluation reports the L1 of the prediction and of the copy-last-frame baseline (predict
+frame t + n as frame t) on held-out windows: an encoder that learned nothing about how
+speech moves cannot beat the baseline.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from stylehead_jax import media
+from stylehead_jax.models import audio_encoder as apc
+
+FEATURES = ("log_mel",)
+
+
+def make_model(config) -> apc.APCEncoder:
+  return apc.APCEncoder(**config.model)
+
+
+def make_schedule(config) -> optax.Schedule:
+  """Linear warm-up to config.lr, then constant (the paper trains at a fixed 1e-4)."""
+  return optax.join_schedules(
+      [optax.linear_schedule(0.0, config.lr, max(1, config.warmup_steps)),
+       optax.constant_schedule(config.lr)], [config.warmup_steps])
+
+
+def make_optimizer(config) -> optax.GradientTransformation:
+  return optax.chain(optax.clip_by_global_norm(config.grad_clip_norm),
+                     optax.adamw(make_schedule(config), weight_decay=config.weight_decay))
+
+
+def init(config, rng, batch):
+  """Fresh state {step, params, opt_state}; params keep their logical-axis boxes."""
+  params = make_model(config).init(rng, _inputs(batch))["params"]
+  return {"step": jnp.zeros((), jnp.int32), "params": params,
+          "opt_state": make_optimizer(config).init(params)}
+
+
+def _inputs(batch):
+  return media.normalize_log_mel(batch["log_mel"])
+
+
+def _l1(prediction, x, shift, weights):
+  """Mean |prediction[t] - x[t + shift]| over frames, weighted per example."""
+  err = jnp.abs(prediction[:, :-shift] - x[:, shift:]).mean(axis=(1, 2))
+  return (err * weights).sum(), weights.sum()
+
+
+def loss_fn(params, batch, config):
+  x = _inputs(batch)
+  prediction, _ = make_model(config).apply({"params": params}, x)
+  total, count = _l1(prediction, x, config.apc_shift, jnp.ones(x.shape[0]))
+  return total / count
+
+
+def train_step(state, batch, rng, *, config):
+  del rng  # APC training is deterministic given the batch.
+  loss, grads = jax.value_and_grad(loss_fn)(state["params"], batch, config)
+  tx = make_optimizer(config)
+  updates, opt_state = tx.update(grads, state["opt_state"], state["params"])
+  params = optax.apply_updates(state["params"], updates)
+  measurements = {"loss": loss, "grad_norm": optax.global_norm(grads),
+                  "param_norm": optax.global_norm(params),
+                  "learning_rate": make_schedule(config)(state["step"])}
+  return {"step": state["step"] + 1, "params": params, "opt_state": opt_state}, measurements
+
+
+def eval_step(state, batch, *, config):
+  """Sums over the batch's real (mask = 1) windows."""
+  x = _inputs(batch)
+  prediction, _ = make_model(config).apply({"params": state["params"]}, x)
+  n = config.apc_shift
+  l1, count = _l1(prediction, x, n, batch["mask"])
+  copy_l1, _ = _l1(x, x, n, batch["mask"])
+  return {"l1": l1, "copy_baseline_l1": copy_l1, "count": count}
+
+
+def eval_images(state, batch, *, config, num=2):
+  """Target and predicted normalised log-mels side by side, frequency upwards."""
+  x = _inputs(batch)[:num]
+  prediction, _ = make_model(config).apply({"params": state["params"]}, x)
+  n = config.apc_shift
+  pair = jnp.concatenate([x[:, n:], prediction[:, :-n]], axis=2)  # (num, L, 2 * mels)
+  image = jnp.clip((pair + 1.5) / 4.0, 0.0, 1.0)
+  image = jnp.flip(jnp.swapaxes(image, 1, 2), axis=1)  # (num, 2 * mels, L)
+  return {"target_vs_prediction": jnp.repeat(image[..., None], 3, axis=-1)}

@@ -1,0 +1,224 @@
+"""Trains one stage: `python -m stylehead_jax.train --config configs/X.py[:arg] --workdir DIR`.
+
+  python -m stylehead_jax.train --config configs/audio_encoder.py:runlocal --workdir /tmp/apc
+  python -m stylehead_jax.train --config configs/audio_encoder.py --workdir gs://b/apc \\
+      --config.batch_size=256 --config.data.data_dir=gs://b/tfds
+
+The stage is `config.task` (a module of stylehead_jax.tasks). A re-run in the same
+workdir resumes from its latest checkpoint; SIGTERM (preemption) saves and exits.
+Notebooks call `train_and_evaluate(config, workdir)` directly.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import signal
+import threading
+import time
+
+from absl import app
+from absl import flags
+from absl import logging
+import flax.linen as nn
+import jax
+from ml_collections import config_flags
+import numpy as np
+import tensorflow as tf
+import tqdm
+
+from stylehead_jax import checkpoint
+from stylehead_jax import input_pipeline
+from stylehead_jax import sharding
+from stylehead_jax import tasks
+
+_CONFIG = config_flags.DEFINE_config_file(
+    "config", None, "Stage config file, e.g. configs/audio_encoder.py:runlocal.",
+    lock_config=True)
+_WORKDIR = flags.DEFINE_string("workdir", None, "Checkpoints and summaries go here.")
+
+
+class _Preemption:
+  """Turns SIGTERM into a flag the loop checks after each step."""
+
+  def __init__(self):
+    self.requested = False
+    self._previous = None
+
+  def __enter__(self):
+    if threading.current_thread() is threading.main_thread():
+      self._previous = signal.signal(signal.SIGTERM, self._handle)
+    return self
+
+  def _handle(self, signum, frame):
+    del signum, frame
+    logging.warning("SIGTERM: will checkpoint and stop after this step")
+    self.requested = True
+
+  def __exit__(self, *exc):
+    if self._previous is not None:
+      signal.signal(signal.SIGTERM, self._previous)
+
+
+def _write_scalars(writer, step: int, scalars: dict[str, float]) -> None:
+  with writer.as_default(step=step):
+    for name, value in scalars.items():
+      tf.summary.scalar(name, value)
+  writer.flush()
+
+
+def _write_images(writer, step: int, images: dict[str, np.ndarray]) -> None:
+  with writer.as_default(step=step):
+    for name, value in images.items():
+      tf.summary.image(name, np.asarray(value, np.float32), max_outputs=len(value))
+  writer.flush()
+
+
+def evaluate(task, config, state, builder, mesh, *, eval_step) -> tuple[dict, dict]:
+  """Runs the stage's evaluator over the eval split: (measurements, sample images)."""
+  rules = config.sharding_rules
+  totals, images = {}, {}
+  for batch in input_pipeline.eval_batches(builder, config):
+    batch = sharding.to_global(batch, sharding.batch_sharding(mesh, rules))
+    sums = jax.device_get(eval_step(state, batch))
+    for k, v in sums.items():
+      totals[k] = totals.get(k, 0.0) + float(v)
+    if not images:
+      images = jax.device_get(task.eval_images(state, batch, config=config))
+  count = totals.pop("count", 0.0)
+  if not count:
+    raise ValueError(f"eval split {config.data.eval_split!r} has no window of "
+                     f"{config.data.window_frames} frames")
+  measurements = {k: v / count for k, v in totals.items()}
+  measurements["num_windows"] = count
+  return measurements, images
+
+
+def train_and_evaluate(config, workdir: str) -> dict:
+  """Trains `config.task` in `workdir` (resuming if it holds a checkpoint).
+
+  Returns:
+    {"step": last step, "history": [(step, loss)] logged this run, "eval": last
+     evaluation, "preempted": bool, "checkpoint_dir": ..., "summary_dir": ...,
+     "state": the final train state}.
+  """
+  task = tasks.get(config.task)
+  workdir = os.path.abspath(workdir)
+  tf.io.gfile.makedirs(workdir)
+  with tf.io.gfile.GFile(os.path.join(workdir, "config.json"), "w") as f:
+    f.write(config.to_json_best_effort(indent=2))
+  rules = config.sharding_rules
+
+  # Mesh.
+  mesh = sharding.make_mesh(config.mesh)
+  dp = sharding.data_parallel_size(mesh, rules)
+  for name in ("batch_size", "eval_batch_size"):
+    if config[name] % dp:
+      raise ValueError(f"config.{name}={config[name]} is not divisible by the {dp} data shards")
+  logging.info("mesh %s over %d devices", dict(mesh.shape), jax.device_count())
+
+  # Input.
+  builder = input_pipeline.get_builder(config.data)
+  example = next(iter(input_pipeline.train_batches(builder, config)))
+  batch_sharding = sharding.batch_sharding(mesh, rules)
+  example = sharding.to_global(example, batch_sharding)
+
+  # Model and optimizer: the state's shapes and logical axes, without allocating.
+  rng = jax.random.key(config.seed)
+  init_rng, train_rng = jax.random.split(rng)
+  init_fn = functools.partial(task.init, config)
+  boxed = jax.eval_shape(init_fn, init_rng, example)
+
+  # Shard and place.
+  state_sharding = sharding.logical_shardings(boxed, mesh, rules)
+  unboxed_init = lambda r, b: nn.unbox(init_fn(r, b))
+  jit_init = jax.jit(unboxed_init, out_shardings=state_sharding)
+  abstract_state = checkpoint.abstract_like(nn.unbox(boxed), state_sharding)
+
+  # Step.
+  repl = sharding.replicated(mesh)
+  train_step = jax.jit(
+      functools.partial(task.train_step, config=config),
+      in_shardings=(state_sharding, batch_sharding, repl),
+      out_shardings=(state_sharding, repl), donate_argnums=0)
+  eval_step = jax.jit(functools.partial(task.eval_step, config=config),
+                      in_shardings=(state_sharding, batch_sharding), out_shardings=repl)
+
+  # Checkpoint restore.
+  ckpt = checkpoint.Checkpointer(checkpoint.checkpoint_dir(workdir),
+                                 keep=config.keep_checkpoints,
+                                 every_steps=config.checkpoint_every_steps)
+  state, origin = checkpoint.restore_or_initialize(
+      ckpt, abstract_state, lambda: jit_init(init_rng, example), config.init_from)
+  start_step = int(jax.device_get(state["step"]))
+  logging.info("%s at step %d", origin, start_step)
+
+  # Evaluators and summaries.
+  summary_dir = os.path.join(workdir, "tensorboard")
+  writer = tf.summary.create_file_writer(summary_dir)
+  result = {"step": start_step, "history": [], "eval": {}, "preempted": False,
+            "checkpoint_dir": ckpt.directory, "summary_dir": summary_dir, "state": None}
+
+  def run_eval(step):
+    measurements, images = evaluate(task, config, state, builder, mesh, eval_step=eval_step)
+    _write_scalars(writer, step, {f"eval/{k}": v for k, v in measurements.items()})
+    _write_images(writer, step, {f"eval/{k}": v for k, v in images.items()})
+    logging.info("step %d eval: %s", step, " ".join(f"{k}={v:.4g}" for k, v in measurements.items()))
+    result["eval"] = dict(measurements, step=step)
+
+  # Loop.
+  batches = input_pipeline.train_batches(builder, config, start_step=start_step)
+  pending, last_log = [], time.time()
+  progress = tqdm.tqdm(total=config.total_steps, initial=start_step, desc=config.task,
+                       disable=not config.progress, dynamic_ncols=True)
+  with _Preemption() as preemption:
+    for step in range(start_step + 1, config.total_steps + 1):
+      batch = sharding.to_global(next(batches), batch_sharding)
+      state, measurements = train_step(state, batch, train_rng)
+      pending.append(measurements)
+      progress.update(1)
+      if step % config.log_every_steps == 0 or step == config.total_steps:
+        means = {k: float(np.mean([jax.device_get(m[k]) for m in pending])) for k in pending[0]}
+        means["steps_per_second"] = len(pending) / (time.time() - last_log)
+        pending, last_log = [], time.time()
+        _write_scalars(writer, step, {f"train/{k}": v for k, v in means.items()})
+        result["history"].append((step, means["loss"]))
+        progress.set_postfix(loss=f"{means['loss']:.4f}")
+        logging.info("step %d: %s", step, " ".join(f"{k}={v:.4g}" for k, v in means.items()))
+      ckpt.save(step, state, force=preemption.requested or step == config.total_steps)
+      result["step"] = step
+      if preemption.requested:
+        ckpt.wait()
+        logging.warning("preempted: saved step %d to %s", step, ckpt.directory)
+        result["preempted"] = True
+        break
+      if step % config.eval_every_steps == 0 or step == config.total_steps:
+        run_eval(step)
+  if start_step >= config.total_steps:  # already done: report the final figures again
+    run_eval(start_step)
+  progress.close()
+  ckpt.close()
+  writer.close()
+  result["state"] = state
+  return result
+
+
+def _quiet_orbax(record) -> bool:
+  """Keeps orbax's per-save INFO lines out of the console (warnings still show)."""
+  return record.levelno >= logging.WARNING or "orbax" not in record.pathname
+
+
+def main(argv):
+  logging.get_absl_handler().addFilter(_quiet_orbax)
+  if len(argv) > 1:
+    raise app.UsageError(f"unexpected arguments: {argv[1:]}")
+  result = train_and_evaluate(_CONFIG.value, _WORKDIR.value)
+  summary = {k: result[k] for k in
+             ("step", "preempted", "checkpoint_dir", "summary_dir", "eval", "history")}
+  print(json.dumps(summary, indent=2))
+
+
+if __name__ == "__main__":
+  flags.mark_flags_as_required(["config", "workdir"])
+  app.run(main)
