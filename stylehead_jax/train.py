@@ -15,6 +15,7 @@ import functools
 import json
 import os
 import signal
+import sys
 import threading
 import time
 
@@ -219,6 +220,21 @@ def main(argv):
   print(json.dumps(summary, indent=2))
 
 
+def parse_flags(argv: list[str]) -> list[str]:
+  """absl flag parsing, with config mistakes (a typo in an override) as one clear line."""
+  try:
+    return flags.FLAGS(argv)
+  except flags.Error as e:
+    sys.exit(f"error: {e}\nPass --helpfull to list the flags.")
+  except (KeyError, AttributeError, TypeError, ValueError) as e:
+    reason = e.args[0] if isinstance(e, KeyError) and e.args else str(e)
+    reason = " ".join(str(reason).split())
+    overrides = [a for a in argv[1:] if a.startswith("--config.")]
+    if isinstance(e, KeyError) and overrides and "config argument" not in reason:
+      sys.exit(f"error: {' '.join(overrides)}: no such config field {reason}")
+    sys.exit(f"error: --config: {reason}")
+
+
 if __name__ == "__main__":
   flags.mark_flags_as_required(["config", "workdir"])
-  app.run(main)
+  app.run(main, flags_parser=parse_flags)

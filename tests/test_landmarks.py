@@ -1,0 +1,95 @@
+"""Landmark conventions, region maps, the L_sp weight mask and the facial map."""
+
+import os
+
+import numpy as np
+import pytest
+
+from stylehead_jax.landmarks import conventions as lmk
+from stylehead_jax.landmarks import detectors
+from stylehead_jax.landmarks import facial_map
+from stylehead_jax.landmarks import regions
+
+
+def _face(size):
+  """The mean face placed in a `size` crop, in pixels."""
+  pts = lmk.MEAN_FACE_3D.copy()
+  pts[:, :2] = pts[:, :2] * 0.55 * size + np.array([0.5, 0.42]) * size
+  return pts
+
+
+def test_groups_partition_the_68_points():
+  idx = np.concatenate([g for g in lmk.GROUPS.values()])
+  assert sorted(idx) == list(range(68))
+  assert list(lmk.MOUTH) == list(range(48, 68))
+  assert list(lmk.JAW) == list(range(17)) and list(lmk.INNER_LIPS) == list(range(60, 68))
+  assert {g for g, _ in lmk.POLYLINES} == set(lmk.GROUPS)
+
+
+def test_mean_face_is_plausible():
+  f = lmk.MEAN_FACE_3D
+  assert f.shape == (68, 3) and f.dtype == np.float32
+  assert f[lmk.CHIN, 1] > f[lmk.OUTER_LIPS, 1].max() > f[lmk.NOSE_TIP, 1] > f[lmk.EYES, 1].max()
+  assert f[lmk.EYES, 1].min() > f[lmk.BROWS, 1].max()
+  # Mirror symmetric: left eye outer corner mirrors the right one.
+  np.testing.assert_allclose(f[36, :2] * [-1, 1], f[45, :2], atol=1e-6)
+  assert lmk.mouth_opening(f) > 0
+
+
+@pytest.mark.parametrize("size", [64, 128, 512])
+def test_region_map_labels(size):
+  pts = _face(size)
+  labels = regions.region_map(pts, size)
+  assert labels.shape == (size, size) and labels.dtype == np.uint8
+  at = lambda p: labels[int(round(p[1])), int(round(p[0]))]
+  assert at(pts[lmk.OUTER_LIPS, :2].mean(0)) == regions.MOUTH
+  assert at(pts[lmk.LEFT_EYE, :2].mean(0)) == regions.EYES
+  assert at(pts[lmk.RIGHT_EYE, :2].mean(0)) == regions.EYES
+  assert at(pts[lmk.NOSE_BRIDGE[1], :2]) == regions.SKIN
+  assert labels[0, 0] == regions.BACKGROUND
+  # Areas scale with the square of the resolution.
+  frac = np.bincount(labels.ravel(), minlength=4) / size**2
+  assert 0.15 < frac[regions.SKIN] < 0.45 and 0.005 < frac[regions.MOUTH] < 0.05
+
+
+def test_region_map_from_other_resolution():
+  small = regions.region_map(_face(128), 64, source_size=128)
+  direct = regions.region_map(_face(64), 64)
+  assert (small != direct).mean() < 0.01
+
+
+def test_weight_mask_values():
+  labels = np.array([[0, 1], [2, 3]], np.uint8)
+  np.testing.assert_array_equal(regions.weight_mask(labels), [[0, 1], [3, 5]])
+
+
+@pytest.mark.parametrize("size", [64, 256, 512])
+def test_facial_map_draws_every_group(size):
+  pts = _face(size)
+  image = facial_map.render_facial_map(pts, size)
+  assert image.shape == (size, size, 3) and image.dtype == np.uint8
+  for group, colour in facial_map.PART_COLORS.items():
+    # Some pixel on the group's polyline carries its colour.
+    p = pts[lmk.GROUPS[group][1], :2]
+    y, x = int(round(p[1])), int(round(p[0]))
+    patch = image[max(0, y - 1):y + 2, max(0, x - 1):x + 2].reshape(-1, 3).astype(int)
+    assert np.min(np.abs(patch - colour).sum(-1)) < 200, group
+  # Nothing is drawn far from the face.
+  assert image[: size // 20].max() == 0
+
+
+def test_facial_map_rescales_landmarks():
+  big = facial_map.render_facial_map(_face(256), 64, source_size=256)
+  direct = facial_map.render_facial_map(_face(64), 64)
+  assert np.abs(big.astype(int) - direct).mean() < 2
+
+
+def test_dlib_predictor_found_offline():
+  path = detectors.dlib_predictor_path()
+  assert os.path.getsize(path) > 90e6  # the 68-point model is ~99 MB
+
+
+def test_dlib_predictor_loads():
+  dlib = pytest.importorskip("dlib")
+  predictor = dlib.shape_predictor(detectors.dlib_predictor_path())
+  assert predictor.num_parts == 68

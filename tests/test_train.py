@@ -1,0 +1,149 @@
+"""The harness on the audio_encoder stage: learning, checkpoints, resume, SIGTERM,
+1 vs 4 devices, and config typos."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+
+import jax
+import numpy as np
+import orbax.checkpoint as ocp
+import pytest
+
+from configs import audio_encoder as audio_encoder_config
+from stylehead_jax import train
+from tests.conftest import REPO, run
+
+STEPS = 200
+
+
+def _config(data_dir, **overrides):
+  config = audio_encoder_config.get_config("runlocal")
+  config.data.data_dir = data_dir
+  config.total_steps = STEPS
+  config.checkpoint_every_steps = 50
+  config.eval_every_steps = STEPS
+  config.log_every_steps = 10
+  config.progress = False
+  for key, value in overrides.items():
+    config[key] = value
+  return config
+
+
+def _cli(workdir, data_dir, *flags):
+  return [sys.executable, "-m", "stylehead_jax.train",
+          "--config", "configs/audio_encoder.py:runlocal", "--workdir", str(workdir),
+          f"--config.data.data_dir={data_dir}", f"--config.total_steps={STEPS}",
+          "--config.checkpoint_every_steps=50", f"--config.eval_every_steps={STEPS}",
+          "--config.progress=False", *flags]
+
+
+def _params_from_checkpoint(workdir, step=None):
+  manager = ocp.CheckpointManager(os.path.join(workdir, "checkpoints"))
+  step = manager.latest_step() if step is None else step
+  return step, manager.restore(step, args=ocp.args.StandardRestore())["params"]
+
+
+def _assert_trees_equal(a, b, atol=0.0):
+  leaves_a, leaves_b = jax.tree.leaves(a), jax.tree.leaves(b)
+  assert len(leaves_a) == len(leaves_b) > 0
+  for x, y in zip(leaves_a, leaves_b):
+    np.testing.assert_allclose(np.asarray(x), np.asarray(y), rtol=0, atol=atol)
+
+
+@pytest.fixture(scope="module")
+def reference(synthetic_data_dir, tmp_path_factory):
+  """One uninterrupted run of STEPS steps."""
+  workdir = tmp_path_factory.mktemp("reference")
+  result = train.train_and_evaluate(_config(synthetic_data_dir), str(workdir))
+  return workdir, result
+
+
+def test_loss_falls_and_checkpoint_is_written(reference):
+  workdir, result = reference
+  losses = [loss for _, loss in result["history"]]
+  assert result["step"] == STEPS and not result["preempted"]
+  assert losses[-1] < 0.6 * losses[0], losses
+  step, params = _params_from_checkpoint(workdir)
+  assert step == STEPS
+  _assert_trees_equal(params, jax.device_get(result["state"]["params"]))
+  assert result["eval"]["num_windows"] > 0 and np.isfinite(result["eval"]["l1"])
+  events = list((workdir / "tensorboard").glob("events.out.tfevents.*"))
+  assert events and events[0].stat().st_size > 1000  # scalars and eval images
+
+
+def test_second_run_resumes_with_identical_params(reference, synthetic_data_dir):
+  workdir, first = reference
+  again = train.train_and_evaluate(_config(synthetic_data_dir), str(workdir))
+  assert again["step"] == STEPS and again["history"] == []  # nothing left to train
+  _assert_trees_equal(again["state"]["params"], first["state"]["params"])
+  _assert_trees_equal(again["state"]["opt_state"], first["state"]["opt_state"])
+
+
+def test_resume_mid_way_matches_uninterrupted(reference, synthetic_data_dir, tmp_path):
+  _, full = reference
+  part = train.train_and_evaluate(_config(synthetic_data_dir, total_steps=120), str(tmp_path))
+  assert part["step"] == 120
+  rest = train.train_and_evaluate(_config(synthetic_data_dir), str(tmp_path))
+  assert rest["history"][0][0] == 130  # continued after the step-120 checkpoint
+  _assert_trees_equal(rest["state"]["params"], full["state"]["params"])
+
+
+def test_sigterm_saves_and_rerun_matches_uninterrupted(reference, synthetic_data_dir,
+                                                        tmp_path):
+  _, full = reference
+  cmd = _cli(tmp_path, synthetic_data_dir, "--config.log_every_steps=1")
+  env = dict(os.environ, PYTHONUNBUFFERED="1")
+  proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True)
+  output = []
+  for line in proc.stdout:
+    output.append(line)
+    if "] step 10:" in line:
+      proc.send_signal(signal.SIGTERM)
+      break
+  rest, _ = proc.communicate(timeout=300)
+  output.append(rest)
+  log = "".join(output)
+  assert proc.returncode == 0, log[-3000:]
+  assert "preempted: saved step" in log, log[-3000:]
+  stopped, _ = _params_from_checkpoint(tmp_path)
+  assert 10 <= stopped < STEPS, stopped
+  run(_cli(tmp_path, synthetic_data_dir))
+  step, params = _params_from_checkpoint(tmp_path)
+  assert step == STEPS
+  _assert_trees_equal(params, jax.device_get(full["state"]["params"]))
+
+
+def _summary(stdout: str) -> dict:
+  return json.loads(stdout[stdout.index("{\n"):])
+
+
+def test_one_and_four_devices_give_the_same_losses(synthetic_data_dir, tmp_path):
+  flags = ("--config.total_steps=3", "--config.log_every_steps=1",
+           "--config.eval_every_steps=3")
+  losses = {}
+  for devices in (1, 4):
+    env = {"XLA_FLAGS": f"--xla_force_host_platform_device_count={devices}"}
+    cmd = _cli(tmp_path / str(devices), synthetic_data_dir, *flags)
+    cmd.remove(f"--config.total_steps={STEPS}")
+    out = run(cmd, env=env)
+    assert f"over {devices} devices" in out.stderr
+    losses[devices] = [loss for _, loss in _summary(out.stdout)["history"]]
+  assert len(losses[1]) == 3
+  np.testing.assert_allclose(losses[4], losses[1], rtol=0, atol=1e-5)
+
+
+def test_config_typo_fails_clearly(tmp_path):
+  out = run([sys.executable, "-m", "stylehead_jax.train", "--config",
+             "configs/audio_encoder.py:runlocal", "--workdir", str(tmp_path),
+             "--config.modle.hidden=32"], check=False)
+  assert out.returncode != 0
+  assert "modle" in out.stderr and "Traceback" not in out.stderr, out.stderr[-2000:]
+
+
+def test_config_arg_typo_fails_clearly():
+  with pytest.raises(KeyError, match="unknown config argument 'runlcoal'"):
+    audio_encoder_config.get_config("runlcoal")
