@@ -20,18 +20,28 @@ class Checkpointer:
   def __init__(self, directory: str, *, keep: int = 3, every_steps: int = 1000,
                read_only: bool = False):
     self.directory = os.path.abspath(directory)
+    self.every_steps = every_steps
+    # We decide when to save (see `save`); orbax only writes, asynchronously.
     self._manager = ocp.CheckpointManager(
         self.directory,
         options=ocp.CheckpointManagerOptions(
-            max_to_keep=keep, save_interval_steps=every_steps, read_only=read_only,
-            create=not read_only))
+            max_to_keep=keep, read_only=read_only, create=not read_only))
 
   def latest_step(self) -> int | None:
     return self._manager.latest_step()
 
   def save(self, step: int, state: Any, *, force: bool = False) -> bool:
-    """Saves if `step` is on the interval (or `force`); returns whether it did."""
-    return self._manager.save(step, args=ocp.args.StandardSave(state), force=force)
+    """Saves if `step` is a multiple of `every_steps` (or `force`); returns whether it did.
+
+    A save still being written is waited for first: orbax would otherwise skip the new
+    one, and a preemption save must never be skipped.
+    """
+    if not force and step % self.every_steps:
+      return False
+    self._manager.wait_until_finished()
+    if not self._manager.save(step, args=ocp.args.StandardSave(state), force=True):
+      raise RuntimeError(f"{self.directory}: orbax did not save step {step}")
+    return True
 
   def restore(self, abstract_state: Any, step: int | None = None) -> Any:
     """Restores into the structure, dtypes and shardings of `abstract_state`."""

@@ -89,7 +89,12 @@ def test_dlib_predictor_found_offline():
   assert os.path.getsize(path) > 90e6  # the 68-point model is ~99 MB
 
 
-def test_dlib_predictor_loads():
-  dlib = pytest.importorskip("dlib")
-  predictor = dlib.shape_predictor(detectors.dlib_predictor_path())
-  assert predictor.num_parts == 68
+def test_dlib_predictor_finds_68_points(real_dir):
+  import dlib  # pylint: disable=g-import-not-at-top
+  import imageio.v3 as iio  # pylint: disable=g-import-not-at-top
+  image = iio.imread(real_dir / "face_happy.png")[..., :3]
+  faces = dlib.get_frontal_face_detector()(image, 1)
+  assert len(faces) == 1
+  shape = dlib.shape_predictor(detectors.dlib_predictor_path())(image, faces[0])
+  assert shape.num_parts == 68
+  assert faces[0].contains(shape.part(30))  # the nose tip lies inside the face box
