@@ -24,8 +24,6 @@ demo: $(STAMP)
 	$(BIN)/python -m data_prep.build synthetic_talking_heads --data_dir $(DATA_DIR)
 	$(BIN)/python -m stylehead_jax.train --config configs/audio_encoder.py:runlocal \
 	  --config.data.data_dir=$(DATA_DIR) --workdir $(DEMO_WORKDIR)
-	@echo "checkpoints: $(DEMO_WORKDIR)/checkpoints"
-	@echo "summaries:   tensorboard --logdir $(DEMO_WORKDIR)/tensorboard"
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS) tests

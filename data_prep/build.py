@@ -10,8 +10,11 @@ config name of its own (printed), which training configs name in `config.data.ov
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow loads
 
 BUILDERS = ("synthetic_talking_heads",)
 

@@ -13,7 +13,10 @@ from __future__ import annotations
 
 import functools
 import json
+import logging as std_logging
 import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow loads
 import signal
 import sys
 import threading
@@ -207,17 +210,33 @@ def train_and_evaluate(config, workdir: str) -> dict:
 
 def _quiet_orbax(record) -> bool:
   """Keeps orbax's per-save INFO lines out of the console (warnings still show)."""
-  return record.levelno >= logging.WARNING or "orbax" not in record.pathname
+  return record.levelno >= std_logging.WARNING or "orbax" not in record.pathname
 
 
 def main(argv):
-  logging.get_absl_handler().addFilter(_quiet_orbax)
+  # ABSLHandler forwards records without applying its own filters: filter the target.
+  logging.get_absl_handler().python_handler.addFilter(_quiet_orbax)
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments: {argv[1:]}")
-  result = train_and_evaluate(_CONFIG.value, _WORKDIR.value)
+  config, workdir = _CONFIG.value, _WORKDIR.value
+  result = train_and_evaluate(config, workdir)
   summary = {k: result[k] for k in
              ("step", "preempted", "checkpoint_dir", "summary_dir", "eval", "history")}
-  print(json.dumps(summary, indent=2))
+  result_path = os.path.join(os.path.abspath(workdir), "result.json")
+  with tf.io.gfile.GFile(result_path, "w") as f:
+    f.write(json.dumps(summary, indent=1))
+  history = result["history"]
+  print(f"{config.task}: {'preempted at' if result['preempted'] else 'reached'} step "
+        f"{result['step']} of {config.total_steps} in {os.path.abspath(workdir)}")
+  if history:
+    print(f"  train loss {history[0][1]:.4f} (step {history[0][0]}) -> "
+          f"{history[-1][1]:.4f} (step {history[-1][0]})")
+  if result["eval"]:
+    print("  eval (step {step}): ".format(**result["eval"]) + "  ".join(
+        f"{k}={v:.4g}" for k, v in result["eval"].items() if k != "step"))
+  print(f"  checkpoints: {result['checkpoint_dir']}")
+  print(f"  summaries:   tensorboard --logdir {result['summary_dir']}")
+  print(f"  figures:     {result_path}")
 
 
 def parse_flags(argv: list[str]) -> list[str]:

@@ -117,10 +117,6 @@ def test_sigterm_saves_and_rerun_matches_uninterrupted(reference, synthetic_data
   _assert_trees_equal(params, jax.device_get(full["state"]["params"]))
 
 
-def _summary(stdout: str) -> dict:
-  return json.loads(stdout[stdout.index("{\n"):])
-
-
 def test_one_and_four_devices_give_the_same_losses(synthetic_data_dir, tmp_path):
   flags = ("--config.total_steps=3", "--config.log_every_steps=1",
            "--config.eval_every_steps=3")
@@ -131,7 +127,8 @@ def test_one_and_four_devices_give_the_same_losses(synthetic_data_dir, tmp_path)
     cmd.remove(f"--config.total_steps={STEPS}")
     out = run(cmd, env=env)
     assert f"over {devices} devices" in out.stderr
-    losses[devices] = [loss for _, loss in _summary(out.stdout)["history"]]
+    summary = json.loads((tmp_path / str(devices) / "result.json").read_text())
+    losses[devices] = [loss for _, loss in summary["history"]]
   assert len(losses[1]) == 3
   np.testing.assert_allclose(losses[4], losses[1], rtol=0, atol=1e-5)
 
