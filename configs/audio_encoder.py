@@ -28,6 +28,7 @@ def get_config(arg=None):
   config.data.eval_split = "test"
   config.data.window_frames = 64  # video frames per window (2x as many mel frames)
   config.data.shuffle_buffer = 1_000
+  config.data.cache = True  # keep decoded examples in memory (log-mels are small)
   config.data.features = ("log_mel",)
 
   config.batch_size = 64

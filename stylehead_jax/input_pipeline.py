@@ -6,7 +6,7 @@ per-frame features (landmarks, head pose, ...) are cut at [s, s + T), log-mels a
 media.SAMPLES_PER_FRAME say how many per frame). Clips shorter than one window are
 dropped (counted in the log).
 
-Training order (big_vision style): shard by host -> cache -> repeat -> shuffle (seeded)
+Training order (big_vision style): shard by host -> [cache] -> repeat -> shuffle (seeded)
 -> random window (stateless, seeded by the element's position in the stream) -> batch ->
 skip the batches already trained on -> prefetch. The stream is a pure function of
 (config.seed, step), so a resumed run sees exactly the batches an uninterrupted one would.
@@ -96,7 +96,10 @@ def train_batches(builder, config, *, start_step: int = 0) -> Iterator[dict[str,
   window = config.data.window_frames
   host_batch = config.batch_size // jax.process_count()
   ds = _load(builder, config.data.train_split, config.data.features, shard=True)
-  ds = ds.filter(lambda ex: _num_frames(ex) >= window).cache().repeat()
+  ds = ds.filter(lambda ex: _num_frames(ex) >= window)
+  if config.data.cache:
+    ds = ds.cache()
+  ds = ds.repeat()
   ds = ds.shuffle(config.data.shuffle_buffer, seed=config.seed)
 
   def random_window(index, example):

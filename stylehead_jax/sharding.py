@@ -39,6 +39,19 @@ def logical_shardings(abstract_tree: Any, mesh: Mesh, rules) -> Any:
   return nn.logical_to_mesh_sharding(specs, mesh, tuple(map(tuple, rules)))
 
 
+def describe(shardings: Any) -> str:
+  """One line: how many arrays are split over each mesh axis (the rest replicate)."""
+  leaves = jax.tree.leaves(shardings)
+  counts = {}
+  for sharding in leaves:
+    for entry in sharding.spec:
+      for axis in (entry,) if isinstance(entry, str) else (entry or ()):
+        if sharding.mesh.shape[axis] > 1:  # an axis of size 1 splits nothing
+          counts[axis] = counts.get(axis, 0) + 1
+  split = ", ".join(f"{n} over '{axis}'" for axis, n in sorted(counts.items())) or "none split"
+  return f"{len(leaves)} arrays: {split}"
+
+
 def batch_sharding(mesh: Mesh, rules) -> NamedSharding:
   """Sharding of a batch: its leading axis is the logical 'batch' axis."""
   return nn.logical_to_mesh_sharding(P("batch"), mesh, tuple(map(tuple, rules)))

@@ -139,6 +139,7 @@ def train_and_evaluate(config, workdir: str) -> dict:
   unboxed_init = lambda r, b: nn.unbox(init_fn(r, b))
   jit_init = jax.jit(unboxed_init, out_shardings=state_sharding)
   abstract_state = checkpoint.abstract_like(nn.unbox(boxed), state_sharding)
+  logging.info("state shardings: %s", sharding.describe(state_sharding))
 
   # Step.
   repl = sharding.replicated(mesh)

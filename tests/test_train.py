@@ -117,20 +117,43 @@ def test_sigterm_saves_and_rerun_matches_uninterrupted(reference, synthetic_data
   _assert_trees_equal(params, jax.device_get(full["state"]["params"]))
 
 
-def test_one_and_four_devices_give_the_same_losses(synthetic_data_dir, tmp_path):
-  flags = ("--config.total_steps=3", "--config.log_every_steps=1",
-           "--config.eval_every_steps=3")
+MESHES = {  # name: (devices, --config.mesh, how the train state is split)
+    "1 device": (1, None, "none split"),
+    "4 devices, data parallel": (4, "(('data', 4), ('model', 1))", "none split"),
+    "4 devices, 2 data x 2 model": (4, "(('data', 2), ('model', 2))", "over 'model'"),
+}
+
+
+def test_meshes_give_the_same_losses(synthetic_data_dir, tmp_path):
+  """The same 3 steps on 1 device, 4 data shards, and 2 x 2 (data x model) shards."""
   losses = {}
-  for devices in (1, 4):
-    env = {"XLA_FLAGS": f"--xla_force_host_platform_device_count={devices}"}
-    cmd = _cli(tmp_path / str(devices), synthetic_data_dir, *flags)
+  for name, (devices, mesh, split) in MESHES.items():
+    flags = ["--config.total_steps=3", "--config.log_every_steps=1",
+             "--config.eval_every_steps=3"]
+    if mesh:
+      flags.append(f"--config.mesh={mesh}")
+    workdir = tmp_path / name.replace(" ", "_").replace(",", "")
+    cmd = _cli(workdir, synthetic_data_dir, *flags)
     cmd.remove(f"--config.total_steps={STEPS}")
-    out = run(cmd, env=env)
+    out = run(cmd, env={"XLA_FLAGS": f"--xla_force_host_platform_device_count={devices}"})
     assert f"over {devices} devices" in out.stderr
-    summary = json.loads((tmp_path / str(devices) / "result.json").read_text())
-    losses[devices] = [loss for _, loss in summary["history"]]
-  assert len(losses[1]) == 3
-  np.testing.assert_allclose(losses[4], losses[1], rtol=0, atol=1e-5)
+    shardings = next(l for l in out.stderr.splitlines() if "state shardings" in l)
+    assert split in shardings, shardings
+    summary = json.loads((workdir / "result.json").read_text())
+    losses[name] = [loss for _, loss in summary["history"]]
+  assert len(losses["1 device"]) == 3
+  for name in MESHES:
+    np.testing.assert_allclose(losses[name], losses["1 device"], rtol=0, atol=1e-5,
+                               err_msg=name)
+
+
+def test_init_from_another_workdir(reference, synthetic_data_dir, tmp_path):
+  reference_dir, full = reference
+  config = _config(synthetic_data_dir, total_steps=0, init_from=str(reference_dir))
+  result = train.train_and_evaluate(config, str(tmp_path))
+  _assert_trees_equal(result["state"]["params"], full["state"]["params"])
+  assert int(result["state"]["step"]) == 0  # a new run: step and optimizer start afresh
+  assert result["eval"]["l1"] == pytest.approx(full["eval"]["l1"], rel=1e-5)
 
 
 def test_config_typo_fails_clearly(tmp_path):

@@ -100,7 +100,7 @@ class WorldConfig:
   min_seconds: float = 2.0
   max_seconds: float = 4.0
   style_jitter: float = 0.1  # each utterance scales its style values by U(1 +- jitter)
-  face_scale: float = 0.55  # face width / crop width
+  face_scale: float = 0.5  # face width / crop width
   noise_floor: float = 1e-3  # white noise added to the audio (relative to peak 0.5)
   style_presets: tuple[tuple[str, StyleParams], ...] = tuple(STYLE_PRESETS.items())
 
@@ -403,7 +403,7 @@ def make_utterance(config: WorldConfig, speaker: Speaker, style_name: str, split
   px = speaker.scale * res
   drift = np.stack([0.015 * np.sin(0.6 * w * times + phases[3]),
                     0.01 * np.sin(1.3 * w * times + phases[1]), np.zeros_like(times)], -1)
-  translation = np.array([0.5, 0.42, 0.0]) * res + drift * px
+  translation = np.array([0.5, 0.45, 0.0]) * res + drift * px
   pivot = np.array([0.0, 0.0, -0.35])  # rotate about the head centre, behind the nose
   points = np.einsum("tij,tnj->tni", rotation, face - pivot) + pivot
   landmarks = points * px + translation[:, None, :]
@@ -445,8 +445,8 @@ def render_frame(speaker: Speaker, landmarks: np.ndarray, torso: np.ndarray,
   face_w = np.linalg.norm(landmarks[16, :2] - landmarks[0, :2])
   neck_poly = np.array([[neck[0] - 0.17 * face_w, landmarks[6, 1]],
                         [neck[0] + 0.17 * face_w, landmarks[10, 1]],
-                        [neck[0] + 0.2 * face_w, neck[1] + 0.1 * face_w],
-                        [neck[0] - 0.2 * face_w, neck[1] + 0.1 * face_w]])
+                        [neck[0] + 0.2 * face_w, neck[1] + 0.3 * face_w],
+                        [neck[0] - 0.2 * face_w, neck[1] + 0.3 * face_w]])
   cv2.fillPoly(img, [_pts(neck_poly)], tuple(int(0.85 * c) for c in speaker.skin), aa, _BITS)
   outline = regions.skin_outline(landmarks)
   top = outline[17:].mean(0)
@@ -461,15 +461,24 @@ def render_frame(speaker: Speaker, landmarks: np.ndarray, torso: np.ndarray,
   for brow in (lmk.LEFT_BROW, lmk.RIGHT_BROW):
     cv2.polylines(img, [_pts(landmarks[brow])], False, speaker.hair, 2 * thick, aa, _BITS)
   for eye in (lmk.LEFT_EYE, lmk.RIGHT_EYE):
-    mask = np.zeros((res, res), np.uint8)
-    cv2.fillPoly(mask, [_pts(landmarks[eye])], 255, aa, _BITS)
-    eye_img = np.full_like(img, 245)
-    centre = landmarks[eye, :2].mean(0)
-    radius = 0.3 * np.linalg.norm(landmarks[eye[3], :2] - landmarks[eye[0], :2])
-    cv2.circle(eye_img, tuple(np.round(centre * (1 << _BITS)).astype(int)),
+    # White and iris are drawn on a patch around the eye, then blended through the
+    # antialiased eye polygon, so the iris never spills over the lids.
+    x0, y0 = np.maximum(np.floor(landmarks[eye, :2].min(0)).astype(int) - 1, 0)
+    x1, y1 = np.minimum(np.ceil(landmarks[eye, :2].max(0)).astype(int) + 2, res)
+    if x1 <= x0 or y1 <= y0:
+      continue
+    offset = np.array([x0, y0, 0], np.float32)
+    local = landmarks[eye] - offset
+    mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
+    cv2.fillPoly(mask, [_pts(local)], 255, aa, _BITS)
+    patch = np.full((y1 - y0, x1 - x0, 3), 245, np.uint8)
+    centre = local[:, :2].mean(0)
+    radius = 0.3 * np.linalg.norm(local[3, :2] - local[0, :2])
+    cv2.circle(patch, tuple(np.round(centre * (1 << _BITS)).astype(int)),
                int(round(radius * (1 << _BITS))), (40, 30, 20), -1, aa, _BITS)
     alpha = mask[..., None].astype(np.float32) / 255.0
-    img = (img * (1 - alpha) + eye_img * alpha).astype(np.uint8)
+    region = img[y0:y1, x0:x1]
+    img[y0:y1, x0:x1] = (region * (1 - alpha) + patch * alpha + 0.5).astype(np.uint8)
   cv2.fillPoly(img, [_pts(landmarks[lmk.OUTER_LIPS])], speaker.lips, aa, _BITS)
   cv2.fillPoly(img, [_pts(landmarks[lmk.INNER_LIPS])], (60, 15, 25), aa, _BITS)
   return img
