@@ -11,6 +11,7 @@ Notebooks call `train_and_evaluate(config, workdir)` directly.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import logging as std_logging
@@ -21,6 +22,7 @@ import signal
 import sys
 import threading
 import time
+from typing import Any, Callable
 
 from absl import app
 from absl import flags
@@ -79,17 +81,16 @@ def _write_images(writer, step: int, images: dict[str, np.ndarray]) -> None:
   writer.flush()
 
 
-def evaluate(task, config, state, builder, mesh, *, eval_step) -> tuple[dict, dict]:
+def evaluate(run: Setup, config, state) -> tuple[dict, dict]:
   """Runs the stage's evaluator over the eval split: (measurements, sample images)."""
-  rules = config.sharding_rules
   totals, images = {}, {}
-  for batch in input_pipeline.eval_batches(builder, config):
-    batch = sharding.to_global(batch, sharding.batch_sharding(mesh, rules))
-    sums = jax.device_get(eval_step(state, batch))
+  for batch in input_pipeline.eval_batches(run.builder, config):
+    batch = sharding.to_global(batch, run.batch_sharding)
+    sums = jax.device_get(run.eval_step(state, batch))
     for k, v in sums.items():
       totals[k] = totals.get(k, 0.0) + float(v)
     if not images:
-      images = jax.device_get(task.eval_images(state, batch, config=config))
+      images = jax.device_get(run.task.eval_images(state, batch, config=config))
   count = totals.pop("count", 0.0)
   if not count:
     raise ValueError(f"eval split {config.data.eval_split!r} has no window of "
@@ -99,19 +100,24 @@ def evaluate(task, config, state, builder, mesh, *, eval_step) -> tuple[dict, di
   return measurements, images
 
 
-def train_and_evaluate(config, workdir: str) -> dict:
-  """Trains `config.task` in `workdir` (resuming if it holds a checkpoint).
+@dataclasses.dataclass
+class Setup:
+  """Everything a run builds before its first step (train.py and bench/ share it)."""
+  task: Any
+  mesh: Any
+  builder: Any
+  batch_sharding: Any
+  state_sharding: Any
+  abstract_state: Any  # restore target: shapes, dtypes and shardings of the state
+  init: Callable[[], Any]  # -> a freshly initialised, sharded state
+  train_step: Callable[..., Any]  # (state, batch, rng) -> (state, measurements)
+  eval_step: Callable[..., Any]  # (state, batch) -> sums of measurements
+  train_rng: jax.Array
 
-  Returns:
-    {"step": last step, "history": [(step, loss)] logged this run, "eval": last
-     evaluation, "preempted": bool, "checkpoint_dir": ..., "summary_dir": ...,
-     "state": the final train state}.
-  """
+
+def setup(config) -> Setup:
+  """Mesh, input, model and optimizer, shardings and compiled steps for `config.task`."""
   task = tasks.get(config.task)
-  workdir = os.path.abspath(workdir)
-  tf.io.gfile.makedirs(workdir)
-  with tf.io.gfile.GFile(os.path.join(workdir, "config.json"), "w") as f:
-    f.write(config.to_json_best_effort(indent=2))
   rules = config.sharding_rules
 
   # Mesh.
@@ -124,38 +130,59 @@ def train_and_evaluate(config, workdir: str) -> dict:
 
   # Input.
   builder = input_pipeline.get_builder(config.data)
-  example = next(iter(input_pipeline.train_batches(builder, config)))
   batch_sharding = sharding.batch_sharding(mesh, rules)
-  example = sharding.to_global(example, batch_sharding)
+  example = sharding.to_global(next(input_pipeline.train_batches(builder, config)),
+                               batch_sharding)
 
   # Model and optimizer: the state's shapes and logical axes, without allocating.
-  rng = jax.random.key(config.seed)
-  init_rng, train_rng = jax.random.split(rng)
+  init_rng, train_rng = jax.random.split(jax.random.key(config.seed))
   init_fn = functools.partial(task.init, config)
   boxed = jax.eval_shape(init_fn, init_rng, example)
 
   # Shard and place.
   state_sharding = sharding.logical_shardings(boxed, mesh, rules)
-  unboxed_init = lambda r, b: nn.unbox(init_fn(r, b))
-  jit_init = jax.jit(unboxed_init, out_shardings=state_sharding)
-  abstract_state = checkpoint.abstract_like(nn.unbox(boxed), state_sharding)
+  jit_init = jax.jit(lambda r, b: nn.unbox(init_fn(r, b)), out_shardings=state_sharding)
   logging.info("state shardings: %s", sharding.describe(state_sharding))
 
   # Step.
+  def step_fn(state, batch, rng):
+    # Each step draws from its own stream: the run's rng folded with the step number.
+    return task.train_step(state, batch, jax.random.fold_in(rng, state["step"]),
+                           config=config)
+
   repl = sharding.replicated(mesh)
-  train_step = jax.jit(
-      functools.partial(task.train_step, config=config),
-      in_shardings=(state_sharding, batch_sharding, repl),
-      out_shardings=(state_sharding, repl), donate_argnums=0)
-  eval_step = jax.jit(functools.partial(task.eval_step, config=config),
-                      in_shardings=(state_sharding, batch_sharding), out_shardings=repl)
+  return Setup(
+      task=task, mesh=mesh, builder=builder, batch_sharding=batch_sharding,
+      state_sharding=state_sharding,
+      abstract_state=checkpoint.abstract_like(nn.unbox(boxed), state_sharding),
+      init=lambda: jit_init(init_rng, example),
+      train_step=jax.jit(step_fn, in_shardings=(state_sharding, batch_sharding, repl),
+                         out_shardings=(state_sharding, repl), donate_argnums=0),
+      eval_step=jax.jit(functools.partial(task.eval_step, config=config),
+                        in_shardings=(state_sharding, batch_sharding), out_shardings=repl),
+      train_rng=train_rng)
+
+
+def train_and_evaluate(config, workdir: str) -> dict:
+  """Trains `config.task` in `workdir` (resuming if it holds a checkpoint).
+
+  Returns:
+    {"step": last step, "history": [(step, loss)] logged this run, "eval": last
+     evaluation, "preempted": bool, "checkpoint_dir": ..., "summary_dir": ...,
+     "state": the final train state}.
+  """
+  workdir = os.path.abspath(workdir)
+  tf.io.gfile.makedirs(workdir)
+  with tf.io.gfile.GFile(os.path.join(workdir, "config.json"), "w") as f:
+    f.write(config.to_json_best_effort(indent=2))
+  run = setup(config)
 
   # Checkpoint restore.
   ckpt = checkpoint.Checkpointer(checkpoint.checkpoint_dir(workdir),
                                  keep=config.keep_checkpoints,
                                  every_steps=config.checkpoint_every_steps)
   state, origin = checkpoint.restore_or_initialize(
-      ckpt, abstract_state, lambda: jit_init(init_rng, example), config.init_from)
+      ckpt, run.abstract_state, run.init, config.init_from)
   start_step = int(jax.device_get(state["step"]))
   logging.info("%s at step %d", origin, start_step)
 
@@ -165,22 +192,22 @@ def train_and_evaluate(config, workdir: str) -> dict:
   result = {"step": start_step, "history": [], "eval": {}, "preempted": False,
             "checkpoint_dir": ckpt.directory, "summary_dir": summary_dir, "state": None}
 
-  def run_eval(step):
-    measurements, images = evaluate(task, config, state, builder, mesh, eval_step=eval_step)
+  def run_eval(step, state):
+    measurements, images = evaluate(run, config, state)
     _write_scalars(writer, step, {f"eval/{k}": v for k, v in measurements.items()})
     _write_images(writer, step, {f"eval/{k}": v for k, v in images.items()})
     logging.info("step %d eval: %s", step, " ".join(f"{k}={v:.4g}" for k, v in measurements.items()))
     result["eval"] = dict(measurements, step=step)
 
   # Loop.
-  batches = input_pipeline.train_batches(builder, config, start_step=start_step)
+  batches = input_pipeline.train_batches(run.builder, config, start_step=start_step)
   pending, last_log = [], time.time()
   progress = tqdm.tqdm(total=config.total_steps, initial=start_step, desc=config.task,
                        disable=not config.progress, dynamic_ncols=True)
   with _Preemption() as preemption:
     for step in range(start_step + 1, config.total_steps + 1):
-      batch = sharding.to_global(next(batches), batch_sharding)
-      state, measurements = train_step(state, batch, train_rng)
+      batch = sharding.to_global(next(batches), run.batch_sharding)
+      state, measurements = run.train_step(state, batch, run.train_rng)
       pending.append(measurements)
       progress.update(1)
       if step % config.log_every_steps == 0 or step == config.total_steps:
@@ -199,9 +226,9 @@ def train_and_evaluate(config, workdir: str) -> dict:
         result["preempted"] = True
         break
       if step % config.eval_every_steps == 0 or step == config.total_steps:
-        run_eval(step)
+        run_eval(step, state)
   if start_step >= config.total_steps:  # already done: report the final figures again
-    run_eval(start_step)
+    run_eval(start_step, state)
   progress.close()
   ckpt.close()
   writer.close()

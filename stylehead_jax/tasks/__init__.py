@@ -2,7 +2,8 @@
 
   FEATURES: the dataset features its batches need;
   init(config, rng, batch) -> state  (params boxed with logical axes);
-  train_step(state, batch, rng, *, config) -> (state, measurements);
+  train_step(state, batch, rng, *, config) -> (state, measurements), where rng is
+      already folded with the step number by train.py;
   eval_step(state, batch, *, config) -> sums of measurements (weighted by batch["mask"]);
   eval_images(state, batch, *, config) -> {name: (N, H, W, 3) float in [0, 1]}.
 """

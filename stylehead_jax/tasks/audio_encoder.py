@@ -58,7 +58,7 @@ def loss_fn(params, batch, config):
 
 
 def train_step(state, batch, rng, *, config):
-  del rng  # APC training is deterministic given the batch.
+  del rng  # APC has no dropout or sampling: the step is deterministic given the batch.
   loss, grads = jax.value_and_grad(loss_fn)(state["params"], batch, config)
   tx = make_optimizer(config)
   updates, opt_state = tx.update(grads, state["opt_state"], state["params"])
