@@ -79,12 +79,14 @@ def eval_step(state, batch, *, config):
   return {"l1": l1, "copy_baseline_l1": copy_l1, "count": count}
 
 
-def eval_images(state, batch, *, config, num=2):
-  """Target and predicted normalised log-mels side by side, frequency upwards."""
+def eval_images(state, batch, *, config, num=2, zoom=2):
+  """Normalised log-mels, low frequencies at the bottom: target above, prediction below."""
   x = _inputs(batch)[:num]
   prediction, _ = make_model(config).apply({"params": state["params"]}, x)
   n = config.apc_shift
-  pair = jnp.concatenate([x[:, n:], prediction[:, :-n]], axis=2)  # (num, L, 2 * mels)
-  image = jnp.clip((pair + 1.5) / 4.0, 0.0, 1.0)
-  image = jnp.flip(jnp.swapaxes(image, 1, 2), axis=1)  # (num, 2 * mels, L)
-  return {"target_vs_prediction": jnp.repeat(image[..., None], 3, axis=-1)}
+  as_image = lambda mel: jnp.flip(jnp.swapaxes(mel, 1, 2), axis=1)  # (num, mels, L)
+  gap = jnp.ones((x.shape[0], 2, x.shape[1] - n))
+  image = jnp.concatenate([as_image(x[:, n:]), gap, as_image(prediction[:, :-n])], axis=1)
+  image = jnp.clip((image + 1.5) / 4.0, 0.0, 1.0)
+  image = jnp.repeat(jnp.repeat(image, zoom, axis=1), zoom, axis=2)
+  return {"log_mel_target_above_prediction": jnp.repeat(image[..., None], 3, axis=-1)}
