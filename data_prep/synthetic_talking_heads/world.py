@@ -117,18 +117,27 @@ class WorldConfig:
         if style not in presets or param not in STYLE_PARAM_NAMES:
           raise KeyError(f"unknown style value {key!r}: styles {sorted(presets)}, "
                          f"values {STYLE_PARAM_NAMES}")
-        presets[style] = dataclasses.replace(presets[style], **{param: float(value)})
+        try:
+          presets[style] = dataclasses.replace(presets[style], **{param: float(value)})
+        except ValueError:
+          raise ValueError(f"{key}={value!r}: expected a number") from None
       else:
         plain[key] = value
-    fields = {f.name: f for f in dataclasses.fields(self)}
+    known = sorted(f.name for f in dataclasses.fields(self) if f.name != "style_presets")
     for key, value in plain.items():
-      if key not in fields or key == "style_presets":
-        raise KeyError(f"unknown world value {key!r}; known: {sorted(fields)}")
+      if key not in known:
+        raise KeyError(f"unknown world value {key!r}; known: {known} and <style>.<value>")
       current = getattr(self, key)
-      if isinstance(current, tuple):
+      if isinstance(current, tuple):  # "talk+rap" -> ("talk", "rap")
         plain[key] = tuple(value.split("+")) if isinstance(value, str) else tuple(value)
       elif not isinstance(value, type(current)):
-        plain[key] = type(current)(value)
+        try:
+          plain[key] = type(current)(value)
+        except ValueError:
+          raise ValueError(f"{key}={value!r}: expected {type(current).__name__}") from None
+    unknown_styles = set(plain.get("styles", ())) - set(presets)
+    if unknown_styles:
+      raise KeyError(f"unknown styles {sorted(unknown_styles)}; known: {sorted(presets)}")
     return dataclasses.replace(self, style_presets=tuple(presets.items()), **plain)
 
 

@@ -7,7 +7,6 @@ Motion Generator (two per video frame, at 120 Hz).
 """
 
 import flax.linen as nn
-import jax.numpy as jnp
 
 from stylehead_jax import media
 
