@@ -11,9 +11,9 @@ Training order (big_vision style): shard by host -> [cache] -> repeat -> shuffle
 skip the batches already trained on -> prefetch. The stream is a pure function of
 (config.seed, step), so a resumed run sees exactly the batches an uninterrupted one would.
 Evaluation cuts every clip into consecutive windows, pads the last batch and marks real
-windows with mask = 1. With several hosts each reads its own shard of the eval split;
-the shards must give every host the same number of batches (true when the split's
-window count divides evenly, as it does for the builders' host-sharded splits).
+windows with mask = 1. With several hosts each reads its own shard of the eval split,
+and every host must get the same number of eval batches; nothing equalises them yet
+(the tests cover one host with many devices).
 """
 
 from __future__ import annotations
