@@ -194,12 +194,13 @@ def resample_indices(num_source_frames: int, source_fps: float, fps: float = FPS
   return np.minimum(idx, num_source_frames - 1)
 
 
-def read_video(path: str | os.PathLike, *, fps: float = FPS, min_frames: int = 1) -> Video:
+def read_video(path: str | os.PathLike, *, fps: float | None = FPS,
+               min_frames: int = 1) -> Video:
   """Reads every frame of a video as RGB uint8 and resamples it to `fps`.
 
   Args:
     path: any video ffmpeg can read.
-    fps: output rate; frame selection is `resample_indices`.
+    fps: output rate; frame selection is `resample_indices`. None keeps the source frames.
     min_frames: fewer decoded frames than this raise MediaError (too-short clip).
 
   Returns:
@@ -224,8 +225,29 @@ def read_video(path: str | os.PathLike, *, fps: float = FPS, min_frames: int = 1
     raise MediaError(path, "video reports no frame rate")
   if len(frames) < min_frames:
     raise MediaError(path, f"clip too short: {len(frames)} frames, need at least {min_frames}")
+  if fps is None:
+    return Video(np.stack(frames), source_fps, len(frames))
   idx = resample_indices(len(frames), source_fps, fps)
   return Video(np.stack([frames[i] for i in idx]), source_fps, len(frames))
+
+
+def read_image(path: str | os.PathLike) -> np.ndarray:
+  """Reads an image as RGB uint8 (H, W, 3): alpha is dropped, grey is expanded."""
+  import imageio.v3 as iio  # pylint: disable=g-import-not-at-top
+  path = os.fspath(path)
+  if not os.path.isfile(path):
+    raise MediaError(path, "no such file")
+  try:
+    image = np.asarray(iio.imread(path))
+  except Exception as e:  # pylint: disable=broad-except
+    raise MediaError(path, f"unreadable image ({type(e).__name__})") from None
+  if image.ndim == 2:
+    image = np.repeat(image[..., None], 3, axis=-1)
+  if image.ndim != 3 or image.shape[-1] not in (3, 4):
+    raise MediaError(path, f"not an RGB image (shape {image.shape})")
+  if image.dtype != np.uint8:
+    image = (image / np.iinfo(image.dtype).max * 255).astype(np.uint8)
+  return np.ascontiguousarray(image[..., :3])
 
 
 def write_video(path: str | os.PathLike, frames: np.ndarray | Sequence[np.ndarray], *,

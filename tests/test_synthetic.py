@@ -10,6 +10,7 @@ from data_prep import build
 from data_prep.synthetic_talking_heads import world
 from stylehead_jax import media
 from stylehead_jax.landmarks import conventions as lmk
+from stylehead_jax.landmarks import pose
 from stylehead_jax.landmarks import regions
 
 CFG = world.WorldConfig()
@@ -66,7 +67,7 @@ def test_audio_of_closures_is_quieter_than_open_vowels():
 
 
 def _head_amplitude(utt):
-  return world.rotation_angles(utt.rotation)[:, 0].std()  # yaw, degrees
+  return pose.angles_from_rotation(utt.rotation)[:, 0].std()  # yaw, degrees
 
 
 def test_style_values_move_measurements_in_their_direction():
@@ -81,18 +82,12 @@ def test_style_presets_differ_as_described():
   rate = {s: np.mean([_syllable_rate(u.audio) for _, u in _utterances(style=s)])
           for s in world.STYLES}
   assert rate["rap"] > rate["talk"] > rate["ballad"] > rate["opera"] * 0.9
-  nods = {s: np.mean([world.rotation_angles(u.rotation)[:, 1].std()
+  nods = {s: np.mean([pose.angles_from_rotation(u.rotation)[:, 1].std()
                       for _, u in _utterances(style=s)]) for s in ("talk", "rap")}
   assert nods["rap"] > 2 * nods["talk"]
   mouth = {s: np.mean([u.mouth_opening.max() for _, u in _utterances(style=s)])
            for s in ("talk", "opera")}
   assert mouth["opera"] > 1.2 * mouth["talk"]
-
-
-def test_rotation_angles_invert_rotation():
-  angles = np.array([[3.0, -2.0, 1.5], [10.0, 5.0, -7.0]])
-  rot = world._rotation(*angles.T)  # pylint: disable=protected-access
-  np.testing.assert_allclose(world.rotation_angles(rot), angles, atol=1e-6)
 
 
 def test_splits_draw_different_speakers():

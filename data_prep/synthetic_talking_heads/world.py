@@ -32,6 +32,7 @@ from scipy import ndimage
 
 from stylehead_jax import media
 from stylehead_jax.landmarks import conventions as lmk
+from stylehead_jax.landmarks import pose
 from stylehead_jax.landmarks import regions
 
 # --- Visemes ----------------------------------------------------------------------------
@@ -304,34 +305,13 @@ def synthesize_audio(rng, segments, speaker: Speaker, style: StyleParams,
   return signal.astype(np.float32)
 
 
-def _rotation(yaw, pitch, roll) -> np.ndarray:
-  """(T, 3, 3) rotations from angles in degrees (y-down image axes)."""
-  y, p, r = (np.deg2rad(a) for a in (yaw, pitch, roll))
-  zeros, ones = np.zeros_like(y), np.ones_like(y)
-  ry = np.stack([np.cos(y), zeros, np.sin(y), zeros, ones, zeros,
-                 -np.sin(y), zeros, np.cos(y)], -1).reshape(-1, 3, 3)
-  rx = np.stack([ones, zeros, zeros, zeros, np.cos(p), -np.sin(p),
-                 zeros, np.sin(p), np.cos(p)], -1).reshape(-1, 3, 3)
-  rz = np.stack([np.cos(r), -np.sin(r), zeros, np.sin(r), np.cos(r), zeros,
-                 zeros, zeros, ones], -1).reshape(-1, 3, 3)
-  return rz @ rx @ ry
-
-
-def rotation_angles(rotation: np.ndarray) -> np.ndarray:
-  """Inverse of `_rotation`: (..., 3) yaw, pitch, roll in degrees (|pitch| < 90)."""
-  yaw = np.arctan2(-rotation[..., 2, 0], rotation[..., 2, 2])
-  pitch = np.arcsin(np.clip(rotation[..., 2, 1], -1, 1))
-  roll = np.arctan2(-rotation[..., 0, 1], rotation[..., 1, 1])
-  return np.rad2deg(np.stack([yaw, pitch, roll], -1))
-
-
 @dataclasses.dataclass
 class Utterance:
   """One example's ground truth (arrays indexed by 60 fps frame unless noted)."""
   audio: np.ndarray  # (N,) float32 at 24 kHz
   landmarks: np.ndarray  # (T, 68, 3) float32, pixels of the crop
   rotation: np.ndarray  # (T, 3, 3)
-  translation: np.ndarray  # (T, 3), pixels
+  translation: np.ndarray  # (T, 3): face origin x, y in pixels; pixels per face width
   torso: np.ndarray  # (T, 3, 2): neck base, left and right shoulder, pixels
   visemes: np.ndarray  # (T,) int32 indices into VISEMES
   mouth_opening: np.ndarray  # (T,) lip gap in face widths (ground truth before pose)
@@ -388,7 +368,7 @@ def make_utterance(config: WorldConfig, speaker: Speaker, style_name: str, split
     if k % max(1, int(round(style.beat_syllables))) == 0:
       nod += np.exp(-0.5 * ((times - start - 0.06) / 0.05) ** 2)
   pitch = pitch + style.nod_amplitude * nod
-  rotation = _rotation(yaw, pitch, roll)
+  rotation = pose.rotation_from_angles(yaw, pitch, roll)
 
   face = np.repeat(speaker.face[None].astype(np.float64), num_frames, axis=0)
   mouth_centre = face[:, lmk.MOUTH, 0].mean(-1, keepdims=True)
@@ -413,9 +393,10 @@ def make_utterance(config: WorldConfig, speaker: Speaker, style_name: str, split
   drift = np.stack([0.015 * np.sin(0.6 * w * times + phases[3]),
                     0.01 * np.sin(1.3 * w * times + phases[1]), np.zeros_like(times)], -1)
   translation = np.array([0.5, 0.45, 0.0]) * res + drift * px
+  translation[:, 2] = px  # scale: pixels per face width (landmarks/pose.py)
   pivot = np.array([0.0, 0.0, -0.35])  # rotate about the head centre, behind the nose
   points = np.einsum("tij,tnj->tni", rotation, face - pivot) + pivot
-  landmarks = points * px + translation[:, None, :]
+  landmarks = points * px + translation[:, None, :] * np.array([1.0, 1.0, 0.0])
 
   chin = landmarks[:, lmk.CHIN, :2]
   neck = np.stack([translation[:, 0], chin[:, 1] + 0.12 * px], -1)

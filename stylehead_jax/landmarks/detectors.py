@@ -1,7 +1,43 @@
-"""Landmark detector backends (the dlib default is located offline)."""
+"""Face detection + 68-point landmark backends behind one interface.
+
+  backend = get_backend("dlib")              # default, offline
+  boxes = backend.detect(image)              # (N, 5): x0, y0, x1, y1, score; largest first
+  points = backend.landmarks(image, box)     # (68, 3) float32 pixels, z = 0 (2D backend)
+
+`dlib`: HOG frontal face detector on a grey copy scaled so faces are found at
+DETECT_SIZE pixels, and the 68-point shape predictor shipped in face-recognition-models on
+the full-resolution image.
+`face_alignment`: the optional face-alignment package (`pip install stylehead_jax[face-alignment]`).
+It downloads weights on first use, which this project never does at run time; put them
+in the torch hub cache first (the error says where).
+"""
+
+from __future__ import annotations
 
 import importlib.util
 import os
+from typing import Protocol
+
+import numpy as np
+
+DETECT_SIZE = 320  # longest side of the image the HOG detector scans
+
+
+class BackendUnavailable(RuntimeError):
+  """A landmark backend that cannot run here, with what to do about it."""
+
+
+class LandmarkBackend(Protocol):
+  name: str
+
+  def detect(self, image: np.ndarray, threshold: float = 0.0) -> np.ndarray:
+    """Face boxes (N, 5) = x0, y0, x1, y1, score in image pixels, largest first.
+
+    `threshold` is in the backend's own score units; 0 is its default operating point.
+    """
+
+  def landmarks(self, image: np.ndarray, box: np.ndarray) -> np.ndarray:
+    """(68, 3) float32 landmarks of the face in `box`."""
 
 
 def dlib_predictor_path() -> str:
@@ -12,11 +48,103 @@ def dlib_predictor_path() -> str:
   """
   spec = importlib.util.find_spec("face_recognition_models")
   if spec is None or not spec.submodule_search_locations:
-    raise FileNotFoundError(
+    raise BackendUnavailable(
         "face-recognition-models is not installed; `pip install face-recognition-models` "
         "provides dlib's 68-point predictor")
   path = os.path.join(list(spec.submodule_search_locations)[0], "models",
                       "shape_predictor_68_face_landmarks.dat")
   if not os.path.isfile(path):
-    raise FileNotFoundError(f"{path}: dlib 68-point predictor missing from face-recognition-models")
+    raise BackendUnavailable(f"{path}: dlib 68-point predictor missing from face-recognition-models")
   return path
+
+
+def _grey(image: np.ndarray) -> np.ndarray:
+  image = np.asarray(image)
+  if image.ndim == 2:
+    return image
+  return (image[..., :3].astype(np.float32) @ np.array([0.299, 0.587, 0.114])).astype(np.uint8)
+
+
+class DlibBackend:
+  """dlib HOG detector + 68-point shape predictor (offline default)."""
+  name = "dlib"
+
+  def __init__(self, detect_size: int = DETECT_SIZE, upsample: int = 1):
+    import dlib  # pylint: disable=g-import-not-at-top
+    self._dlib = dlib
+    self._detector = dlib.get_frontal_face_detector()
+    self._predictor = dlib.shape_predictor(dlib_predictor_path())
+    self.detect_size = detect_size
+    self.upsample = upsample
+
+  def detect(self, image: np.ndarray, threshold: float = 0.0) -> np.ndarray:
+    """Faces scoring above `threshold` (dlib's SVM margin; lower finds more)."""
+    import cv2  # pylint: disable=g-import-not-at-top
+    grey = _grey(image)
+    scale = min(1.0, self.detect_size / max(grey.shape[:2]))
+    small = cv2.resize(grey, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) \
+        if scale < 1.0 else grey
+    rects, scores, _ = self._detector.run(small, self.upsample, threshold)
+    boxes = np.array([[r.left(), r.top(), r.right(), r.bottom(), s]
+                      for r, s in zip(rects, scores)], np.float32).reshape(-1, 5)
+    boxes[:, :4] /= scale
+    area = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+    return boxes[np.argsort(-area)]
+
+  def landmarks(self, image: np.ndarray, box: np.ndarray) -> np.ndarray:
+    rect = self._dlib.rectangle(*[int(round(v)) for v in box[:4]])
+    shape = self._predictor(np.ascontiguousarray(np.asarray(image)[..., :3]), rect)
+    points = np.zeros((68, 3), np.float32)
+    points[:, :2] = [(p.x, p.y) for p in shape.parts()]
+    return points
+
+
+# Files face-alignment fetches on first use (2D landmarks, SFD detector), by torch hub.
+FACE_ALIGNMENT_WEIGHTS = ("2DFAN4-cd938726ad.zip", "s3fd-619a316812.pth")
+
+
+def torch_hub_checkpoints() -> str:
+  torch_home = os.environ.get("TORCH_HOME") or os.path.join(
+      os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "torch")
+  return os.path.join(torch_home, "hub", "checkpoints")
+
+
+class FaceAlignmentBackend:
+  """face-alignment's SFD detector + 2D-FAN (optional; weights must already be local)."""
+  name = "face_alignment"
+
+  def __init__(self, device: str = "cpu"):
+    if importlib.util.find_spec("face_alignment") is None:
+      raise BackendUnavailable(
+          "the face_alignment backend needs `pip install stylehead_jax[face-alignment]`")
+    folder = torch_hub_checkpoints()
+    missing = [f for f in FACE_ALIGNMENT_WEIGHTS if not os.path.isfile(os.path.join(folder, f))]
+    if missing:
+      raise BackendUnavailable(
+          f"face_alignment weights {missing} are not in {folder}; this project never "
+          "downloads at run time: copy them there (or set TORCH_HOME), or use --landmarks dlib")
+    import face_alignment  # pylint: disable=g-import-not-at-top
+    self._fa = face_alignment.FaceAlignment(face_alignment.LandmarksType.TWO_D, device=device,
+                                            face_detector="sfd")
+
+  def detect(self, image: np.ndarray, threshold: float = 0.0) -> np.ndarray:
+    found = self._fa.face_detector.detect_from_image(np.asarray(image)[..., :3].copy())
+    boxes = np.array([b[:5] for b in found], np.float32).reshape(-1, 5)
+    boxes = boxes[boxes[:, 4] >= 0.5 + threshold]  # SFD scores are probabilities
+    area = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+    return boxes[np.argsort(-area)]
+
+  def landmarks(self, image: np.ndarray, box: np.ndarray) -> np.ndarray:
+    found = self._fa.get_landmarks_from_image(np.asarray(image)[..., :3], [box[:4]])
+    points = np.zeros((68, 3), np.float32)
+    points[:, :2] = found[0][:, :2]
+    return points
+
+
+BACKENDS = {"dlib": DlibBackend, "face_alignment": FaceAlignmentBackend}
+
+
+def get_backend(name: str = "dlib", **kwargs) -> LandmarkBackend:
+  if name not in BACKENDS:
+    raise ValueError(f"unknown landmark backend {name!r}; known: {sorted(BACKENDS)}")
+  return BACKENDS[name](**kwargs)

@@ -1,0 +1,267 @@
+"""Face tracks of real footage: detect, follow one face, crop, landmarks, pose, torso.
+
+One code path serves training data (data_prep/talking_head_videos) and evaluation or
+inference (`extract`):
+
+1. Detection, per source frame. The first face is the largest one. After that the
+   detector scans a window around the previous face (TRACK_WINDOW face sizes), and the
+   whole frame only if that finds nothing; in the window, where a face just was, weaker
+   detections count (TRACK_THRESHOLD); among several faces the one nearest the previous
+   is kept.
+2. Landmarks: the backend's 68 points in each detected face, in source pixels.
+   Frames without a face get landmarks interpolated linearly from their neighbours, and
+   `detected` is False there. A gap longer than `max_gap_seconds` splits the clip
+   (`track_segments`): the face left the frame.
+3. Smoothing without lag: a Savitzky-Golay filter (zero phase: a centred window, fitted
+   by a quadratic) over `smooth_seconds`, on detected frames at the source rate.
+4. Crop: a square around the landmarks' bounding box, enlarged by `margin` on each side,
+   its centre and size smoothed by a zero-phase Gaussian over `crop_smooth_seconds`, cut
+   with replicated borders and resized to `resolution`.
+5. 60 fps: frame t shows source frame media.resample_indices(...)[t], with its landmarks.
+6. Head pose by PnP (pose.py) and torso points below the chin followed by pyramidal
+   Lucas-Kanade optical flow.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+
+import cv2
+import numpy as np
+from scipy import ndimage
+from scipy import signal
+
+from stylehead_jax import media
+from stylehead_jax.landmarks import conventions as lmk
+from stylehead_jax.landmarks import detectors
+from stylehead_jax.landmarks import pose
+
+TRACK_WINDOW = 2.5  # side of the search window, in face sizes
+# Inside that window a face was just seen, so weaker detections are accepted there.
+TRACK_THRESHOLD = -0.5
+
+
+class NoFaceError(ValueError):
+  """No usable face in an input, with the file and the reason in the message."""
+
+
+@dataclasses.dataclass(frozen=True)
+class TrackerConfig:
+  resolution: int = 512
+  margin: float = 0.35  # crop side = landmark box side x (1 + 2 margin)
+  smooth_seconds: float = 0.2  # Savitzky-Golay window for landmarks
+  crop_smooth_seconds: float = 0.3  # Gaussian sigma for the crop box
+  max_gap_seconds: float = 0.5  # longer runs without a face split the clip
+  min_segment_seconds: float = 1.0  # shorter segments are dropped
+  min_detected_fraction: float = 0.8  # segments with fewer detected frames are dropped
+
+
+@dataclasses.dataclass
+class Track:
+  """A face followed through a clip, at 60 fps, in pixels of the square crop."""
+  frames: np.ndarray  # (T, R, R, 3) uint8
+  landmarks: np.ndarray  # (T, 68, 3) float32
+  detected: np.ndarray  # (T,) bool: False where landmarks were interpolated
+  rotation: np.ndarray  # (T, 3, 3)
+  translation: np.ndarray  # (T, 3)
+  torso: np.ndarray  # (T, 3, 2): neck base, left and right shoulder
+  crop_boxes: np.ndarray  # (T, 3): centre x, centre y, side, in source pixels
+  source_indices: np.ndarray  # (T,) source frame shown at each output frame
+  source_fps: float
+
+  @property
+  def detected_fraction(self) -> float:
+    return float(np.mean(self.detected))
+
+
+def _nearest(boxes: np.ndarray, previous: np.ndarray | None) -> np.ndarray:
+  if previous is None:
+    return boxes[0]  # the largest
+  centres = (boxes[:, :2] + boxes[:, 2:4]) / 2
+  prev_centre = (previous[:2] + previous[2:4]) / 2
+  return boxes[np.argmin(np.linalg.norm(centres - prev_centre, axis=1))]
+
+
+def detect_track(frames, backend) -> tuple[np.ndarray, np.ndarray]:
+  """Raw landmarks (N, 68, 3) at the source rate and a detected flag per frame."""
+  landmarks = np.zeros((len(frames), lmk.NUM_LANDMARKS, 3), np.float32)
+  detected = np.zeros(len(frames), bool)
+  previous = None
+  for i, frame in enumerate(frames):
+    box = None
+    if previous is not None:
+      height, width = frame.shape[:2]
+      side = TRACK_WINDOW * max(previous[2] - previous[0], previous[3] - previous[1])
+      cx, cy = (previous[0] + previous[2]) / 2, (previous[1] + previous[3]) / 2
+      x0, y0 = int(max(0, cx - side / 2)), int(max(0, cy - side / 2))
+      x1, y1 = int(min(width, cx + side / 2)), int(min(height, cy + side / 2))
+      boxes = backend.detect(frame[y0:y1, x0:x1], threshold=TRACK_THRESHOLD)
+      if len(boxes):
+        boxes[:, [0, 2]] += x0
+        boxes[:, [1, 3]] += y0
+        box = _nearest(boxes, previous)
+    if box is None:
+      boxes = backend.detect(frame)
+      if len(boxes):
+        box = _nearest(boxes, previous)
+    if box is not None:
+      landmarks[i] = backend.landmarks(frame, box)
+      detected[i] = True
+      previous = box
+  return landmarks, detected
+
+
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+  """[start, end) of each run of True."""
+  edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
+  return list(zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)))
+
+
+def split_segments(detected: np.ndarray, fps: float, config: TrackerConfig):
+  """Source-frame ranges [start, end) between gaps longer than max_gap_seconds."""
+  max_gap = int(round(config.max_gap_seconds * fps))
+  segments = []
+  for start, end in _runs(detected):
+    if segments and start - segments[-1][1] <= max_gap:
+      segments[-1] = (segments[-1][0], end)
+    else:
+      segments.append((start, end))
+  return segments
+
+
+def _interpolate(landmarks: np.ndarray, detected: np.ndarray) -> np.ndarray:
+  t = np.arange(len(landmarks))
+  flat = landmarks.reshape(len(landmarks), -1)
+  out = np.stack([np.interp(t, t[detected], flat[detected, j]) for j in range(flat.shape[1])], 1)
+  return out.reshape(landmarks.shape).astype(np.float32)
+
+
+def _smooth_landmarks(landmarks: np.ndarray, fps: float, seconds: float) -> np.ndarray:
+  window = int(round(seconds * fps)) | 1  # odd
+  if window < 5 or len(landmarks) < window:
+    return landmarks
+  return signal.savgol_filter(landmarks, window, 2, axis=0).astype(np.float32)
+
+
+def crop_boxes(landmarks: np.ndarray, fps: float, config: TrackerConfig) -> np.ndarray:
+  """(N, 3) centre x, centre y, side of the square crop per source frame."""
+  low, high = landmarks[..., :2].min(1), landmarks[..., :2].max(1)
+  boxes = np.concatenate([(low + high) / 2, (high - low).max(1, keepdims=True)
+                          * (1 + 2 * config.margin)], 1)
+  return ndimage.gaussian_filter1d(boxes, config.crop_smooth_seconds * fps, axis=0,
+                                   mode="nearest")
+
+
+def crop(frame: np.ndarray, box: np.ndarray, size: int) -> np.ndarray:
+  """The square `box` (centre x, centre y, side) of a frame, resized to size x size."""
+  scale = size / box[2]
+  affine = np.array([[scale, 0, size / 2 - scale * box[0]],
+                     [0, scale, size / 2 - scale * box[1]]], np.float32)
+  interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+  return cv2.warpAffine(frame, affine, (size, size), flags=interpolation,
+                        borderMode=cv2.BORDER_REPLICATE)
+
+
+def to_crop(points: np.ndarray, box: np.ndarray, size: int) -> np.ndarray:
+  """Source-pixel points (..., 2|3) -> crop pixels (z scaled likewise)."""
+  scale = size / box[2]
+  out = np.array(points, np.float32, copy=True)
+  out[..., 0] = (points[..., 0] - box[0]) * scale + size / 2
+  out[..., 1] = (points[..., 1] - box[1]) * scale + size / 2
+  if out.shape[-1] == 3:
+    out[..., 2] = points[..., 2] * scale
+  return out
+
+
+def track_torso(frames: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
+  """(T, 3, 2) neck base and shoulders, placed below the chin in frame 0, then followed
+  by pyramidal Lucas-Kanade optical flow (a lost point keeps its last position)."""
+  first = landmarks[0]
+  face_w = np.linalg.norm(first[16, :2] - first[0, :2])
+  chin = first[lmk.CHIN, :2]
+  size = frames.shape[1]
+  points = np.array([chin + [0, 0.35 * face_w], chin + [-0.75 * face_w, 0.6 * face_w],
+                     chin + [0.75 * face_w, 0.6 * face_w]], np.float32)
+  points = np.clip(points, 0, size - 1)
+  out = [points.copy()]
+  previous = cv2.cvtColor(frames[0], cv2.COLOR_RGB2GRAY)
+  for frame in frames[1:]:
+    grey = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)
+    moved, status, _ = cv2.calcOpticalFlowPyrLK(previous, grey, points.reshape(-1, 1, 2), None,
+                                                winSize=(31, 31), maxLevel=3)
+    ok = status.ravel() == 1
+    points = np.where(ok[:, None], moved.reshape(-1, 2), points)
+    points = np.clip(points, 0, size - 1).astype(np.float32)
+    out.append(points.copy())
+    previous = grey
+  return np.stack(out)
+
+
+def track_segments(frames: np.ndarray, fps: float, backend, config: TrackerConfig,
+                   name: str = "clip", detections=None) -> list[Track]:
+  """Every usable face segment of a clip (source frames at `fps`), as 60 fps Tracks.
+
+  Args:
+    detections: `detect_track(frames, backend)` if already computed.
+
+  Raises:
+    NoFaceError: no segment is usable (the message says why).
+  """
+  raw, detected = detections if detections is not None else detect_track(frames, backend)
+  if not detected.any():
+    raise NoFaceError(f"{name}: no face found in any of {len(frames)} frames")
+  tracks, reasons = [], []
+  for start, end in split_segments(detected, fps, config):
+    seconds = (end - start) / fps
+    fraction = detected[start:end].mean()
+    if seconds < config.min_segment_seconds:
+      reasons.append(f"frames {start}-{end}: {seconds:.2f} s with a face, need "
+                     f"{config.min_segment_seconds} s")
+      continue
+    if fraction < config.min_detected_fraction:
+      reasons.append(f"frames {start}-{end}: face in {fraction:.0%} of frames")
+      continue
+    tracks.append(_make_track(frames[start:end], raw[start:end], detected[start:end], fps,
+                              config))
+  if not tracks:
+    raise NoFaceError(f"{name}: no usable face segment ({'; '.join(reasons)})")
+  return tracks
+
+
+def _make_track(frames, raw, detected, fps, config) -> Track:
+  size = config.resolution
+  smooth = _smooth_landmarks(_interpolate(raw, detected), fps, config.smooth_seconds)
+  boxes = crop_boxes(smooth, fps, config)
+  idx = media.resample_indices(len(frames), fps)
+  crops = np.stack([crop(frames[i], boxes[i], size) for i in range(len(frames))])
+  landmarks = np.stack([to_crop(smooth[i], boxes[i], size) for i in range(len(frames))])
+  rotation, translation = pose.solve_head_pose(landmarks, size)
+  torso = track_torso(crops, landmarks)
+  return Track(frames=crops[idx], landmarks=landmarks[idx], detected=detected[idx],
+               rotation=rotation[idx], translation=translation[idx], torso=torso[idx],
+               crop_boxes=boxes[idx].astype(np.float32), source_indices=idx,
+               source_fps=float(fps))
+
+
+def extract(source, *, backend: str | detectors.LandmarkBackend = "dlib",
+            config: TrackerConfig = TrackerConfig()) -> Track:
+  """The face track of a video or image (path or (H, W, 3) array): its longest segment.
+
+  An image gives a one-frame Track. Several faces: the largest is used.
+  """
+  if isinstance(backend, str):
+    backend = detectors.get_backend(backend)
+  if isinstance(source, np.ndarray):
+    frames, fps, name = source[None] if source.ndim == 3 else source, media.FPS, "array"
+  else:
+    name = os.fspath(source)
+    if os.path.splitext(name)[1].lower() in (".jpg", ".jpeg", ".png", ".bmp", ".webp"):
+      frames, fps = media.read_image(name)[None], media.FPS
+    else:
+      video = media.read_video(name, fps=None)
+      frames, fps = video.frames, video.source_fps
+  if len(frames) == 1:
+    one = dataclasses.replace(config, min_segment_seconds=0.0, smooth_seconds=0.0)
+    return track_segments(frames, fps, backend, one, name)[0]
+  return max(track_segments(frames, fps, backend, config, name), key=lambda t: len(t.frames))
