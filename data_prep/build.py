@@ -2,6 +2,8 @@
 
   python -m data_prep.build synthetic_talking_heads --data_dir ~/tensorflow_datasets
   python -m data_prep.build synthetic_talking_heads --data_dir DIR --set resolution=128
+  python -m data_prep.build talking_head_videos --manual_dir VIDEOS --data_dir DIR
+  python -m data_prep.build speech_audio --manual_dir AUDIO --data_dir DIR
 
 `--set key=value` (repeatable) changes a builder config value; the builder then gets a
 config name of its own (printed), which training configs name in `config.data.overrides`.
@@ -10,37 +12,28 @@ config name of its own (printed), which training configs name in `config.data.ov
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 import time
 
+from data_prep import overrides as overrides_lib
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow loads
 
-BUILDERS = ("synthetic_talking_heads",)
-
-
-def parse_overrides(items) -> dict[str, str]:
-  """["a=1", "b=x"] or "a=1,b=x" -> {"a": "1", "b": "x"}."""
-  if isinstance(items, str):
-    items = [i for i in items.split(",") if i.strip()]
-  out = {}
-  for item in items or ():
-    if "=" not in item:
-      raise ValueError(f"--set expects key=value, got {item!r}")
-    key, value = item.split("=", 1)
-    out[key.strip()] = value.strip()
-  return out
+BUILDERS = ("synthetic_talking_heads", "talking_head_videos", "speech_audio")
 
 
 def make_builder(name: str, data_dir: str | None, overrides: dict[str, str] | None = None):
   """The TFDS builder of one of our datasets, configured by `overrides`."""
-  if name == "synthetic_talking_heads":
-    from data_prep import synthetic_talking_heads as sth  # pylint: disable=g-import-not-at-top
-    if not overrides:  # the registered default config
-      return sth.SyntheticTalkingHeads(data_dir=data_dir)
-    config = sth.synthetic_talking_heads.make_config(overrides)
-    return sth.SyntheticTalkingHeads(data_dir=data_dir, config=config)
-  raise ValueError(f"unknown dataset {name!r}; known: {', '.join(BUILDERS)}")
+  if name not in BUILDERS:
+    raise ValueError(f"unknown dataset {name!r}; known: {', '.join(BUILDERS)}")
+  package = importlib.import_module(f"data_prep.{name}")
+  module = importlib.import_module(f"data_prep.{name}.{name}")
+  builder_cls = next(getattr(package, n) for n in package.__all__)
+  if not overrides:  # the registered default config
+    return builder_cls(data_dir=data_dir)
+  return builder_cls(data_dir=data_dir, config=module.make_config(overrides))
 
 
 def main(argv=None) -> int:
@@ -50,13 +43,19 @@ def main(argv=None) -> int:
   parser.add_argument("--data_dir", "-d", required=True, help="TFDS data directory to write")
   parser.add_argument("--set", "-s", dest="overrides", action="append", default=[],
                       metavar="KEY=VALUE", help="builder config value (repeatable)")
+  parser.add_argument("--manual_dir", "-m", default=None,
+                      help="folder of the user's media (talking_head_videos, speech_audio)")
   args = parser.parse_args(argv)
   try:
-    builder = make_builder(args.dataset, args.data_dir, parse_overrides(args.overrides))
+    builder = make_builder(args.dataset, args.data_dir, overrides_lib.parse(args.overrides))
   except (KeyError, ValueError) as e:
     parser.error(str(e.args[0] if e.args else e))
   start = time.time()
-  builder.download_and_prepare()
+  import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
+  if args.manual_dir and not os.path.isdir(args.manual_dir):
+    parser.error(f"--manual_dir {args.manual_dir}: no such folder")
+  builder.download_and_prepare(
+      download_config=tfds.download.DownloadConfig(manual_dir=args.manual_dir))
   splits = ", ".join(f"{k}: {v.num_examples}" for k, v in builder.info.splits.items())
   print(f"{builder.name}/{builder.builder_config.name} {builder.version} ready in "
         f"{builder.data_dir} ({splits}; {time.time() - start:.1f} s)")

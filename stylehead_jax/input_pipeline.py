@@ -28,6 +28,7 @@ import tensorflow as tf
 import tensorflow_datasets as tfds
 
 from data_prep import build
+from data_prep import overrides
 from stylehead_jax import media
 
 # Samples per video frame of each time-indexed feature; features not listed are per clip.
@@ -45,7 +46,7 @@ def get_builder(data_config) -> tfds.core.DatasetBuilder:
   """The configured builder, prepared first if it was never built (synthetic data)."""
   data_dir = data_config.data_dir or os.environ.get("TFDS_DATA_DIR") or None
   builder = build.make_builder(data_config.name, data_dir,
-                               build.parse_overrides(data_config.overrides))
+                               overrides.parse(data_config.overrides))
   if not tf.io.gfile.exists(os.path.join(builder.data_dir, "dataset_info.json")):
     logging.info("preparing %s in %s", builder.name, builder.data_dir)
     builder.download_and_prepare()

@@ -72,6 +72,13 @@ def pad_to_frames(audio: np.ndarray) -> np.ndarray:
   return np.pad(audio, (0, target - len(audio)))
 
 
+def _check_file(path: str) -> None:
+  if not os.path.isfile(path):
+    raise MediaError(path, "no such file")
+  if os.path.getsize(path) == 0:
+    raise MediaError(path, "empty file")
+
+
 def _ffmpeg_exe() -> str:
   import imageio_ffmpeg  # pylint: disable=g-import-not-at-top
   return imageio_ffmpeg.get_ffmpeg_exe()
@@ -85,7 +92,7 @@ def _decode_with_ffmpeg(path: str) -> tuple[np.ndarray, int]:
   if proc.returncode != 0:
     err = proc.stderr.decode(errors="replace").strip().splitlines()
     reason = err[-1] if err else f"ffmpeg exited with {proc.returncode}"
-    if "matches no streams" in reason or "Stream map" in reason:
+    if any("matches no streams" in line for line in err):
       reason = "no audio stream"
     raise MediaError(path, f"unreadable audio ({reason})")
   return np.frombuffer(proc.stdout, np.float32).copy(), SAMPLE_RATE
@@ -105,8 +112,7 @@ def load_audio(path: str | os.PathLike, *, allow_silent: bool = False) -> np.nda
     float32 array of shape (num_samples,) at SAMPLE_RATE.
   """
   path = os.fspath(path)
-  if not os.path.isfile(path):
-    raise MediaError(path, "no such file")
+  _check_file(path)
   try:
     import soundfile  # pylint: disable=g-import-not-at-top
     audio, rate = soundfile.read(path, dtype="float32", always_2d=True)
@@ -208,8 +214,7 @@ def read_video(path: str | os.PathLike, *, fps: float | None = FPS,
   """
   import imageio_ffmpeg  # pylint: disable=g-import-not-at-top
   path = os.fspath(path)
-  if not os.path.isfile(path):
-    raise MediaError(path, "no such file")
+  _check_file(path)
   try:
     reader = imageio_ffmpeg.read_frames(path, pix_fmt="rgb24")
     meta = next(reader)
@@ -235,8 +240,7 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
   """Reads an image as RGB uint8 (H, W, 3): alpha is dropped, grey is expanded."""
   import imageio.v3 as iio  # pylint: disable=g-import-not-at-top
   path = os.fspath(path)
-  if not os.path.isfile(path):
-    raise MediaError(path, "no such file")
+  _check_file(path)
   try:
     image = np.asarray(iio.imread(path))
   except Exception as e:  # pylint: disable=broad-except

@@ -18,9 +18,10 @@ import dataclasses
 import numpy as np
 import tensorflow_datasets as tfds
 
+from data_prep import features
+from data_prep import overrides as overrides_lib
 from data_prep.synthetic_talking_heads import world
 from stylehead_jax import media
-from stylehead_jax.landmarks import conventions as lmk
 from stylehead_jax.landmarks import regions
 
 SPLITS = ("train", "test")
@@ -31,18 +32,10 @@ class SyntheticTalkingHeadsConfig(tfds.core.BuilderConfig):
   world: world.WorldConfig = dataclasses.field(default_factory=world.WorldConfig)
 
 
-def config_name(overrides: dict[str, str]) -> str:
-  """A readable, stable builder-config name for a set of overrides."""
-  if not overrides:
-    return "default"
-  parts = [f"{k}-{v}".replace("+", "_").replace("/", "_") for k, v in sorted(overrides.items())]
-  return "_".join(parts)
-
-
 def make_config(overrides: dict[str, str] | None = None) -> SyntheticTalkingHeadsConfig:
   overrides = dict(overrides or {})
   return SyntheticTalkingHeadsConfig(
-      name=config_name(overrides),
+      name=overrides_lib.config_name(overrides),
       description=f"synthetic world with {overrides or 'default values'}",
       world=world.WorldConfig().replace(**overrides))
 
@@ -59,22 +52,8 @@ class SyntheticTalkingHeads(tfds.core.GeneratorBasedBuilder):
     return self.dataset_info_from_configs(
         description=__doc__,
         features=tfds.features.FeaturesDict({
-            "frames": tfds.features.Video((None, res, res, 3)),
-            "region_maps": tfds.features.Video((None, res, res, 1)),
-            "landmarks": tfds.features.Tensor(shape=(None, lmk.NUM_LANDMARKS, 3),
-                                              dtype=np.float32),
-            "head_pose": {
-                "rotation": tfds.features.Tensor(shape=(None, 3, 3), dtype=np.float32),
-                "translation": tfds.features.Tensor(shape=(None, 3), dtype=np.float32),
-            },
-            "torso": tfds.features.Tensor(shape=(None, 3, 2), dtype=np.float32),
-            "log_mel": tfds.features.Tensor(shape=(None, media.N_MELS), dtype=np.float32),
-            "audio": tfds.features.Audio(shape=(None,), dtype=np.float32,
-                                         sample_rate=media.SAMPLE_RATE),
+            **features.talking_head_features(res),
             "visemes": tfds.features.Tensor(shape=(None,), dtype=np.int32),
-            "valid": tfds.features.Tensor(shape=(None,), dtype=np.bool_),
-            "speaker_id": tfds.features.Text(),
-            "clip_id": tfds.features.Text(),
             "style": tfds.features.ClassLabel(names=world.STYLES),
             "style_params": {name: np.float32 for name in world.STYLE_PARAM_NAMES},
         }),

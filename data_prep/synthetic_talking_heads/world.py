@@ -30,6 +30,7 @@ import cv2
 import numpy as np
 from scipy import ndimage
 
+from data_prep import overrides as overrides_lib
 from stylehead_jax import media
 from stylehead_jax.landmarks import conventions as lmk
 from stylehead_jax.landmarks import pose
@@ -124,22 +125,11 @@ class WorldConfig:
           raise ValueError(f"{key}={value!r}: expected a number") from None
       else:
         plain[key] = value
-    known = sorted(f.name for f in dataclasses.fields(self) if f.name != "style_presets")
-    for key, value in plain.items():
-      if key not in known:
-        raise KeyError(f"unknown world value {key!r}; known: {known} and <style>.<value>")
-      current = getattr(self, key)
-      if isinstance(current, tuple):  # "talk+rap" -> ("talk", "rap")
-        plain[key] = tuple(value.split("+")) if isinstance(value, str) else tuple(value)
-      elif not isinstance(value, type(current)):
-        try:
-          plain[key] = type(current)(value)
-        except ValueError:
-          raise ValueError(f"{key}={value!r}: expected {type(current).__name__}") from None
-    unknown_styles = set(plain.get("styles", ())) - set(presets)
+    config = overrides_lib.apply(self, plain, what="world", skip=("style_presets",))
+    unknown_styles = set(config.styles) - set(presets)
     if unknown_styles:
       raise KeyError(f"unknown styles {sorted(unknown_styles)}; known: {sorted(presets)}")
-    return dataclasses.replace(self, style_presets=tuple(presets.items()), **plain)
+    return dataclasses.replace(config, style_presets=tuple(presets.items()))
 
 
 # --- Speakers ---------------------------------------------------------------------------

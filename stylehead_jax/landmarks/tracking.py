@@ -69,6 +69,11 @@ class Track:
   crop_boxes: np.ndarray  # (T, 3): centre x, centre y, side, in source pixels
   source_indices: np.ndarray  # (T,) source frame shown at each output frame
   source_fps: float
+  source_start: int = 0  # first source frame of this segment in its clip
+
+  @property
+  def start_seconds(self) -> float:
+    return self.source_start / self.source_fps
 
   @property
   def detected_fraction(self) -> float:
@@ -222,8 +227,8 @@ def track_segments(frames: np.ndarray, fps: float, backend, config: TrackerConfi
     if fraction < config.min_detected_fraction:
       reasons.append(f"frames {start}-{end}: face in {fraction:.0%} of frames")
       continue
-    tracks.append(_make_track(frames[start:end], raw[start:end], detected[start:end], fps,
-                              config))
+    track = _make_track(frames[start:end], raw[start:end], detected[start:end], fps, config)
+    tracks.append(dataclasses.replace(track, source_start=int(start)))
   if not tracks:
     raise NoFaceError(f"{name}: no usable face segment ({'; '.join(reasons)})")
   return tracks

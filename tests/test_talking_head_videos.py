@@ -1,0 +1,88 @@
+"""The talking_head_videos builder on real clips and on inputs that must be skipped."""
+
+import logging
+import os
+import subprocess
+
+import imageio_ffmpeg
+import numpy as np
+import pytest
+import tensorflow_datasets as tfds
+
+from data_prep import build
+from data_prep.talking_head_videos import talking_head_videos as thv
+from stylehead_jax import media
+from tests.conftest import SHARED_DATA
+
+
+def test_speakers_and_splits():
+  assert thv.speaker_of("id00012/abc/00001.mp4", r"^id\d+$") == "id00012"
+  assert thv.speaker_of("talk_vr_5.mp4", r"^id\d+$") == "talk_vr_5"
+  speakers = [f"id{i:05d}" for i in range(10)]
+  test = thv.split_speakers(speakers, 0.2)
+  assert len(test) == 2 and test == thv.split_speakers(reversed(speakers), 0.2)
+
+
+def test_voxceleb_sample_builds_and_reads_back(tmp_path):
+  """The CLI build of the ten-clip VoxCeleb2 sample, read back with tfds.load."""
+  out = subprocess.run(
+      [os.sys.executable, "-m", "data_prep.build", "talking_head_videos", "--manual_dir",
+       str(SHARED_DATA / "voxceleb2_sample"), "--data_dir", str(tmp_path),
+       "--set", "resolution=64"], capture_output=True, text=True, check=False)
+  assert out.returncode == 0, out.stderr[-3000:]
+  ds = tfds.load("talking_head_videos/resolution-64", data_dir=str(tmp_path), split="train+test")
+  examples = list(tfds.as_numpy(ds))
+  assert len(examples) == 10
+  for ex in examples:
+    t = len(ex["frames"])
+    assert ex["frames"].shape == (t, 64, 64, 3) and ex["landmarks"].shape == (t, 68, 3)
+    assert ex["log_mel"].shape == (2 * t, media.N_MELS)
+    assert ex["audio"].shape == (t * media.SAMPLES_PER_FRAME,)
+    assert ex["valid"].mean() >= 0.9
+  speakers = {ex["speaker_id"] for ex in examples}
+  assert len(speakers) == 10
+
+
+def _ffmpeg(*args):
+  subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-y", *map(str, args)],
+                 check=True)
+
+
+@pytest.fixture(scope="module")
+def bad_folder(tmp_path_factory, bad_dir, real_dir):
+  """The shared bad inputs, made-up broken files, and one good clip."""
+  root = tmp_path_factory.mktemp("videos")
+  for name in ("no_face.mp4", "face_noface.mov", "corrupt.mp4"):
+    os.symlink(bad_dir / name, root / name)
+  os.symlink(real_dir / "talk_vr_5.mp4", root / "good.mp4")
+  (root / "empty.mp4").write_bytes(b"")
+  frame = np.full((1, 64, 64, 3), 128, np.uint8)
+  media.write_video(root / "one_frame.mp4", frame, audio=np.random.default_rng(0).normal(
+      0, 0.1, media.SAMPLES_PER_FRAME).astype(np.float32))
+  media.write_video(root / "no_audio.mp4", np.repeat(frame, 30, axis=0))
+  _ffmpeg("-i", real_dir / "speech_radio31.wav", root / "song.mp3")
+  os.rename(root / "song.mp3", root / "song.mp4")  # an mp3 with a video's extension
+  return root
+
+
+def test_bad_inputs_are_skipped_with_one_line_each(bad_folder, tmp_path, caplog):
+  builder = build.make_builder("talking_head_videos", str(tmp_path),
+                               {"resolution": "64", "test_fraction": "0"})
+  with caplog.at_level(logging.WARNING):
+    builder.download_and_prepare(
+        download_config=tfds.download.DownloadConfig(manual_dir=str(bad_folder)))
+  skipped = [r.getMessage() for r in caplog.records if r.getMessage().startswith("skipped")]
+  reasons = {
+      "no_face.mp4": "no face found", "corrupt.mp4": "unreadable audio",
+      "empty.mp4": "empty file", "one_frame.mp4": "clip too short",
+      "no_audio.mp4": "no audio stream", "song.mp4": "corrupt or unreadable video",
+  }
+  for name, reason in reasons.items():
+    lines = [m for m in skipped if f"{os.sep}{name}:" in m]
+    assert len(lines) == 1, (name, skipped)
+    assert reason in lines[0], lines[0]
+  clips = {ex["clip_id"].decode() for ex in tfds.as_numpy(builder.as_dataset(split="train"))}
+  assert "good#0" in clips
+  # The face leaves the frame part-way: what remains is the segment(s) with the face.
+  noface = [c for c in clips if c.startswith("face_noface#")]
+  assert noface, clips
