@@ -43,6 +43,10 @@ def main(argv=None) -> int:
   parser.add_argument("--data_dir", "-d", required=True, help="TFDS data directory to write")
   parser.add_argument("--set", "-s", dest="overrides", action="append", default=[],
                       metavar="KEY=VALUE", help="builder config value (repeatable)")
+  parser.add_argument("--beam", action="store_true",
+                      help="prepare with Apache Beam (talking_head_videos)")
+  parser.add_argument("--beam_options", default="--runner=DirectRunner",
+                      help="Beam pipeline options, e.g. '--runner=DataflowRunner --project=P'")
   parser.add_argument("--manual_dir", "-m", default=None,
                       help="folder of the user's media (talking_head_videos, speech_audio)")
   args = parser.parse_args(argv)
@@ -54,8 +58,19 @@ def main(argv=None) -> int:
   import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
   if args.manual_dir and not os.path.isdir(args.manual_dir):
     parser.error(f"--manual_dir {args.manual_dir}: no such folder")
-  builder.download_and_prepare(
-      download_config=tfds.download.DownloadConfig(manual_dir=args.manual_dir))
+  download_config = tfds.download.DownloadConfig(manual_dir=args.manual_dir)
+  if args.beam:
+    if not hasattr(builder, "use_beam"):
+      parser.error(f"{args.dataset} has no Beam pipeline")
+    try:
+      from apache_beam.options import pipeline_options  # pylint: disable=g-import-not-at-top
+    except ImportError:
+      parser.error("--beam needs apache-beam: pip install stylehead_jax[beam]")
+    builder.use_beam = True
+    download_config = tfds.download.DownloadConfig(
+        manual_dir=args.manual_dir,
+        beam_options=pipeline_options.PipelineOptions(args.beam_options.split()))
+  builder.download_and_prepare(download_config=download_config)
   splits = ", ".join(f"{k}: {v.num_examples}" for k, v in builder.info.splits.items())
   print(f"{builder.name}/{builder.builder_config.name} {builder.version} ready in "
         f"{builder.data_dir} ({splits}; {time.time() - start:.1f} s)")

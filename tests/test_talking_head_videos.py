@@ -86,3 +86,28 @@ def test_bad_inputs_are_skipped_with_one_line_each(bad_folder, tmp_path, caplog)
   # The face leaves the frame part-way: what remains is the segment(s) with the face.
   noface = [c for c in clips if c.startswith("face_noface#")]
   assert noface, clips
+
+
+def test_beam_pipeline_matches_the_local_build(real_dir, tmp_path):
+  """The Beam build (DirectRunner) writes the same examples as the ordinary build."""
+  from apache_beam.options import pipeline_options  # pylint: disable=g-import-not-at-top
+  root = tmp_path / "videos"
+  root.mkdir()
+  os.symlink(real_dir / "talk_vr_5.mp4", root / "a.mp4")
+  os.symlink(SHARED_DATA / "voxceleb2_sample" / "00010.mp4", root / "b.mp4")
+  examples = {}
+  for mode in ("local", "beam"):
+    builder = build.make_builder("talking_head_videos", str(tmp_path / mode),
+                                 {"resolution": "64", "test_fraction": "0"})
+    config = tfds.download.DownloadConfig(manual_dir=str(root))
+    if mode == "beam":
+      builder.use_beam = True
+      config = tfds.download.DownloadConfig(
+          manual_dir=str(root),
+          beam_options=pipeline_options.PipelineOptions(["--runner=DirectRunner"]))
+    builder.download_and_prepare(download_config=config)
+    examples[mode] = {ex["clip_id"]: ex for ex in tfds.as_numpy(builder.as_dataset(split="train"))}
+  assert set(examples["beam"]) == set(examples["local"]) == {b"a#0", b"b#0"}
+  for clip, ex in examples["local"].items():
+    np.testing.assert_array_equal(examples["beam"][clip]["landmarks"], ex["landmarks"])
+    np.testing.assert_array_equal(examples["beam"][clip]["frames"], ex["frames"])

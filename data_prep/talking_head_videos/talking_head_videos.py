@@ -16,6 +16,9 @@ The speaker is the first path component matching `speaker_pattern` (VoxCeleb2:
 the speakers with the smallest hashes of their ids form the test split.
 A video that cannot be used (unreadable, no audio, silent, no face, too short) is skipped
 with one logged line naming the file and the reason; the rest still builds.
+
+At VoxCeleb2 scale, `--beam` runs the same per-video function as an Apache Beam
+pipeline (`pip install stylehead_jax[beam]`; `--beam_options` picks the runner).
 """
 
 from __future__ import annotations
@@ -115,18 +118,36 @@ class TalkingHeadVideos(tfds.core.GeneratorBasedBuilder):
     return {split: self._generate_examples(root, paths)
             for split, paths in by_split.items() if paths}
 
+  use_beam = False  # set by `python -m data_prep.build ... --beam` (VoxCeleb2 scale)
+
   def _generate_examples(self, root, paths):
     prep = self.builder_config.prep
-    backend = detectors.get_backend(prep.backend)
+    if self.use_beam:
+      beam = tfds.core.lazy_imports.apache_beam
+      return (beam.Create(paths)
+              | beam.Reshuffle()  # spread the videos over the workers
+              | beam.FlatMap(lambda relative: prepare_video(root, relative, prep)))
+    return self._generate_locally(root, paths, prep)
+
+  def _generate_locally(self, root, paths, prep):
     for relative in paths:
-      for key, example in prepare_video(root, relative, prep, backend):
-        yield key, example
+      yield from prepare_video(root, relative, prep)
 
 
-def prepare_video(root: str, relative: str, prep: PrepConfig, backend):
+_BACKENDS = {}  # one landmark backend per process and name (a Beam worker reuses it)
+
+
+def _backend(name: str):
+  if name not in _BACKENDS:
+    _BACKENDS[name] = detectors.get_backend(name)
+  return _BACKENDS[name]
+
+
+def prepare_video(root: str, relative: str, prep: PrepConfig):
   """(key, example) per face segment of one video; logs one line and yields nothing
   when the video cannot be used."""
   path = os.path.join(root, relative)
+  backend = _backend(prep.backend)
   try:
     audio = media.load_audio(path)
     video = media.read_video(path, fps=None, min_frames=2)
