@@ -55,18 +55,26 @@ def test_every_frame_gets_landmarks(tracked, name):
   assert np.all(np.abs(centre - 128) < 40), centre
 
 
-@pytest.mark.xfail(strict=True, reason="1.86 px today, even unsmoothed: dlib's points move "
-                   "with its detection box, found on the source frame, not on the crop")
-def test_landmarks_agree_with_dlib_on_the_crop(backend):
-  """On 20 frames, dlib run directly on the 512 px crop lands within 1.5 px on average."""
-  track = tracking.extract(REAL / "talk_vr_5.mp4", backend=backend,
-                           config=tracking.TrackerConfig(resolution=512))
+JITTERY = {"style_lp_d12.mp4": "5.0 px: unsmoothed our points equal dlib's (0.0 px); the "
+            "0.2 s smoothing removes dlib's frame-to-frame jitter on this clip"}
+
+
+@pytest.mark.parametrize("name", [
+    pytest.param(p.name, marks=pytest.mark.xfail(strict=True, reason=JITTERY[p.name]))
+    if p.name in JITTERY else p.name for p in sorted(REAL.glob("*.mp4"))])
+def test_landmarks_agree_with_dlib_on_the_crop(backend, name):
+  """On 20 frames per clip (its first 10 s), dlib run directly on the 512 px crop lands
+  within 1.5 px of the track's landmarks on average."""
+  video = media.read_video(REAL / name, fps=None)
+  frames = video.frames[:int(10 * video.source_fps)]
+  track = tracking.track_segments(frames, video.source_fps, backend,
+                                  tracking.TrackerConfig(resolution=512), name)[0]
   distances = []
   for t in np.linspace(0, len(track.frames) - 1, 20).astype(int):
     boxes = backend.detect(track.frames[t])
     direct = backend.landmarks(track.frames[t], boxes[0])
     distances.append(np.linalg.norm(direct[:, :2] - track.landmarks[t, :, :2], axis=1).mean())
-  print(f"mean landmark distance to dlib on the crop: {np.mean(distances):.2f} px")
+  print(f"{name}: mean distance to dlib on the 512 px crop {np.mean(distances):.2f} px")
   assert np.mean(distances) < 1.5
 
 

@@ -13,10 +13,12 @@ inference (`extract`):
    `detected` is False there. A gap longer than `max_gap_seconds` splits the clip
    (`track_segments`): the face left the frame.
 3. Smoothing without lag: a Savitzky-Golay filter (zero phase: a centred window, fitted
-   by a quadratic) over `smooth_seconds`, on detected frames at the source rate.
-4. Crop: a square around the landmarks' bounding box, enlarged by `margin` on each side,
-   its centre and size smoothed by a zero-phase Gaussian over `crop_smooth_seconds`, cut
-   with replicated borders and resized to `resolution`.
+   by a quadratic) over `smooth_seconds`, at the source rate.
+4. Crop: a square around the smoothed landmarks' bounding box, enlarged by `margin` on
+   each side, its centre and size smoothed by a zero-phase Gaussian over
+   `crop_smooth_seconds`, cut with replicated borders and resized to `resolution`.
+   The landmarks are then measured again on the crop itself (detector and predictor at
+   the output resolution) and smoothed as in 3: these are the track's landmarks.
 5. 60 fps: frame t shows source frame media.resample_indices(...)[t], with its landmarks.
 6. Head pose by PnP (pose.py) and torso points below the chin followed by pyramidal
    Lucas-Kanade optical flow.
@@ -227,20 +229,36 @@ def track_segments(frames: np.ndarray, fps: float, backend, config: TrackerConfi
     if fraction < config.min_detected_fraction:
       reasons.append(f"frames {start}-{end}: face in {fraction:.0%} of frames")
       continue
-    track = _make_track(frames[start:end], raw[start:end], detected[start:end], fps, config)
+    track = _make_track(frames[start:end], raw[start:end], detected[start:end], fps, config,
+                        backend)
     tracks.append(dataclasses.replace(track, source_start=int(start)))
   if not tracks:
     raise NoFaceError(f"{name}: no usable face segment ({'; '.join(reasons)})")
   return tracks
 
 
-def _make_track(frames, raw, detected, fps, config) -> Track:
+def landmarks_on_crops(crops, source_landmarks, detected, backend) -> np.ndarray:
+  """The backend's landmarks measured on each crop (the output resolution), where the
+  face was detected; elsewhere the source landmarks already mapped into the crop."""
+  out = np.array(source_landmarks, np.float32, copy=True)
+  for i in np.flatnonzero(detected):
+    boxes = backend.detect(crops[i], threshold=TRACK_THRESHOLD)
+    if len(boxes):
+      centre = out[i, :, :2].mean(0)
+      box = boxes[np.argmin(np.linalg.norm((boxes[:, :2] + boxes[:, 2:4]) / 2 - centre, axis=1))]
+      out[i] = backend.landmarks(crops[i], box)
+  return out
+
+
+def _make_track(frames, raw, detected, fps, config, backend) -> Track:
   size = config.resolution
   smooth = _smooth_landmarks(_interpolate(raw, detected), fps, config.smooth_seconds)
   boxes = crop_boxes(smooth, fps, config)
   idx = media.resample_indices(len(frames), fps)
   crops = np.stack([crop(frames[i], boxes[i], size) for i in range(len(frames))])
-  landmarks = np.stack([to_crop(smooth[i], boxes[i], size) for i in range(len(frames))])
+  mapped = np.stack([to_crop(raw[i], boxes[i], size) for i in range(len(frames))])
+  measured = landmarks_on_crops(crops, mapped, detected, backend)
+  landmarks = _smooth_landmarks(_interpolate(measured, detected), fps, config.smooth_seconds)
   rotation, translation = pose.solve_head_pose(landmarks, size)
   torso = track_torso(crops, landmarks)
   return Track(frames=crops[idx], landmarks=landmarks[idx], detected=detected[idx],
