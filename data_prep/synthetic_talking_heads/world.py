@@ -38,7 +38,7 @@ from stylehead_jax.landmarks import regions
 
 # --- Visemes ----------------------------------------------------------------------------
 VISEMES = ("rest", "closed", "a", "e", "i", "o", "u")
-REST, CLOSED = 0, 1
+CLOSED = VISEMES.index("closed")
 VOWELS = "aeiou"
 ONSETS = (None, "m", "b", "p")
 ONSET_PROBS = (0.45, 0.2, 0.2, 0.15)
