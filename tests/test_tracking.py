@@ -1,7 +1,5 @@
 """Face tracks of real footage: detection, crops, landmarks, pose, torso, bad inputs."""
 
-import pathlib
-
 import numpy as np
 import pytest
 
@@ -112,7 +110,7 @@ def test_angles_round_trip():
   np.testing.assert_allclose(pose.angles_from_rotation(rotation), angles, atol=1e-6)
 
 
-def test_torso_follows_the_body(tracked):
+def test_torso_points_stay_below_the_chin_inside_the_crop(tracked):
   track = tracked["talk_hdtf_aoc.mp4"][2][0]
   assert track.torso.shape == (len(track.frames), 3, 2)
   chin = track.landmarks[:, 8, 1]
@@ -152,9 +150,23 @@ def test_rgba_portrait_is_read(backend, real_dir):
   assert track.detected.all() and track.frames.shape == (1, 256, 256, 3)
 
 
+def test_face_alignment_not_installed_says_how_to_get_it(monkeypatch):
+  monkeypatch.setattr(detectors.importlib.util, "find_spec", lambda name: None)
+  with pytest.raises(detectors.BackendUnavailable, match=r"stylehead_jax\[face-alignment\]"):
+    detectors.get_backend("face_alignment")
+
+
 def test_face_alignment_without_weights_says_where_they_go(monkeypatch, tmp_path):
+  """With the package present but its weights absent, the error names the folder and
+  the files, and nothing is downloaded."""
+  real_find_spec = detectors.importlib.util.find_spec
+  monkeypatch.setattr(detectors.importlib.util, "find_spec",
+                      lambda name: object() if name == "face_alignment" else real_find_spec(name))
   monkeypatch.setenv("TORCH_HOME", str(tmp_path))
   with pytest.raises(detectors.BackendUnavailable) as error:
     detectors.get_backend("face_alignment")
   message = str(error.value)
-  assert "face-alignment" in message or str(pathlib.Path(tmp_path) / "hub") in message
+  assert str(tmp_path / "hub" / "checkpoints") in message
+  for name in detectors.FACE_ALIGNMENT_WEIGHTS:
+    assert name in message
+  assert not (tmp_path / "hub").exists()

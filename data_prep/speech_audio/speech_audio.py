@@ -21,6 +21,7 @@ from absl import logging
 import numpy as np
 import tensorflow_datasets as tfds
 
+from data_prep import files
 from data_prep import overrides as overrides_lib
 from stylehead_jax import media
 
@@ -73,14 +74,9 @@ class SpeechAudio(tfds.core.GeneratorBasedBuilder):
 
   def _split_generators(self, dl_manager):
     root = os.fspath(dl_manager.manual_dir)
-    files = sorted(os.path.relpath(os.path.join(d, f), root)
-                   for d, _, names in os.walk(root) for f in names
-                   if os.path.splitext(f)[1].lower() in AUDIO_SUFFIXES)
-    if not files:
-      raise FileNotFoundError(f"{root}: no audio files ({', '.join(AUDIO_SUFFIXES)}) found")
     fraction = self.builder_config.speech.test_fraction
     by_split = {"train": [], "test": []}
-    for f in files:
+    for f in files.list_media(root, AUDIO_SUFFIXES):
       by_split["test" if is_test(f, fraction) else "train"].append(f)
     return {split: self._generate_examples(root, paths)
             for split, paths in by_split.items() if paths}

@@ -33,6 +33,7 @@ import numpy as np
 import tensorflow_datasets as tfds
 
 from data_prep import features
+from data_prep import files
 from data_prep import overrides as overrides_lib
 from stylehead_jax import media
 from stylehead_jax.landmarks import detectors
@@ -103,12 +104,7 @@ class TalkingHeadVideos(tfds.core.GeneratorBasedBuilder):
 
   def _split_generators(self, dl_manager):
     root = os.fspath(dl_manager.manual_dir)
-    videos = sorted(
-        os.path.relpath(os.path.join(d, f), root)
-        for d, _, files in os.walk(root) for f in files
-        if os.path.splitext(f)[1].lower() in VIDEO_SUFFIXES)
-    if not videos:
-      raise FileNotFoundError(f"{root}: no videos ({', '.join(VIDEO_SUFFIXES)}) found")
+    videos = files.list_media(root, VIDEO_SUFFIXES)
     prep = self.builder_config.prep
     test = split_speakers([speaker_of(v, prep.speaker_pattern) for v in videos],
                           prep.test_fraction)
