@@ -5,15 +5,23 @@ inference (`extract`):
 
 1. Detection, per source frame. The first face is the largest one. After that the
    detector scans a window around the previous face (TRACK_WINDOW face sizes), and the
-   whole frame only if that finds nothing; in the window, where a face just was, weaker
-   detections count (TRACK_THRESHOLD); among several faces the one nearest the previous
-   is kept.
+   whole frame only if that finds nothing; among several faces the one nearest the
+   previous is kept. In the window, a detection scoring TRACK_THRESHOLD or more counts;
+   a weaker one (down to WEAK_THRESHOLD: a strongly turned head) counts only where it
+   continues the face of the last RECENT_FRAMES frames (centre within WEAK_MOVE face
+   sizes, size within a factor WEAK_SIZE), so texture where a face just left the frame
+   does not.
 2. Landmarks: the backend's 68 points in each detected face, in source pixels.
    Frames without a face get landmarks interpolated linearly from their neighbours, and
    `detected` is False there. A gap longer than `max_gap_seconds` splits the clip
    (`track_segments`): the face left the frame.
-3. Smoothing without lag: a Savitzky-Golay filter (zero phase: a centred window, fitted
-   by a quadratic) over `smooth_seconds`, at the source rate.
+3. Smoothing without lag, of the face's shape and not of its motion: each frame's
+   points are brought to the clip's mean shape by a similarity (centroid, RMS scale,
+   rotation: Procrustes); the aligned shapes go through a Savitzky-Golay filter (zero
+   phase: a centred window, fitted by a quadratic) over `smooth_seconds`, at the source
+   rate; each frame's own similarity puts them back. The similarity, estimated from all
+   68 points, needs no smoothing, and a fast head turn is followed without being
+   flattened (on style_lp_d12, smoothing the raw points instead moves them 6 px at 512²).
 4. Crop: a square around the smoothed landmarks' bounding box, enlarged by `margin` on
    each side, its centre and size smoothed by a zero-phase Gaussian over
    `crop_smooth_seconds`, cut with replicated borders and resized to `resolution`.
@@ -42,6 +50,11 @@ from stylehead_jax.landmarks import pose
 TRACK_WINDOW = 2.5  # side of the search window, in face sizes
 # Inside that window a face was just seen, so weaker detections are accepted there.
 TRACK_THRESHOLD = -0.5
+# Weaker still, only where the detection continues the recent face (see step 1).
+WEAK_THRESHOLD = -0.8
+WEAK_MOVE = 0.3
+WEAK_SIZE = 1.3
+RECENT_FRAMES = 2
 
 
 class NoFaceError(ValueError):
@@ -86,28 +99,42 @@ def _nearest(boxes: np.ndarray, previous: np.ndarray | None) -> np.ndarray:
   if previous is None:
     return boxes[0]  # the largest
   centres = (boxes[:, :2] + boxes[:, 2:4]) / 2
-  prev_centre = (previous[:2] + previous[2:4]) / 2
-  return boxes[np.argmin(np.linalg.norm(centres - prev_centre, axis=1))]
+  return boxes[np.argmin(np.linalg.norm(centres - _centre_side(previous)[0], axis=1))]
+
+
+def _centre_side(box: np.ndarray) -> tuple[np.ndarray, float]:
+  return (box[:2] + box[2:4]) / 2, max(box[2] - box[0], box[3] - box[1])
+
+
+def _continues(box: np.ndarray, previous: np.ndarray) -> bool:
+  """Whether `box` is where and as large as the `previous` face."""
+  centre, side = _centre_side(box)
+  prev_centre, prev_side = _centre_side(previous)
+  return (np.linalg.norm(centre - prev_centre) < WEAK_MOVE * prev_side
+          and 1 / WEAK_SIZE < side / prev_side < WEAK_SIZE)
 
 
 def detect_track(frames, backend) -> tuple[np.ndarray, np.ndarray]:
   """Raw landmarks (N, 68, 3) at the source rate and a detected flag per frame."""
   landmarks = np.zeros((len(frames), lmk.NUM_LANDMARKS, 3), np.float32)
   detected = np.zeros(len(frames), bool)
-  previous = None
+  previous, last_seen = None, None
   for i, frame in enumerate(frames):
     box = None
     if previous is not None:
       height, width = frame.shape[:2]
-      side = TRACK_WINDOW * max(previous[2] - previous[0], previous[3] - previous[1])
-      cx, cy = (previous[0] + previous[2]) / 2, (previous[1] + previous[3]) / 2
+      (cx, cy), prev_side = _centre_side(previous)
+      side = TRACK_WINDOW * prev_side
       x0, y0 = int(max(0, cx - side / 2)), int(max(0, cy - side / 2))
       x1, y1 = int(min(width, cx + side / 2)), int(min(height, cy + side / 2))
-      boxes = backend.detect(frame[y0:y1, x0:x1], threshold=TRACK_THRESHOLD)
+      boxes = backend.detect(frame[y0:y1, x0:x1], threshold=WEAK_THRESHOLD)
       if len(boxes):
         boxes[:, [0, 2]] += x0
         boxes[:, [1, 3]] += y0
-        box = _nearest(boxes, previous)
+        nearest = _nearest(boxes, previous)
+        if nearest[4] >= TRACK_THRESHOLD or (i - last_seen <= RECENT_FRAMES
+                                             and _continues(nearest, previous)):
+          box = nearest
     if box is None:
       boxes = backend.detect(frame)
       if len(boxes):
@@ -115,7 +142,7 @@ def detect_track(frames, backend) -> tuple[np.ndarray, np.ndarray]:
     if box is not None:
       landmarks[i] = backend.landmarks(frame, box)
       detected[i] = True
-      previous = box
+      previous, last_seen = box, i
   return landmarks, detected
 
 
@@ -145,10 +172,23 @@ def _interpolate(landmarks: np.ndarray, detected: np.ndarray) -> np.ndarray:
 
 
 def _smooth_landmarks(landmarks: np.ndarray, fps: float, seconds: float) -> np.ndarray:
+  """Zero-phase smoothing of the shape in similarity-aligned coordinates (step 3)."""
   window = int(round(seconds * fps)) | 1  # odd
   if window < 5 or len(landmarks) < window:
     return landmarks
-  return signal.savgol_filter(landmarks, window, 2, axis=0).astype(np.float32)
+  centre = landmarks.mean(1, keepdims=True)
+  points = landmarks - centre
+  scale = np.sqrt((points[..., :2] ** 2).sum((1, 2), keepdims=True) / points.shape[1])
+  points = points / scale
+  mean_shape = points[..., :2].mean(0)
+  # Per-frame rotation R minimising |points R - mean_shape| (orthogonal Procrustes).
+  u, _, vt = np.linalg.svd(np.einsum("tpi,pj->tij", points[..., :2], mean_shape))
+  rotation = u @ vt
+  aligned = points.copy()
+  aligned[..., :2] = np.einsum("tpi,tij->tpj", points[..., :2], rotation)
+  aligned = signal.savgol_filter(aligned, window, 2, axis=0)
+  aligned[..., :2] = np.einsum("tpj,tij->tpi", aligned[..., :2], rotation)
+  return (aligned * scale + centre).astype(np.float32)
 
 
 def crop_boxes(landmarks: np.ndarray, fps: float, config: TrackerConfig) -> np.ndarray:
