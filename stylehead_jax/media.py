@@ -72,7 +72,7 @@ def pad_to_frames(audio: np.ndarray) -> np.ndarray:
   return np.pad(audio, (0, target - len(audio)))
 
 
-def _check_file(path: str) -> None:
+def check_file(path: str) -> None:
   if not os.path.isfile(path):
     raise MediaError(path, "no such file")
   if os.path.getsize(path) == 0:
@@ -112,7 +112,7 @@ def load_audio(path: str | os.PathLike, *, allow_silent: bool = False) -> np.nda
     float32 array of shape (num_samples,) at SAMPLE_RATE.
   """
   path = os.fspath(path)
-  _check_file(path)
+  check_file(path)
   try:
     import soundfile  # pylint: disable=g-import-not-at-top
     audio, rate = soundfile.read(path, dtype="float32", always_2d=True)
@@ -214,7 +214,7 @@ def read_video(path: str | os.PathLike, *, fps: float | None = FPS,
   """
   import imageio_ffmpeg  # pylint: disable=g-import-not-at-top
   path = os.fspath(path)
-  _check_file(path)
+  check_file(path)
   try:
     reader = imageio_ffmpeg.read_frames(path, pix_fmt="rgb24")
     meta = next(reader)
@@ -240,7 +240,7 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
   """Reads an image as RGB uint8 (H, W, 3): alpha is dropped, grey is expanded."""
   import imageio.v3 as iio  # pylint: disable=g-import-not-at-top
   path = os.fspath(path)
-  _check_file(path)
+  check_file(path)
   try:
     image = np.asarray(iio.imread(path))
   except Exception as e:  # pylint: disable=broad-except

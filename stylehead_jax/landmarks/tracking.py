@@ -41,6 +41,7 @@ import cv2
 import numpy as np
 from scipy import ndimage
 from scipy import signal
+import tqdm
 
 from stylehead_jax import media
 from stylehead_jax.landmarks import conventions as lmk
@@ -114,12 +115,16 @@ def _continues(box: np.ndarray, previous: np.ndarray) -> bool:
           and 1 / WEAK_SIZE < side / prev_side < WEAK_SIZE)
 
 
-def detect_track(frames, backend) -> tuple[np.ndarray, np.ndarray]:
-  """Raw landmarks (N, 68, 3) at the source rate and a detected flag per frame."""
+def detect_track(frames, backend, progress: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+  """Raw landmarks (N, 68, 3) at the source rate and a detected flag per frame.
+
+  progress: a description to show a tqdm bar under, or None for no bar.
+  """
   landmarks = np.zeros((len(frames), lmk.NUM_LANDMARKS, 3), np.float32)
   detected = np.zeros(len(frames), bool)
   previous, last_seen = None, None
-  for i, frame in enumerate(frames):
+  bar = tqdm.tqdm(frames, desc=progress, unit="frame", disable=progress is None, leave=False)
+  for i, frame in enumerate(bar):
     box = None
     if previous is not None:
       height, width = frame.shape[:2]
@@ -164,7 +169,8 @@ def split_segments(detected: np.ndarray, fps: float, config: TrackerConfig):
   return segments
 
 
-def _interpolate(landmarks: np.ndarray, detected: np.ndarray) -> np.ndarray:
+def interpolate(landmarks: np.ndarray, detected: np.ndarray) -> np.ndarray:
+  """Landmarks of frames without a face, linearly from the nearest detected ones."""
   t = np.arange(len(landmarks))
   flat = landmarks.reshape(len(landmarks), -1)
   out = np.stack([np.interp(t, t[detected], flat[detected, j]) for j in range(flat.shape[1])], 1)
@@ -292,13 +298,13 @@ def landmarks_on_crops(crops, source_landmarks, detected, backend) -> np.ndarray
 
 def _make_track(frames, raw, detected, fps, config, backend) -> Track:
   size = config.resolution
-  smooth = _smooth_landmarks(_interpolate(raw, detected), fps, config.smooth_seconds)
+  smooth = _smooth_landmarks(interpolate(raw, detected), fps, config.smooth_seconds)
   boxes = crop_boxes(smooth, fps, config)
   idx = media.resample_indices(len(frames), fps)
   crops = np.stack([crop(frames[i], boxes[i], size) for i in range(len(frames))])
   mapped = np.stack([to_crop(raw[i], boxes[i], size) for i in range(len(frames))])
   measured = landmarks_on_crops(crops, mapped, detected, backend)
-  landmarks = _smooth_landmarks(_interpolate(measured, detected), fps, config.smooth_seconds)
+  landmarks = _smooth_landmarks(interpolate(measured, detected), fps, config.smooth_seconds)
   rotation, translation = pose.solve_head_pose(landmarks, size)
   torso = track_torso(crops, landmarks)
   return Track(frames=crops[idx], landmarks=landmarks[idx], detected=detected[idx],
@@ -308,10 +314,11 @@ def _make_track(frames, raw, detected, fps, config, backend) -> Track:
 
 
 def extract(source, *, backend: str | detectors.LandmarkBackend = "dlib",
-            config: TrackerConfig = TrackerConfig()) -> Track:
+            config: TrackerConfig = TrackerConfig(), progress: bool = False) -> Track:
   """The face track of a video or image (path or (H, W, 3) array): its longest segment.
 
-  An image gives a one-frame Track. Several faces: the largest is used.
+  An image gives a one-frame Track. Several faces: the largest is used. progress: show a
+  tqdm bar over the frames while detecting.
   """
   if isinstance(backend, str):
     backend = detectors.get_backend(backend)
@@ -327,4 +334,6 @@ def extract(source, *, backend: str | detectors.LandmarkBackend = "dlib",
   if len(frames) == 1:
     one = dataclasses.replace(config, min_segment_seconds=0.0, smooth_seconds=0.0)
     return track_segments(frames, fps, backend, one, name)[0]
-  return max(track_segments(frames, fps, backend, config, name), key=lambda t: len(t.frames))
+  detections = detect_track(frames, backend, os.path.basename(name) if progress else None)
+  segments = track_segments(frames, fps, backend, config, name, detections)
+  return max(segments, key=lambda t: len(t.frames))

@@ -1,0 +1,175 @@
+"""Metrics of a generated talking head against a reference: prints a table, writes JSON.
+
+  python eval/metrics.py --generated G --reference R [--style_reference S]
+      [--protocol clean|aioz] [--window 60 --stride 30] [--json OUT]
+
+G, R, S are videos (landmarks by the project's extractor, stylehead_jax.landmarks.tracking)
+or .npz files holding `landmarks` (T, 68, 2|3) in pixels and optionally `fps` (60 if
+absent) and `frames` (T, H, W, 3, for CPBD).
+
+clean (default): tracks of 512 x 512 face crops at 60 fps, smoothed as in training data;
+  the metrics as defined in stylehead_jax/metrics (documented there).
+aioz: the paper's released conventions (metrics/style.py says which and how): landmarks
+  measured on whole frames at 29.97 fps resized to 512 x 512, SLD/SLV/SMD as released,
+  averaged over window lengths 10..100 and strides 1..19 unless --window/--stride fix one.
+Frame-aligned metrics compare the first min(len(G), len(R)) frames; the output says when
+the lengths differed. CPBD is computed on the generated video's own frames.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import sys
+
+import numpy as np
+
+from stylehead_jax import media
+from stylehead_jax import metrics
+from stylehead_jax.landmarks import detectors
+from stylehead_jax.landmarks import tracking
+from stylehead_jax.metrics import report
+from stylehead_jax.metrics import style
+
+RESOLUTION = 512  # the clean protocol's crop side, pixels
+
+
+@dataclasses.dataclass
+class Input:
+  path: str
+  landmarks: np.ndarray  # (T, 68, 2|3) at `fps`
+  fps: float
+  frames: np.ndarray | None  # for CPBD: the distinct frames, any rate
+  detected_fraction: float | None = None
+
+  def describe(self) -> dict:
+    return {"path": self.path, "frames": len(self.landmarks), "fps": self.fps,
+            "detected_fraction": self.detected_fraction}
+
+
+def _resample(landmarks: np.ndarray, fps: float, target: float) -> np.ndarray:
+  if abs(fps - target) < 1e-6:
+    return landmarks
+  return landmarks[media.resample_indices(len(landmarks), fps, target)]
+
+
+def load(path: str, protocol: str, backend) -> Input:
+  """A track from a video or .npz, at the protocol's frame rate."""
+  target = style.AIOZ_FPS if protocol == "aioz" else media.FPS
+  if path.endswith(".npz"):
+    media.check_file(path)
+    try:
+      with np.load(path) as data:
+        if "landmarks" not in data:
+          raise media.MediaError(path, f"no 'landmarks' array (has {sorted(data.files)})")
+        landmarks = np.asarray(data["landmarks"], np.float32)
+        fps = float(data["fps"]) if "fps" in data else float(media.FPS)
+        frames = data["frames"] if "frames" in data else None
+    except (OSError, ValueError, EOFError) as e:
+      raise media.MediaError(path, f"not a readable .npz ({e})") from None
+    if landmarks.ndim != 3 or landmarks.shape[1:2] != (68,) or landmarks.shape[2] not in (2, 3):
+      raise media.MediaError(path, f"landmarks of shape {landmarks.shape}, expected "
+                             "(T, 68, 2 or 3)")
+    return Input(path, _resample(landmarks, fps, target), target, frames)
+  name = os.path.basename(path)
+  if protocol == "aioz":
+    video = media.read_video(path, fps=None)
+    landmarks = style.aioz_track(video.frames, video.source_fps, backend, progress=name)
+    return Input(path, landmarks, target, video.frames)
+  track = tracking.extract(path, backend=backend, progress=True,
+                           config=tracking.TrackerConfig(resolution=RESOLUTION))
+  distinct = np.unique(track.source_indices, return_index=True)[1]
+  return Input(path, track.landmarks, media.FPS, track.frames[distinct],
+               track.detected_fraction)
+
+
+def evaluate(args) -> dict:
+  backend = detectors.get_backend(args.landmarks)
+  loaded = {}  # a file given twice is read once
+
+  def get(path):
+    key = os.path.realpath(path)
+    if key not in loaded:
+      loaded[key] = load(path, args.protocol, backend)
+    return dataclasses.replace(loaded[key], path=path)
+
+  generated, reference = get(args.generated), get(args.reference)
+  style_reference = get(args.style_reference) if args.style_reference else None
+  settings = style.StyleSettings(args.protocol, args.window, args.stride)
+  values = metrics.compare(generated.landmarks, reference.landmarks,
+                           None if style_reference is None else style_reference.landmarks,
+                           None if args.no_cpbd else generated.frames, settings, progress=True)
+  inputs = {"generated": generated.describe(), "reference": reference.describe()}
+  if style_reference is not None:
+    inputs["style_reference"] = style_reference.describe()
+  notes = []
+  if values["trimmed"]:
+    notes.append(f"lengths differ ({len(generated.landmarks)} vs {len(reference.landmarks)} "
+                 f"frames): frame-aligned metrics use the first {values['frames_compared']}")
+  if generated.frames is None and not args.no_cpbd:
+    notes.append(f"{generated.path}: no frames, so no CPBD")
+  if args.protocol == "aioz" and style.AIOZ_RUNNING_MEAN:
+    notes.append("aioz: SLD/SLV/SMD take the min over running means of generated windows, "
+                 "as the released loop does")
+  return {
+      "metrics": {k: values[k] for k in report.UNITS if k in values},
+      "frames_compared": values["frames_compared"],
+      "settings": {"protocol": args.protocol, **settings.describe(),
+                   "window_stride_pairs_used": values["window_stride_pairs"],
+                   "fps": generated.fps, "landmarks": args.landmarks,
+                   "resolution": RESOLUTION if args.protocol == "clean" else
+                   style.AIOZ_RESOLUTION},
+      "inputs": inputs,
+      "notes": notes,
+  }
+
+
+def table(result: dict) -> str:
+  lines = [f"{'metric':8s} {'value':>12s}  better  unit"]
+  for name, value in result["metrics"].items():
+    better, unit = report.UNITS[name]
+    lines.append(f"{name.upper():8s} {value:12.4f}  {better:6s}  {unit}")
+  lines.append(f"frames compared: {result['frames_compared']} at {result['settings']['fps']} "
+               f"fps, protocol {result['settings']['protocol']}")
+  lines += [f"note: {n}" for n in result["notes"]]
+  return "\n".join(lines)
+
+
+def parse_args(argv=None):
+  parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+  parser.add_argument("--generated", "-g", required=True, help="video or .npz")
+  parser.add_argument("--reference", "-r", required=True, help="video or .npz")
+  parser.add_argument("--style_reference", "-s", help="video or .npz (default: reference)")
+  parser.add_argument("--protocol", choices=style.PROTOCOLS, default="clean")
+  parser.add_argument("--window", type=int, help="F frames (clean default 60)")
+  parser.add_argument("--stride", type=int, help="v frames (clean default 30)")
+  parser.add_argument("--landmarks", default="dlib", help="dlib or face_alignment")
+  parser.add_argument("--no_cpbd", action="store_true", help="skip CPBD")
+  parser.add_argument("--json", help="write the result here")
+  args = parser.parse_args(argv)
+  for flag in ("window", "stride"):
+    if getattr(args, flag) is not None and getattr(args, flag) < 1:
+      parser.error(f"--{flag} must be >= 1")
+  return args
+
+
+def main(argv=None) -> dict:
+  args = parse_args(argv)
+  try:
+    result = evaluate(args)
+  except (media.MediaError, tracking.NoFaceError, detectors.BackendUnavailable,
+          ValueError) as e:
+    sys.exit(f"error: {e}")
+  print(table(result))
+  if args.json:
+    os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
+    with open(args.json, "w") as f:
+      json.dump(result, f, indent=2)
+  return result
+
+
+if __name__ == "__main__":
+  main()

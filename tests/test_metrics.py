@@ -1,0 +1,181 @@
+"""Metrics: hand-computed values, a direct loop over windows, CPBD against the package."""
+
+import json
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+import pytest
+
+from stylehead_jax import metrics
+from stylehead_jax.landmarks import conventions
+from stylehead_jax.metrics import sharpness
+from stylehead_jax.metrics import style
+from tests import record_cpbd_reference
+from tests.conftest import REAL, REPO
+
+
+def _face(rng, frames=50, wobble=2.0):
+  """A moving, talking face track (frames, 68, 2) in pixels."""
+  base = 200 * conventions.MEAN_FACE_3D[:, :2] + 256
+  t = np.arange(frames)[:, None, None]
+  track = base + wobble * np.sin(0.3 * t + rng.uniform(0, 6, (1, 68, 2)))
+  track[:, conventions.INNER_LIPS[5:], 1] += 10 * np.abs(np.sin(0.5 * t[:, :, 0]))
+  return (track + rng.normal(0, 0.3, track.shape)).astype(np.float32)
+
+
+def test_shifted_track():
+  track = _face(np.random.default_rng(0))
+  shifted = track + np.array([3.0, 0.0], np.float32)
+  assert metrics.landmark_distance(shifted, track) == pytest.approx(3.0, abs=1e-5)
+  assert metrics.lmd(shifted, track) == pytest.approx(0.0, abs=1e-4)  # mouth centred
+  assert metrics.velocity_distance(shifted, track) == pytest.approx(0.0, abs=1e-4)
+  assert metrics.area_difference(shifted, track) == pytest.approx(0.0, abs=1e-2)
+
+
+def test_static_against_moving_track():
+  """A track moving (3, 4) px a frame is 5 px/frame in D-V from a static one."""
+  static = np.repeat(_face(np.random.default_rng(0), 1), 20, 0)
+  moving = static + np.arange(20)[:, None, None] * np.array([3.0, 4.0], np.float32)
+  assert metrics.velocity_distance(moving, static) == pytest.approx(5.0, abs=1e-4)
+  assert metrics.landmark_distance(moving, static) == pytest.approx(5.0 * 9.5, abs=1e-3)
+
+
+def test_lmd_sums_over_the_mouth_points():
+  track = _face(np.random.default_rng(1), 10)
+  wider = track.copy()
+  wider[:, 48, 0] -= 2.0  # left mouth corner 2 px further out
+  centre_shift = 2.0 / 20  # the mouth centroid moves too
+  expected = np.hypot(2.0 - centre_shift, 0) + 19 * centre_shift
+  assert metrics.lmd(wider, track) == pytest.approx(expected, abs=1e-4)
+
+
+def test_mouth_area_of_a_known_polygon():
+  """Inner lips on a 20 x 10 rectangle (corners and edge midpoints) have area 200."""
+  track = np.zeros((1, 68, 2))
+  track[0, conventions.INNER_LIPS] = [[0, 5], [5, 0], [10, 0], [15, 0], [20, 5], [15, 10],
+                                      [10, 10], [5, 10]]
+  assert metrics.mouth_area(track)[0] == pytest.approx(200 - 4 * 12.5)
+  closed = track.copy()
+  closed[0, conventions.INNER_LIPS, 1] = 5
+  assert metrics.area_difference(track, closed) == pytest.approx(150)
+
+
+def _direct(reference, generated, metric, protocol, window, stride, running):
+  """SLD/SLV/SMD by the definition: a loop over window pairs and frames."""
+  r = style.per_frame(reference, metric, protocol)
+  g = style.per_frame(generated, metric, protocol)
+  length = window - 1 if metric == "slv" else window
+  values = []
+  for s in range(0, len(reference) - window + 1, stride):
+    scores, seen = [], []
+    for j in range(0, len(generated) - window + 1, stride):
+      frame_d = [np.linalg.norm(r[s + o] - g[j + o], axis=-1).mean() for o in range(length)]
+      seen += frame_d
+      scores.append(np.mean(seen) if running else np.mean(frame_d))
+    values.append(min(scores))
+  return np.mean(values)
+
+
+@pytest.mark.parametrize("protocol", ["clean", "aioz"])
+def test_style_metrics_equal_a_direct_loop(protocol):
+  rng = np.random.default_rng(2)
+  reference, generated = _face(rng, 47), _face(rng, 47 if protocol == "aioz" else 39, 4.0)
+  for window, stride in [(10, 3), (7, 1)]:
+    settings = style.StyleSettings(protocol, window, stride)
+    got = style.style_metrics(reference, generated, settings)
+    for metric in style.METRICS:
+      want = _direct(reference, generated, metric, protocol, window, stride,
+                     running=protocol == "aioz")
+      assert got[metric] == pytest.approx(want, rel=1e-9), (metric, window, stride)
+
+
+def test_aioz_sweep_averages_every_window_and_stride():
+  rng = np.random.default_rng(3)
+  reference, generated = _face(rng, 60), _face(rng, 60, 4.0)
+  got = style.style_metrics(reference, generated, style.StyleSettings("aioz"))
+  pairs = [(w, s) for w in range(10, 61) for s in range(1, 20)]  # windows up to 60 fit
+  assert got["window_stride_pairs"] == len(pairs)
+  some = [style.style_metrics(reference, generated, style.StyleSettings("aioz", w, s))["sld"]
+          for w, s in pairs[::97]]
+  assert min(some) <= got["sld"] <= max(some)
+
+
+def test_a_track_against_itself_is_zero():
+  track = _face(np.random.default_rng(4), 80)
+  frames = np.random.default_rng(4).integers(0, 255, (2, 128, 128, 3), np.uint8)
+  values = metrics.compare(track, track, generated_frames=frames,
+                           settings=style.StyleSettings("clean", 20, 5))
+  for name in ("lmd", "d_l", "d_v", "d_a", "sld", "slv", "smd"):
+    assert values[name] == pytest.approx(0.0, abs=1e-6), name
+  assert values["cpbd"] == metrics.mean_cpbd(frames)
+
+
+def test_cpbd_follows_sharpness():
+  """A blurred image scores lower than the sharp original."""
+  frame = record_cpbd_reference.sample_frames(REAL / "talk_hdtf_aoc.mp4")[1][0]
+  blurred = cv2.GaussianBlur(frame, (0, 0), 2.0)
+  assert metrics.cpbd(blurred) < metrics.cpbd(frame) - 0.05
+
+
+def test_cpbd_equals_the_package_on_real_frames():
+  """20 frames per real clip against values recorded from cpbd 1.0.7
+  (tests/record_cpbd_reference.py), and two frames per clip against the package live."""
+  recorded = json.loads((REPO / "tests" / "data" / "cpbd_package_values.json").read_text())
+  package = sharpness.load_cpbd_package()
+  assert set(recorded["frames"]) == {p.name for p in REAL.glob("*.mp4")}
+  worst = 0.0
+  for name, entry in recorded["frames"].items():
+    indices, frames = record_cpbd_reference.sample_frames(REAL / name)
+    assert indices.tolist() == entry["indices"]
+    ours = np.array([metrics.cpbd(f) for f in frames])
+    worst = max(worst, np.abs(ours - entry["cpbd"]).max())
+    for f in frames[[0, -1]]:
+      assert abs(metrics.cpbd(f) - package.compute(f)) < 1e-3
+  print(f"largest difference from the recorded package values: {worst:.2e}")
+  assert worst < 1e-3
+
+
+def _script(*args):
+  return subprocess.run([sys.executable, str(REPO / "eval" / "metrics.py"), *map(str, args)],
+                        capture_output=True, text=True, cwd=REPO)
+
+
+def test_script_on_real_clips(tmp_path):
+  """talk_hdtf_aoc against talk_lp_d20 (two speakers), and a clip against itself."""
+  out = _script("--generated", REAL / "talk_hdtf_aoc.mp4", "--reference",
+                REAL / "talk_lp_d20.mp4", "--json", tmp_path / "pair.json")
+  assert out.returncode == 0, out.stderr
+  pair = json.loads((tmp_path / "pair.json").read_text())
+  assert set(pair["metrics"]) == {"lmd", "d_l", "d_v", "d_a", "sld", "slv", "smd", "cpbd"}
+  assert pair["frames_compared"] == 420 and "first 420" in pair["notes"][0]
+  assert all(v > 0 for v in pair["metrics"].values())
+  assert "LMD" in out.stdout and "frames compared: 420" in out.stdout
+
+  out = _script("--generated", REAL / "talk_vr_5.mp4", "--reference", REAL / "talk_vr_5.mp4",
+                "--json", tmp_path / "self.json")
+  assert out.returncode == 0, out.stderr
+  same = json.loads((tmp_path / "self.json").read_text())["metrics"]
+  for name in ("lmd", "d_l", "d_v", "d_a", "sld", "slv", "smd"):
+    assert same[name] == pytest.approx(0.0, abs=1e-6), name
+
+
+def test_script_on_tracks_and_bad_input(tmp_path):
+  rng = np.random.default_rng(5)
+  np.savez(tmp_path / "g.npz", landmarks=_face(rng, 90), fps=30.0)
+  np.savez(tmp_path / "r.npz", landmarks=_face(rng, 200))
+  out = _script("-g", tmp_path / "g.npz", "-r", tmp_path / "r.npz", "--protocol", "aioz",
+                "--json", tmp_path / "out.json")
+  assert out.returncode == 0, out.stderr
+  result = json.loads((tmp_path / "out.json").read_text())
+  assert result["settings"]["window"] == "10..100" and result["settings"]["stride"] == "1..19"
+  assert "cpbd" not in result["metrics"] and "no frames" in " ".join(result["notes"])
+  np.savez(tmp_path / "bad.npz", landmarks=np.zeros((5, 5, 2)))
+  for generated, reason in [(tmp_path / "missing.npz", "no such file"),
+                            (tmp_path / "bad.npz", "expected (T, 68, 2 or 3)"),
+                            (REPO.parent / "shared" / "data" / "bad" / "corrupt.mp4", "")]:
+    out = _script("-g", generated, "-r", tmp_path / "r.npz")
+    assert out.returncode != 0
+    assert out.stderr.startswith("error: ") and str(generated) in out.stderr, out.stderr
+    assert reason in out.stderr and "Traceback" not in out.stderr
