@@ -7,6 +7,7 @@ import sys
 import cv2
 import numpy as np
 import pytest
+from skimage import feature
 
 from stylehead_jax import metrics
 from stylehead_jax.landmarks import conventions
@@ -121,7 +122,8 @@ def test_cpbd_follows_sharpness():
 
 def test_cpbd_equals_the_package_on_real_frames():
   """20 frames per real clip against values recorded from cpbd 1.0.7
-  (tests/record_cpbd_reference.py), and two frames per clip against the package live."""
+  (tests/record_cpbd_reference.py), and two frames per clip against the package live;
+  our canny (constants cached) equals skimage's."""
   recorded = json.loads((REPO / "tests" / "data" / "cpbd_package_values.json").read_text())
   package = sharpness.load_cpbd_package()
   assert set(recorded["frames"]) == {p.name for p in REAL.glob("*.mp4")}
@@ -129,6 +131,7 @@ def test_cpbd_equals_the_package_on_real_frames():
   for name, entry in recorded["frames"].items():
     indices, frames = record_cpbd_reference.sample_frames(REAL / name)
     assert indices.tolist() == entry["indices"]
+    assert np.array_equal(sharpness.canny_edges(frames[0]), feature.canny(frames[0]))
     ours = np.array([metrics.cpbd(f) for f in frames])
     worst = max(worst, np.abs(ours - entry["cpbd"]).max())
     for f in frames[[0, -1]]:
