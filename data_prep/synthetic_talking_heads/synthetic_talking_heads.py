@@ -43,8 +43,12 @@ def make_config(overrides: dict[str, str] | None = None) -> SyntheticTalkingHead
 class SyntheticTalkingHeads(tfds.core.GeneratorBasedBuilder):
   """Procedural speakers talking and singing in four styles."""
 
-  VERSION = tfds.core.Version("1.0.0")
-  RELEASE_NOTES = {"1.0.0": "First release: four styles, formant synthesis, 60 fps."}
+  VERSION = tfds.core.Version("1.1.0")
+  RELEASE_NOTES = {
+      "1.0.0": "First release: four styles, formant synthesis, 60 fps.",
+      "1.1.0": "head_pose translation is the image position of the face's origin (the "
+               "nose tip), as landmarks/pose.py defines it and PnP measures it.",
+  }
   BUILDER_CONFIGS = [make_config()]
 
   def _info(self) -> tfds.core.DatasetInfo:

@@ -382,14 +382,18 @@ def make_utterance(config: WorldConfig, speaker: Speaker, style_name: str, split
   px = speaker.scale * res
   drift = np.stack([0.015 * np.sin(0.6 * w * times + phases[3]),
                     0.01 * np.sin(1.3 * w * times + phases[1]), np.zeros_like(times)], -1)
-  translation = np.array([0.5, 0.45, 0.0]) * res + drift * px
-  translation[:, 2] = px  # scale: pixels per face width (landmarks/pose.py)
+  head = np.array([0.5, 0.45, 0.0]) * res + drift * px
   pivot = np.array([0.0, 0.0, -0.35])  # rotate about the head centre, behind the nose
   points = np.einsum("tij,tnj->tni", rotation, face - pivot) + pivot
-  landmarks = points * px + translation[:, None, :] * np.array([1.0, 1.0, 0.0])
+  landmarks = points * px + head[:, None, :] * np.array([1.0, 1.0, 0.0])
+  # Head pose as landmarks/pose.py defines it (and PnP measures it): the image position of
+  # the face's origin (the nose tip of the unrotated face) and pixels per face width, so
+  # that landmarks = pose.posed_landmarks(face, rotation, translation) in x and y.
+  translation = head + (pivot - np.einsum("tij,j->ti", rotation, pivot)) * px
+  translation[:, 2] = px
 
   chin = landmarks[:, lmk.CHIN, :2]
-  neck = np.stack([translation[:, 0], chin[:, 1] + 0.12 * px], -1)
+  neck = np.stack([head[:, 0], chin[:, 1] + 0.12 * px], -1)
   shoulder_dx = np.stack([0.75 * px * np.cos(np.deg2rad(0.3 * roll)),
                           0.75 * px * np.sin(np.deg2rad(0.3 * roll))], -1)
   drop = np.array([0.0, 0.22 * px])
