@@ -11,6 +11,8 @@ landmarks ~= R @ (face - pivot) + pivot) * z + (x, y, 0) for a face in face widt
 from __future__ import annotations
 
 import cv2
+import jax
+import jax.numpy as jnp
 import numpy as np
 
 from stylehead_jax.landmarks import conventions as lmk
@@ -33,12 +35,14 @@ def rotation_from_angles(yaw, pitch, roll) -> np.ndarray:
   return rz @ rx @ ry
 
 
-def angles_from_rotation(rotation: np.ndarray) -> np.ndarray:
-  """Inverse of `rotation_from_angles`: (..., 3) yaw, pitch, roll in degrees (|pitch| < 90)."""
-  yaw = np.arctan2(-rotation[..., 2, 0], rotation[..., 2, 2])
-  pitch = np.arcsin(np.clip(rotation[..., 2, 1], -1, 1))
-  roll = np.arctan2(-rotation[..., 0, 1], rotation[..., 1, 1])
-  return np.rad2deg(np.stack([yaw, pitch, roll], -1))
+def angles_from_rotation(rotation):
+  """Inverse of `rotation_from_angles`: (..., 3) yaw, pitch, roll in degrees (|pitch| < 90).
+  numpy in, numpy out; JAX in (also under jit), JAX out."""
+  xp = _xp(rotation)
+  yaw = xp.arctan2(-rotation[..., 2, 0], rotation[..., 2, 2])
+  pitch = xp.arcsin(xp.clip(rotation[..., 2, 1], -1, 1))
+  roll = xp.arctan2(-rotation[..., 0, 1], rotation[..., 1, 1])
+  return xp.rad2deg(xp.stack([yaw, pitch, roll], -1))
 
 
 _FLIP_Z = np.diag([1.0, 1.0, -1.0])  # our frame (z to camera) <-> OpenCV's (z away)
@@ -74,3 +78,36 @@ def solve_head_pose(track: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarra
     translations.append([origin[0] / origin[2], origin[1] / origin[2],
                          size / float(tvec.ravel()[2])])
   return np.asarray(rotations, np.float32), np.asarray(translations, np.float32)
+
+
+def _xp(*arrays):
+  """jax.numpy for traced or JAX arrays, numpy otherwise: the pose algebra below serves
+  data preparation (numpy) and training steps (jit) from one definition."""
+  return jnp if any(isinstance(a, jax.Array) for a in arrays) else np
+
+
+def posed_landmarks(face, rotation, translation):
+  """Landmarks (..., 68, 3) in pixels of a face (..., 68, 3) in face widths, posed by
+  rotation (..., 3, 3) and translation (..., 3) (weak perspective, no pivot):
+  L = (R F) s + (x, y, 0) with (x, y, s) = translation."""
+  xp = _xp(face, rotation, translation)
+  points = xp.einsum("...ij,...nj->...ni", rotation, face) * translation[..., None, 2:3]
+  offset = xp.concatenate([translation[..., :2], xp.zeros_like(translation[..., 2:])], -1)
+  return points + offset[..., None, :]
+
+
+def canonical_face(landmarks, rotation, translation):
+  """The inverse of `posed_landmarks`: faces (..., 68, 3) in face widths, pose removed.
+
+  A frame without depth (z = 0 at every point: a 2D detector) takes, at each point, the
+  depth the mean face (MEAN_FACE_3D) has there in that pose. Either way posing the result
+  again gives the track's x and y exactly (and its z, where it has one).
+  """
+  xp = _xp(landmarks, rotation, translation)
+  scale = translation[..., None, 2:3]
+  xy = (landmarks[..., :2] - translation[..., None, :2]) / scale
+  mean_depth = xp.einsum("...j,nj->...n", rotation[..., 2, :], lmk.MEAN_FACE_3D)
+  has_depth = xp.any(landmarks[..., 2] != 0, axis=-1, keepdims=True)
+  z = xp.where(has_depth, landmarks[..., 2] / scale[..., 0], mean_depth)
+  posed = xp.concatenate([xy, z[..., None]], -1)
+  return xp.einsum("...ji,...nj->...ni", rotation, posed)

@@ -227,16 +227,22 @@ def to_crop(points: np.ndarray, box: np.ndarray, size: int) -> np.ndarray:
   return out
 
 
-def track_torso(frames: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
-  """(T, 3, 2) neck base and shoulders, placed below the chin in frame 0, then followed
-  by pyramidal Lucas-Kanade optical flow (a lost point keeps its last position)."""
-  first = landmarks[0]
-  face_w = np.linalg.norm(first[16, :2] - first[0, :2])
-  chin = first[lmk.CHIN, :2]
-  size = frames.shape[1]
+def initial_torso(landmarks: np.ndarray, size: int) -> np.ndarray:
+  """(3, 2) neck base and shoulders placed below the chin of one frame's landmarks (68, 2|3)
+  in a `size` crop."""
+  face_w = np.linalg.norm(landmarks[16, :2] - landmarks[0, :2])
+  chin = landmarks[lmk.CHIN, :2]
   points = np.array([chin + [0, 0.35 * face_w], chin + [-0.75 * face_w, 0.6 * face_w],
                      chin + [0.75 * face_w, 0.6 * face_w]], np.float32)
-  points = np.clip(points, 0, size - 1)
+  return np.clip(points, 0, size - 1)
+
+
+def track_torso(frames: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
+  """(T, 3, 2) neck base and shoulders, placed below the chin in frame 0 (`initial_torso`),
+  then followed by pyramidal Lucas-Kanade optical flow (a lost point keeps its last
+  position)."""
+  size = frames.shape[1]
+  points = initial_torso(landmarks[0], size)
   out = [points.copy()]
   previous = cv2.cvtColor(frames[0], cv2.COLOR_RGB2GRAY)
   for frame in frames[1:]:
