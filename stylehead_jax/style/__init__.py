@@ -1,0 +1,2 @@
+"""Style-side tools: manifold projection of audio features (and, later, key motion
+templates)."""
