@@ -44,7 +44,8 @@ class Checkpointer:
     return True
 
   def restore(self, abstract_state: Any, step: int | None = None) -> Any:
-    """Restores into the structure, dtypes and shardings of `abstract_state`."""
+    """Restores into the structure, dtypes and shardings of `abstract_state` (None: as
+    saved, on the default device)."""
     step = self.latest_step() if step is None else step
     if step is None:
       raise FileNotFoundError(f"{self.directory}: no checkpoint")
@@ -77,6 +78,18 @@ def restore_or_initialize(checkpointer: Checkpointer, abstract_state: Any,
     state = dict(state, params=restored["params"])
     return state, f"params from {source.directory} step {source.latest_step()}"
   return state, "initialized from scratch"
+
+
+def load_state(directory: str, step: int | None = None) -> Any:
+  """A saved state as host arrays, without a restore target (inference, pretrained parts).
+
+  Raises:
+    FileNotFoundError: `directory` holds no checkpoint.
+  """
+  source = Checkpointer(directory, read_only=True)
+  state = source.restore(None, step)
+  source.close()
+  return jax.device_get(state)
 
 
 def checkpoint_dir(workdir: str) -> str:

@@ -6,9 +6,12 @@ per-frame features (landmarks, head pose, ...) are cut at [s, s + T), log-mels a
 media.SAMPLES_PER_FRAME say how many per frame). Clips shorter than one window are
 dropped (counted in the log).
 
-Training order (big_vision style): shard by host -> [cache] -> repeat -> shuffle (seeded)
--> random window (stateless, seeded by the element's position in the stream) -> batch ->
-skip the batches already trained on -> prefetch. The stream is a pure function of
+Training order (big_vision style): shard by host -> drop `config.data.exclude_clips` ->
+[cache] -> repeat -> shuffle (seeded) -> random window (stateless, seeded by the
+element's position in the stream) -> [mix with a second source] -> batch -> skip the
+batches already trained on -> prefetch. With `config.data.mix.name` set, a fraction
+`config.data.mix.weight` of the windows (seeded draw) comes from that second builder
+(say real footage next to the synthetic world); both must have the features asked for. The stream is a pure function of
 (config.seed, step), so a resumed run sees exactly the batches an uninterrupted one would.
 Evaluation cuts every clip into consecutive windows, pads the last batch and marks real
 windows with mask = 1. With several hosts each reads its own shard of the eval split,
@@ -53,7 +56,7 @@ def get_builder(data_config) -> tfds.core.DatasetBuilder:
   return builder
 
 
-def _load(builder, split: str, features, *, shard: bool) -> tf.data.Dataset:
+def _load(builder, split: str, features, *, shard: bool, exclude_clips=()) -> tf.data.Dataset:
   missing = set(features) - set(builder.info.features.keys())
   if missing:
     raise KeyError(f"{builder.name} has no features {sorted(missing)}")
@@ -65,6 +68,9 @@ def _load(builder, split: str, features, *, shard: bool) -> tf.data.Dataset:
                           read_config=read_config)
   if shard and jax.process_count() > 1:
     ds = ds.shard(jax.process_count(), jax.process_index())
+  if exclude_clips:
+    excluded = tf.constant(list(exclude_clips))
+    ds = ds.filter(lambda ex: tf.logical_not(tf.reduce_any(tf.equal(ex["clip_id"], excluded))))
   return ds.map(lambda ex: {k: ex[k] for k in features})
 
 
@@ -94,11 +100,11 @@ def _set_shapes(example, window_frames):
   return {k: fix(k, v) for k, v in example.items()}
 
 
-def train_batches(builder, config, *, start_step: int = 0) -> Iterator[dict[str, np.ndarray]]:
-  """Endless host-local training batches of the features in `config.data.features`."""
+def _train_windows(builder, split, config) -> tf.data.Dataset:
+  """Endless random windows of `split`'s clips (those not excluded), seeded."""
   window = config.data.window_frames
-  host_batch = config.batch_size // jax.process_count()
-  ds = _load(builder, config.data.train_split, config.data.features, shard=True)
+  ds = _load(builder, split, config.data.features, shard=True,
+             exclude_clips=tuple(config.data.get("exclude_clips", ())))
   ds = ds.filter(lambda ex: _num_frames(ex) >= window)
   if config.data.cache:
     ds = ds.cache()
@@ -111,7 +117,18 @@ def train_batches(builder, config, *, start_step: int = 0) -> Iterator[dict[str,
     start = tf.random.stateless_uniform([], seed, 0, limit, dtype=tf.int32)
     return _set_shapes(_cut(example, start, window), window)
 
-  ds = ds.enumerate().map(random_window, num_parallel_calls=tf.data.AUTOTUNE)
+  return ds.enumerate().map(random_window, num_parallel_calls=tf.data.AUTOTUNE)
+
+
+def train_batches(builder, config, *, start_step: int = 0) -> Iterator[dict[str, np.ndarray]]:
+  """Endless host-local training batches of the features in `config.data.features`."""
+  host_batch = config.batch_size // jax.process_count()
+  ds = _train_windows(builder, config.data.train_split, config)
+  mix = config.data.get("mix")
+  if mix is not None and mix.name and mix.weight > 0:
+    other = _train_windows(get_builder(mix), mix.train_split, config)
+    ds = tf.data.Dataset.sample_from_datasets(
+        [ds, other], weights=[1.0 - mix.weight, mix.weight], seed=config.seed)
   ds = ds.batch(host_batch, drop_remainder=True).skip(start_step)
   options = tf.data.Options()
   options.deterministic = True
@@ -138,3 +155,12 @@ def eval_batches(builder, config) -> Iterator[dict[str, np.ndarray]]:
                          batch)
     batch["mask"] = (np.arange(host_batch) < n).astype(np.float32)
     yield batch
+
+
+def clips(builder, split: str, features, *, limit: int | None = None):
+  """Whole clips of `split` as numpy dicts, in the split's stored order (evaluators that
+  run a model over a clip end to end)."""
+  ds = _load(builder, split, features, shard=False)
+  if limit:
+    ds = ds.take(limit)
+  return tfds.as_numpy(ds)

@@ -83,6 +83,8 @@ def _write_images(writer, step: int, images: dict[str, np.ndarray]) -> None:
 
 def evaluate(run: Setup, config, state) -> tuple[dict, dict]:
   """Runs the stage's evaluator over the eval split: (measurements, sample images)."""
+  if hasattr(run.task, "evaluate"):  # the stage evaluates whole clips itself
+    return run.task.evaluate(state, run.builder, config)
   totals, images = {}, {}
   for batch in input_pipeline.eval_batches(run.builder, config):
     batch = sharding.to_global(batch, run.batch_sharding)
@@ -111,8 +113,13 @@ class Setup:
   abstract_state: Any  # restore target: shapes, dtypes and shardings of the state
   init: Callable[[], Any]  # -> a freshly initialised, sharded state
   train_step: Callable[..., Any]  # (state, batch, rng) -> (state, measurements)
-  eval_step: Callable[..., Any]  # (state, batch) -> sums of measurements
+  eval_step: Callable[..., Any] | None  # (state, batch) -> sums of measurements
   train_rng: jax.Array
+
+
+def _with_pretrained(task, config, state):
+  """A fresh state with the stage's pretrained parts loaded (e.g. a frozen encoder)."""
+  return task.load_pretrained(state, config) if hasattr(task, "load_pretrained") else state
 
 
 def setup(config) -> Setup:
@@ -155,11 +162,12 @@ def setup(config) -> Setup:
       task=task, mesh=mesh, builder=builder, batch_sharding=batch_sharding,
       state_sharding=state_sharding,
       abstract_state=checkpoint.abstract_like(nn.unbox(boxed), state_sharding),
-      init=lambda: jit_init(init_rng, example),
+      init=lambda: _with_pretrained(task, config, jit_init(init_rng, example)),
       train_step=jax.jit(step_fn, in_shardings=(state_sharding, batch_sharding, repl),
                          out_shardings=(state_sharding, repl), donate_argnums=0),
       eval_step=jax.jit(functools.partial(task.eval_step, config=config),
-                        in_shardings=(state_sharding, batch_sharding), out_shardings=repl),
+                        in_shardings=(state_sharding, batch_sharding), out_shardings=repl)
+      if hasattr(task, "eval_step") else None,
       train_rng=train_rng)
 
 
@@ -247,7 +255,10 @@ def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments: {argv[1:]}")
   config, workdir = _CONFIG.value, _WORKDIR.value
-  result = train_and_evaluate(config, workdir)
+  try:
+    result = train_and_evaluate(config, workdir)
+  except tasks.ConfigError as e:
+    sys.exit(f"error: {e}")
   summary = {k: result[k] for k in
              ("step", "preempted", "checkpoint_dir", "summary_dir", "eval", "history")}
   result_path = os.path.join(os.path.abspath(workdir), "result.json")

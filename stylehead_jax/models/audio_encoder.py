@@ -18,9 +18,13 @@ def _kernel(names, init=nn.initializers.lecun_normal()):
 class APCEncoder(nn.Module):
   """Audio Encoder (APC): log-mels (B, L, 80) -> (prediction of frame t+n, aux).
 
+  The encoder is causal, so audio of any length streams through it in chunks: pass each
+  chunk the `carries` of the one before (None: start of the stream).
+
   Returns:
     prediction: (B, L, N_MELS), element t predicts input frame t + n.
-    aux: {"features": (B, L, hidden) last-layer states}.
+    aux: {"features": (B, L, hidden) last-layer states, "carries": the GRU states after
+      the last frame, one per layer}.
   """
   num_layers: int = 3
   hidden: int = 512
@@ -28,15 +32,18 @@ class APCEncoder(nn.Module):
   num_mels: int = media.N_MELS
 
   @nn.compact
-  def __call__(self, log_mel):
+  def __call__(self, log_mel, carries=None):
     x = log_mel
+    out_carries = []
     for i in range(self.num_layers):
       cell = nn.GRUCell(
           self.hidden, kernel_init=_kernel(("mel" if i == 0 else "embed", "hidden")),
           recurrent_kernel_init=_kernel(("embed", "hidden"), nn.initializers.orthogonal()),
           name=f"gru_{i}")
-      y = nn.RNN(cell, name=f"rnn_{i}")(x)
+      carry, y = nn.RNN(cell, return_carry=True, name=f"rnn_{i}")(
+          x, initial_carry=None if carries is None else carries[i])
+      out_carries.append(carry)
       x = x + y if self.residual and i > 0 else y
     prediction = nn.Dense(self.num_mels, kernel_init=_kernel(("hidden", "mel")),
                           name="postnet")(x)
-    return prediction, {"features": x}
+    return prediction, {"features": x, "carries": tuple(out_carries)}

@@ -6,11 +6,20 @@
       already folded with the step number by train.py;
   eval_step(state, batch, *, config) -> sums of measurements (weighted by batch["mask"]);
   eval_images(state, batch, *, config) -> {name: (N, H, W, 3) float in [0, 1]}.
+
+Optional:
+  evaluate(state, builder, config) -> (measurements, images): replaces the two above
+      for stages evaluated on whole clips rather than windows;
+  load_pretrained(state, config) -> state: fills a fresh state's pretrained parts.
 """
 
 import importlib
 
-STAGES = ("audio_encoder",)
+
+class ConfigError(ValueError):
+  """A config value a stage cannot work with; the CLIs print it as one line."""
+
+STAGES = ("audio_encoder", "motion_generator")
 
 
 def get(name: str):

@@ -1,0 +1,70 @@
+"""Evaluates a trained stage: `python -m stylehead_jax.evaluate --config C --workdir W [--json OUT]`.
+
+  python -m stylehead_jax.evaluate --config configs/motion_generator.py:runlocal \\
+      --config.audio.encoder_workdir=/tmp/apc --workdir /tmp/mg --json /tmp/mg/eval.json
+
+Restores the workdir's latest checkpoint (or `--step`) and runs the config's evaluators,
+the same ones training runs (stylehead_jax.train.evaluate), printing a table and writing
+JSON: {"config", "workdir", "step", "measurements"}.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow loads
+import sys
+
+from absl import app
+from absl import flags
+import jax
+
+from stylehead_jax import checkpoint
+from stylehead_jax import tasks
+from stylehead_jax import train  # defines --config and --workdir, shared with training
+
+_JSON = flags.DEFINE_string("json", None, "Also write the results here.")
+_STEP = flags.DEFINE_integer("step", None, "Checkpoint step (default: the latest).")
+
+
+def evaluate_workdir(config, workdir: str, step: int | None = None) -> dict:
+  """{"step", "measurements"} of the checkpoint at `step` (latest) of `workdir`."""
+  ckpt = checkpoint.Checkpointer(checkpoint.checkpoint_dir(workdir), read_only=True)
+  step = ckpt.latest_step() if step is None else step
+  if step is None:
+    raise FileNotFoundError(f"{os.path.abspath(workdir)}: no checkpoint to evaluate "
+                            "(train the stage there first)")
+  run = train.setup(config)
+  state = ckpt.restore(run.abstract_state, step)
+  ckpt.close()
+  measurements, _ = train.evaluate(run, config, state)
+  return {"step": int(jax.device_get(state["step"])), "measurements": measurements}
+
+
+def format_table(measurements: dict) -> str:
+  width = max(len(k) for k in measurements)
+  return "\n".join(f"  {k:<{width}}  {v:.5g}" if isinstance(v, float) else f"  {k:<{width}}  {v}"
+                   for k, v in measurements.items())
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError(f"unexpected arguments: {argv[1:]}")
+  config, workdir = flags.FLAGS.config, os.path.abspath(flags.FLAGS.workdir)
+  try:
+    result = evaluate_workdir(config, workdir, _STEP.value)
+  except (FileNotFoundError, tasks.ConfigError) as e:
+    sys.exit(f"error: {e}")
+  print(f"{config.task} at step {result['step']} in {workdir}")
+  print(format_table(result["measurements"]))
+  if _JSON.value:
+    out = {"config": json.loads(config.to_json_best_effort()), "workdir": workdir, **result}
+    with open(_JSON.value, "w") as f:
+      json.dump(out, f, indent=1)
+    print(f"  wrote {_JSON.value}")
+
+
+if __name__ == "__main__":
+  flags.mark_flags_as_required(["config", "workdir"])
+  app.run(main, flags_parser=train.parse_flags)

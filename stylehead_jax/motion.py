@@ -1,0 +1,284 @@
+"""Audio-driven motion phi_mg: the Motion Generator's representation and its Python API.
+
+  model = motion.load("runs/motion_generator")
+  track = motion.generate_motion("speech.wav", source_landmarks, model, jax.random.key(0),
+                                 resolution=512)
+  track.landmarks  # (T, 68, 3) pixels at 60 fps, T = round(seconds x 60)
+
+Representation (one definition, used by training, evaluation and generation):
+- Faces are canonical (head pose removed by `pose.canonical_face`), in FACE_UNITS per
+  face width (hundredths).
+- Pose and torso of frame t are a vector of POSE_SIZE values relative to the source frame
+  r (`encode_pose`): yaw, pitch, roll minus the source's (degrees); the head's image
+  position minus the source's, in FACE_UNITS of the source's face width; FACE_UNITS x
+  log(scale / source scale); and each torso point's offset from the head position, in
+  FACE_UNITS of the frame's face width, minus the source's offsets.
+- phi_mg = posed_landmarks(face, pose) in pixels of the source's crop.
+- Look-ahead: the model is causal in audio; its output at step t describes frame
+  t - lookahead_frames, so each frame sees that many frames of audio after it (the mouth
+  moves before the sound it makes). Generation pads the audio with that much silence.
+
+Audio of any length streams through in chunks of `chunk_frames` frames (the recurrent
+states carry over), so memory stays flat in the length and every chunk has one shape.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import json
+import os
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+
+from stylehead_jax import checkpoint
+from stylehead_jax import media
+from stylehead_jax.landmarks import conventions as lmk
+from stylehead_jax.landmarks import pose as pose_lib
+from stylehead_jax.landmarks import tracking
+from stylehead_jax.models import audio_encoder as apc
+from stylehead_jax.models import motion_generator as mg
+from stylehead_jax.style import manifold
+from stylehead_jax.tasks import ConfigError
+
+FACE_UNITS = 100.0  # model units per face width
+SILENCE_LOG_MEL = float(np.log(media.LOG_MEL_FLOOR))
+
+
+# --- Representation ---------------------------------------------------------------------
+def canonical(landmarks, rotation, translation):
+  """Canonical faces (..., 68, 3) in FACE_UNITS."""
+  return FACE_UNITS * pose_lib.canonical_face(landmarks, rotation, translation)
+
+
+def encode_pose(rotation, translation, torso, source):
+  """(..., POSE_SIZE) pose vectors of frames relative to `source` = (rotation (3, 3),
+  translation (3,), torso (3, 2)) of the source frame (leading axes broadcast)."""
+  xp = jnp if any(isinstance(a, jax.Array) for a in (rotation, *source)) else np
+  s_rot, s_trans, s_torso = source
+  angles = pose_lib.angles_from_rotation(rotation) - pose_lib.angles_from_rotation(s_rot)[..., None, :]
+  s_xy, s_scale = s_trans[..., None, :2], s_trans[..., None, 2:3]
+  xy = FACE_UNITS * (translation[..., :2] - s_xy) / s_scale
+  log_scale = FACE_UNITS * xp.log(translation[..., 2:3] / s_scale)
+  offsets = (torso - translation[..., None, :2]) / translation[..., None, 2:3]
+  s_offsets = (s_torso - s_trans[..., None, :2]) / s_trans[..., None, 2:3]
+  torso_vec = FACE_UNITS * (offsets - s_offsets[..., None, :, :])
+  shape = torso_vec.shape[:-2] + (6,)
+  return xp.concatenate([angles, xy, log_scale, torso_vec.reshape(shape)], -1)
+
+
+def decode_pose(vectors: np.ndarray, source) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+  """Inverse of `encode_pose` for one clip: vectors (T, POSE_SIZE) -> rotation (T, 3, 3),
+  translation (T, 3), torso (T, 3, 2)."""
+  v = np.asarray(vectors, np.float64)
+  s_rot, s_trans, s_torso = (np.asarray(a, np.float64) for a in source)
+  angles = pose_lib.angles_from_rotation(s_rot) + v[:, :3]
+  rotation = pose_lib.rotation_from_angles(angles[:, 0], angles[:, 1], angles[:, 2])
+  scale = s_trans[2] * np.exp(v[:, 5] / FACE_UNITS)
+  xy = s_trans[:2] + v[:, 3:5] * s_trans[2] / FACE_UNITS
+  translation = np.concatenate([xy, scale[:, None]], -1)
+  s_offsets = (s_torso - s_trans[:2]) / s_trans[2]
+  offsets = s_offsets + v[:, 6:].reshape(-1, 3, 2) / FACE_UNITS
+  torso = xy[:, None] + offsets * scale[:, None, None]
+  return rotation.astype(np.float32), translation.astype(np.float32), torso.astype(np.float32)
+
+
+# --- Models -----------------------------------------------------------------------------
+@functools.lru_cache(maxsize=8)
+def _read_config(workdir: str) -> ml_collections.ConfigDict:
+  path = os.path.join(workdir, "config.json")
+  if not os.path.exists(path):
+    raise ConfigError(f"{workdir}: no config.json (not a training workdir)")
+  with open(path) as f:
+    return ml_collections.ConfigDict(json.load(f))
+
+
+def audio_encoder(config) -> apc.APCEncoder | None:
+  """The frozen APC encoder of config.audio (None when the input is plain log-mels): its
+  shape comes from the audio_encoder run's own config.json."""
+  if config.audio.source == "log_mel":
+    return None
+  if config.audio.source != "apc":
+    raise ConfigError(f"config.audio.source={config.audio.source!r}: 'apc' or 'log_mel'")
+  if not config.audio.encoder_workdir:
+    raise ConfigError("config.audio.encoder_workdir is empty: train the audio_encoder stage "
+                     "first and point it there (or set config.audio.source='log_mel')")
+  return apc.APCEncoder(**_read_config(os.path.abspath(config.audio.encoder_workdir)).model)
+
+
+def motion_generator(config) -> mg.MotionGenerator:
+  return mg.MotionGenerator(**config.model)
+
+
+def audio_features(config, audio_params, log_mel, carries=None):
+  """Per-frame audio features (B, T, 2 D) of log-mels (B, 2T, 80), and the APC carries."""
+  x = media.normalize_log_mel(log_mel)
+  encoder = audio_encoder(config)
+  if encoder is not None:
+    _, aux = encoder.apply({"params": audio_params}, x, carries)
+    x, carries = jax.lax.stop_gradient(aux["features"]), aux["carries"]
+  b, steps, d = x.shape
+  return x.reshape(b, steps // media.MELS_PER_FRAME, media.MELS_PER_FRAME * d), carries
+
+
+@dataclasses.dataclass(frozen=True)
+class MotionModel:
+  """A trained Motion Generator: its config, parameters and the APC encoder's."""
+  config: Any
+  params: Any
+  audio_params: Any
+
+
+def load(workdir: str, step: int | None = None) -> MotionModel:
+  """The Motion Generator of a motion_generator training workdir (latest checkpoint)."""
+  workdir = os.path.abspath(workdir)
+  config = _read_config(workdir)
+  state = checkpoint.load_state(checkpoint.checkpoint_dir(workdir), step)
+  return MotionModel(config, state["params"], state.get("audio_params"))
+
+
+# --- Generation -------------------------------------------------------------------------
+@functools.partial(jax.jit, static_argnames=("config_json",))
+def _encode_audio(config_json, audio_params, log_mel, carries):
+  config = ml_collections.ConfigDict(json.loads(config_json))
+  return audio_features(config, audio_params, log_mel, carries)
+
+
+@functools.partial(jax.jit, static_argnames=("config_json", "temperature"))
+def _generate_chunk(config_json, params, features, neutral, noise, force, carries,
+                    temperature):
+  config = ml_collections.ConfigDict(json.loads(config_json))
+  return motion_generator(config).apply({"params": params}, features, neutral, noise=noise,
+                                        force=force, carries=carries, temperature=temperature)
+
+
+def feature_bank(params: MotionModel, log_mels, size: int, seed: int = 0,
+                 chunk_frames: int = 240) -> np.ndarray:
+  """A manifold-projection bank: at most `size` audio features (one per mel frame, as the
+  Motion Generator sees them before merging) of clips' log-mels [(2T, 80), ...]."""
+  config_json = params.config.to_json()
+  features = []
+  for log_mel in log_mels:
+    steps = chunk_frames * media.MELS_PER_FRAME
+    padded = -(-len(log_mel) // steps) * steps
+    mel = np.full((padded, media.N_MELS), SILENCE_LOG_MEL, np.float32)
+    mel[:len(log_mel)] = log_mel
+    carries, out = None, []
+    for start in range(0, padded, steps):
+      f, carries = _encode_audio(config_json, params.audio_params,
+                                 mel[None, start:start + steps], carries)
+      out.append(np.asarray(f[0]).reshape(steps, -1))
+    features.append(np.concatenate(out)[:len(log_mel)])
+  return manifold.sample_bank(features, size, seed)
+
+
+@dataclasses.dataclass
+class MotionTrack:
+  """phi_mg at 60 fps in pixels of the source crop."""
+  landmarks: np.ndarray  # (T, 68, 3)
+  rotation: np.ndarray  # (T, 3, 3)
+  translation: np.ndarray  # (T, 3)
+  torso: np.ndarray  # (T, 3, 2)
+
+
+def pose_noise(rng, steps: int, seconds: float) -> np.ndarray:
+  """(steps, POSE_SIZE) standard normal noise for the head-pose samples, correlated over
+  time: an AR(1) process e_t = rho e_t-1 + sqrt(1 - rho^2) n_t, rho = exp(-1 / (seconds
+  x 60)), so sampled head motion wanders smoothly instead of jittering frame to frame.
+  n_t depends on (rng, t) only: chunked generation draws the same noise."""
+  white = np.asarray(jax.vmap(lambda t: jax.random.normal(
+      jax.random.fold_in(rng, t), (mg.POSE_SIZE,)))(jnp.arange(steps)), np.float64)
+  rho = float(np.exp(-1.0 / (seconds * media.FPS))) if seconds > 0 else 0.0
+  out = np.empty_like(white)
+  state = white[0]
+  for t in range(steps):
+    state = white[t] if t == 0 else rho * state + np.sqrt(1 - rho ** 2) * white[t]
+    out[t] = state
+  return out.astype(np.float32)
+
+
+def _to_log_mel(audio) -> np.ndarray:
+  if isinstance(audio, (str, os.PathLike)):
+    audio = media.load_audio(audio)
+  audio = np.asarray(audio, np.float32)
+  if audio.ndim == 2 and audio.shape[1] == media.N_MELS:
+    return audio
+  if audio.ndim != 1:
+    raise ValueError(f"audio: expected a waveform (N,) at {media.SAMPLE_RATE} Hz or log-mels "
+                     f"(2T, {media.N_MELS}), got shape {audio.shape}")
+  return media.log_mel(media.pad_to_frames(audio))
+
+
+def generate_motion(audio, source_landmarks, params: MotionModel, rng, *,
+                    source_pose=None, source_torso=None, resolution: int = 512,
+                    temperature: float | None = None, chunk_frames: int = 240,
+                    bank=None, manifold_weight: float | None = None) -> MotionTrack:
+  """phi_mg for `audio` spoken by the face of `source_landmarks`.
+
+  Args:
+    audio: a path, a waveform (N,) at 24 kHz, or log-mels (2T, 80); gives
+      T = ceil(N / 400) frames at 60 fps.
+    source_landmarks: (68, 2|3) landmarks of the source image in pixels of a
+      `resolution` crop (`landmarks.extract(image)`).
+    params: `load(workdir)`.
+    rng: seeds the head-motion samples.
+    source_pose: (rotation (3, 3), translation (3,)) of the source; default PnP.
+    source_torso: (3, 2); default `tracking.initial_torso`.
+    temperature: times sigma of the head-pose samples (default config.pose_temperature;
+      0 gives the mean motion).
+    bank, manifold_weight: project the audio features onto this bank (M, D) first
+      (`stylehead_jax.style.manifold`; weight default config.manifold.weight).
+  """
+  config = params.config
+  config_json = config.to_json()
+  temperature = config.pose_temperature if temperature is None else float(temperature)
+  log_mel = _to_log_mel(audio)
+  frames = log_mel.shape[0] // media.MELS_PER_FRAME
+  lookahead = int(config.lookahead_frames)
+
+  landmarks = np.zeros((lmk.NUM_LANDMARKS, 3), np.float32)
+  landmarks[:, :source_landmarks.shape[-1]] = source_landmarks
+  if source_pose is None:
+    rotation, translation = pose_lib.solve_head_pose(landmarks[None], resolution)
+    source_pose = (rotation[0], translation[0])
+  if source_torso is None:
+    source_torso = tracking.initial_torso(landmarks, resolution)
+  source = (np.asarray(source_pose[0], np.float32), np.asarray(source_pose[1], np.float32),
+            np.asarray(source_torso, np.float32))
+  neutral = canonical(landmarks[None], source[0][None], source[1][None])
+
+  # Steps: every frame plus the look-ahead, padded with silence to whole chunks.
+  steps = frames + lookahead
+  padded = -(-steps // chunk_frames) * chunk_frames
+  mel = np.full((padded * media.MELS_PER_FRAME, media.N_MELS), SILENCE_LOG_MEL, np.float32)
+  mel[:len(log_mel)] = log_mel[:frames * media.MELS_PER_FRAME]
+  noise = pose_noise(rng, padded, config.pose_noise_seconds)
+  force = (np.arange(padded) < lookahead).astype(np.float32)
+  weight = config.manifold.weight if manifold_weight is None else manifold_weight
+
+  faces, poses = [], []
+  audio_carries = motion_carries = None
+  for start in range(0, padded, chunk_frames):
+    sl = slice(start, start + chunk_frames)
+    features, audio_carries = _encode_audio(
+        config_json, params.audio_params,
+        mel[None, start * media.MELS_PER_FRAME:(start + chunk_frames) * media.MELS_PER_FRAME],
+        audio_carries)
+    if bank is not None and weight > 0:
+      features = manifold.project(features.reshape(-1, bank.shape[-1]), bank, weight,
+                                  config.manifold.num_neighbours).reshape(features.shape)
+    out, motion_carries = _generate_chunk(
+        config_json, params.params, features, neutral, noise[None, sl], force[None, sl],
+        motion_carries, temperature)
+    faces.append(np.asarray(out["face"][0]))
+    poses.append(np.asarray(out["pose_sample"][0]))
+  face = np.concatenate(faces)[lookahead:lookahead + frames] / FACE_UNITS
+  rotation, translation, torso = decode_pose(
+      np.concatenate(poses)[lookahead:lookahead + frames], source)
+  landmarks = pose_lib.posed_landmarks(face, rotation, translation).astype(np.float32)
+  return MotionTrack(landmarks=landmarks, rotation=rotation, translation=translation,
+                     torso=torso)

@@ -1,0 +1,231 @@
+"""The motion_generator stage: representation, manifold projection, a :runlocal train +
+evaluate against the baselines, sharding, and the generate_motion API on real speech."""
+
+import json
+import sys
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from configs import audio_encoder as audio_encoder_config
+from configs import motion_generator as motion_config
+from data_prep.synthetic_talking_heads import world
+from stylehead_jax import media
+from stylehead_jax import motion
+from stylehead_jax import train
+from stylehead_jax.landmarks import conventions as lmk
+from stylehead_jax.landmarks import pose
+from stylehead_jax.landmarks import tracking
+from stylehead_jax.style import manifold
+from tests.conftest import REAL, run
+
+
+# --- Representation ---------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def utterance():
+  config = world.WorldConfig()
+  speaker = world.make_speaker(config, "train", 0)
+  return world.make_utterance(config, speaker, "rap", "train", 0)
+
+
+def test_synthetic_landmarks_are_their_posed_canonical_faces(utterance):
+  u = utterance
+  face = pose.canonical_face(u.landmarks, u.rotation, u.translation)
+  np.testing.assert_allclose(pose.posed_landmarks(face, u.rotation, u.translation),
+                             u.landmarks, atol=1e-3)
+  # Pose removed: the nose (rigid) stays put while the head sways and nods.
+  assert face[:, 27:36].std(0).max() < 0.002
+  assert np.ptp(pose.angles_from_rotation(u.rotation)[:, 1]) > 3  # degrees of nodding
+
+
+def test_2d_tracks_round_trip_and_get_the_mean_face_depth(utterance):
+  u = utterance
+  flat = u.landmarks.copy()
+  flat[..., 2] = 0
+  face = pose.canonical_face(flat, u.rotation, u.translation)
+  posed = pose.posed_landmarks(face, u.rotation, u.translation)
+  np.testing.assert_allclose(posed[..., :2], flat[..., :2], atol=1e-3)
+  # numpy and jax (as in the jitted train step) agree
+  face_jax = pose.canonical_face(jnp.asarray(flat), jnp.asarray(u.rotation),
+                                 jnp.asarray(u.translation))
+  np.testing.assert_allclose(np.asarray(face_jax), face, atol=1e-4)
+
+
+def test_pose_vectors_round_trip(utterance):
+  u = utterance
+  source = (u.rotation[0], u.translation[0], u.torso[0])
+  vectors = motion.encode_pose(u.rotation, u.translation, u.torso, source)
+  assert vectors.shape == (len(u.rotation), 12)
+  np.testing.assert_allclose(vectors[0], 0, atol=1e-4)
+  rotation, translation, torso = motion.decode_pose(vectors, source)
+  np.testing.assert_allclose(rotation, u.rotation, atol=1e-5)
+  np.testing.assert_allclose(translation, u.translation, atol=1e-3)
+  np.testing.assert_allclose(torso, u.torso, atol=1e-3)
+
+
+# --- Manifold projection ----------------------------------------------------------------
+def test_nearest_matches_brute_force_across_chunks():
+  rng = np.random.default_rng(0)
+  bank = rng.normal(size=(301, 8)).astype(np.float32)  # not a multiple of the chunks
+  queries = rng.normal(size=(37, 8)).astype(np.float32)
+  d2, idx = manifold.nearest(queries, bank, 10, query_chunk=16, bank_chunk=32)
+  brute = ((queries[:, None] - bank[None]) ** 2).sum(-1)
+  np.testing.assert_array_equal(np.asarray(idx), np.argsort(brute, 1)[:, :10])
+  np.testing.assert_allclose(np.asarray(d2), np.sort(brute, 1)[:, :10], rtol=1e-4, atol=1e-4)
+
+
+def test_projection_rebuilds_points_of_the_local_affine_hull():
+  rng = np.random.default_rng(1)
+  bank = rng.normal(size=(200, 16)).astype(np.float32)
+  # A query that is an affine combination of bank rows (a tight cluster away from the
+  # rest, so they are its 3 nearest) is rebuilt exactly from them.
+  bank[:3] = 5.0 + 0.1 * rng.normal(size=(3, 16))
+  near = bank[:3]
+  query = (0.5 * near[0] + 0.3 * near[1] + 0.2 * near[2])[None]
+  d2, idx = manifold.nearest(query, bank, 3)
+  assert set(np.asarray(idx[0]).tolist()) == {0, 1, 2}
+  w = manifold.reconstruction_weights(jnp.asarray(query), jnp.asarray(bank)[idx], reg=1e-9)
+  np.testing.assert_allclose(float(w.sum()), 1.0, atol=1e-5)
+  rebuilt = np.einsum("k,kd->d", np.asarray(w[0]), bank[np.asarray(idx[0])])
+  np.testing.assert_allclose(rebuilt, query[0], atol=1e-3)
+  # weight 0 leaves features as they are; weight 1 moves them into the bank's hull
+  features = rng.normal(size=(5, 16)).astype(np.float32)
+  np.testing.assert_allclose(np.asarray(manifold.project(features, bank, 0.0)), features)
+  moved = np.asarray(manifold.project(features, bank, 1.0))
+  assert np.all(np.linalg.norm(moved - features, axis=1) > 0.1)
+
+
+def test_nearest_never_holds_the_distance_matrix():
+  """Compiled for 20k queries x 200k bank rows (a 16 GB float32 matrix), its scratch
+  memory stays at one chunk pair."""
+  queries = jax.ShapeDtypeStruct((20_000, 64), jnp.float32)
+  bank = jax.ShapeDtypeStruct((200_000, 64), jnp.float32)
+  compiled = manifold.nearest.lower(queries, bank, 10).compile()
+  temp = compiled.memory_analysis().temp_size_in_bytes
+  assert temp < 256 * 2**20, temp  # the full matrix would be 16e9 bytes
+
+
+# --- Training and evaluation ------------------------------------------------------------
+@pytest.fixture(scope="module")
+def trained(synthetic_data_dir, tmp_path_factory):
+  """A :runlocal audio encoder, then a :runlocal motion generator on its features."""
+  apc_dir = tmp_path_factory.mktemp("apc")
+  config = audio_encoder_config.get_config("runlocal")
+  config.data.data_dir = synthetic_data_dir
+  config.progress = False
+  train.train_and_evaluate(config, str(apc_dir))
+  mg_dir = tmp_path_factory.mktemp("motion_generator")
+  config = motion_config.get_config("runlocal")
+  config.data.data_dir = synthetic_data_dir
+  config.audio.encoder_workdir = str(apc_dir)
+  config.progress = False
+  result = train.train_and_evaluate(config, str(mg_dir))
+  return apc_dir, mg_dir, config, result
+
+
+def test_runlocal_beats_the_baselines_on_unseen_speakers(trained):
+  _, mg_dir, config, result = trained
+  ev = result["eval"]
+  print(json.dumps(ev, indent=1))
+  assert result["step"] == config.total_steps
+  losses = [loss for _, loss in result["history"]]
+  assert losses[-1] < 0.3 * losses[0], losses
+  assert ev["num_clips"] == 16  # the test split: speakers never seen in training
+  assert ev["lmd"] <= 0.5 * ev["no_motion_lmd"], ev
+  assert ev["shuffled_audio_lmd"] > 1.5 * ev["lmd"], ev
+  assert ev["d_a"] < 0.5 * ev["no_motion_d_a"], ev
+  assert ev["mouth_opening_r"] > 0.8, ev
+  assert list((mg_dir / "tensorboard").glob("events.out.tfevents.*"))
+
+
+def test_evaluate_cli_restores_and_reports_the_same_figures(trained, tmp_path):
+  apc_dir, mg_dir, config, result = trained
+  out = tmp_path / "eval.json"
+  proc = run([sys.executable, "-m", "stylehead_jax.evaluate", "--config",
+              "configs/motion_generator.py:runlocal", "--workdir", str(mg_dir),
+              f"--config.data.data_dir={config.data.data_dir}",
+              f"--config.audio.encoder_workdir={apc_dir}", "--json", str(out)])
+  assert "no_motion_lmd" in proc.stdout
+  report = json.loads(out.read_text())
+  assert report["step"] == config.total_steps
+  for key in ("lmd", "no_motion_lmd", "shuffled_audio_lmd", "d_l", "d_v", "d_a"):
+    assert report["measurements"][key] == pytest.approx(result["eval"][key], rel=1e-5), key
+
+
+def test_missing_audio_encoder_is_a_clear_error(synthetic_data_dir, tmp_path):
+  proc = run([sys.executable, "-m", "stylehead_jax.train", "--config",
+              "configs/motion_generator.py:runlocal", "--workdir", str(tmp_path),
+              f"--config.data.data_dir={synthetic_data_dir}"], check=False)
+  assert proc.returncode != 0
+  assert "encoder_workdir is empty" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_sharded_steps_match_one_device(trained, tmp_path):
+  """The same 3 steps on 1 device and on a 2 (data) x 2 (model) mesh of CPU devices."""
+  apc_dir, _, config, _ = trained
+  losses = {}
+  for devices, mesh in ((1, None), (4, "(('data', 2), ('model', 2))")):
+    workdir = tmp_path / f"d{devices}"
+    cmd = [sys.executable, "-m", "stylehead_jax.train", "--config",
+           "configs/motion_generator.py:runlocal", "--workdir", str(workdir),
+           f"--config.data.data_dir={config.data.data_dir}",
+           f"--config.audio.encoder_workdir={apc_dir}", "--config.total_steps=3",
+           "--config.log_every_steps=1", "--config.eval.max_clips=2", "--config.progress=False"]
+    if mesh:
+      cmd.append(f"--config.mesh={mesh}")
+    proc = run(cmd, env={"XLA_FLAGS": f"--xla_force_host_platform_device_count={devices}"})
+    if mesh:
+      shardings = next(l for l in proc.stderr.splitlines() if "state shardings" in l)
+      assert "over 'model'" in shardings, shardings
+    summary = json.loads((workdir / "result.json").read_text())
+    losses[devices] = [loss for _, loss in summary["history"]]
+  assert len(losses[1]) == 3
+  np.testing.assert_allclose(losses[4], losses[1], rtol=1e-4, atol=1e-5)
+
+
+# --- The API ----------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def portrait():
+  return tracking.extract(REAL / "face_people_0.png")
+
+
+def _speech(seconds: float) -> np.ndarray:
+  """Real speech clips back to back, cut to `seconds`."""
+  names = ("speech_jfk_en.wav", "speech_radio31.wav", "speech_radio34.wav",
+           "speech_japanese.wav", "speech_chinese_news.wav")
+  audio = np.concatenate([media.load_audio(REAL / n) for n in names] * 2)
+  need = int(seconds * media.SAMPLE_RATE)
+  assert len(audio) >= need
+  return audio[:need]
+
+
+def test_generate_motion_on_61_s_of_real_speech(trained, portrait):
+  _, mg_dir, _, _ = trained
+  model = motion.load(str(mg_dir))
+  source = dict(source_pose=(portrait.rotation[0], portrait.translation[0]),
+                source_torso=portrait.torso[0], resolution=512)
+  track = motion.generate_motion(_speech(61.0), portrait.landmarks[0], model,
+                                 jax.random.key(0), **source)
+  assert track.landmarks.shape == (3660, 68, 3)
+  assert track.rotation.shape == (3660, 3, 3) and track.torso.shape == (3660, 3, 2)
+  assert np.all(np.isfinite(track.landmarks))
+  # the face stays on the crop and its mouth moves with the speech
+  assert track.landmarks[..., :2].min() > 0 and track.landmarks[..., :2].max() < 512
+  assert lmk.mouth_opening(track.landmarks).std() > 0.5  # pixels at 512
+
+
+def test_chunking_does_not_change_the_motion(trained, portrait):
+  _, mg_dir, _, _ = trained
+  model = motion.load(str(mg_dir))
+  audio = _speech(7.3)
+  tracks = [motion.generate_motion(audio, portrait.landmarks[0], model, jax.random.key(3),
+                                   chunk_frames=c) for c in (50, 1000)]
+  assert len(tracks[0].landmarks) == round(7.3 * media.FPS)
+  np.testing.assert_allclose(tracks[0].landmarks, tracks[1].landmarks, atol=0.05)
+  # seeded: the same key gives the same head motion, another key another
+  again = motion.generate_motion(audio, portrait.landmarks[0], model, jax.random.key(3))
+  other = motion.generate_motion(audio, portrait.landmarks[0], model, jax.random.key(4))
+  np.testing.assert_allclose(again.translation, tracks[0].translation, atol=1e-3)
+  assert np.abs(other.translation - again.translation).max() > 0.01
