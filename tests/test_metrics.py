@@ -13,6 +13,7 @@ from stylehead_jax import metrics
 from stylehead_jax.landmarks import conventions
 from stylehead_jax.metrics import sharpness
 from stylehead_jax.metrics import style
+from stylehead_jax.metrics import sync
 from tests import record_cpbd_reference
 from tests.conftest import REAL, REPO
 
@@ -24,6 +25,28 @@ def _face(rng, frames=50, wobble=2.0):
   track = base + wobble * np.sin(0.3 * t + rng.uniform(0, 6, (1, 68, 2)))
   track[:, conventions.INNER_LIPS[5:], 1] += 10 * np.abs(np.sin(0.5 * t[:, :, 0]))
   return (track + rng.normal(0, 0.3, track.shape)).astype(np.float32)
+
+
+def _speaking(lead_frames: int, frames: int = 600):
+  """A face whose mouth opens with a syllable envelope, and a voice that leads it."""
+  rng = np.random.default_rng(1)
+  envelope = np.convolve(rng.uniform(0, 1, frames + 100), np.hanning(15), "same")
+  envelope = envelope / envelope.max()
+  track = np.repeat(200 * conventions.MEAN_FACE_3D[None, :, :2] + 256, frames, axis=0)
+  track[:, conventions.INNER_LIP_BOTTOM, 1] += 20 * envelope[50:50 + frames, None]
+  loud = np.repeat(envelope[50 + lead_frames:50 + lead_frames + frames], 400)
+  audio = rng.normal(0, 1, frames * 400) * (0.01 + loud)
+  return track.astype(np.float32), audio.astype(np.float32)
+
+
+@pytest.mark.parametrize("lead_frames", [0, 16, -10])
+def test_audio_lead_is_found_and_undone(lead_frames):
+  track, audio = _speaking(lead_frames)
+  found = sync.audio_lead(track, audio)
+  assert found.lead_seconds == pytest.approx(lead_frames / 60, abs=1 / 60)
+  assert found.r > 0.9
+  fixed = sync.audio_lead(track, sync.shift_audio(audio, found.lead_seconds))
+  assert abs(fixed.lead_seconds) <= 1 / 60 and fixed.r_at_zero > 0.9
 
 
 def test_shifted_track():

@@ -111,3 +111,21 @@ def test_beam_pipeline_matches_the_local_build(real_dir, tmp_path):
   for clip, ex in examples["local"].items():
     np.testing.assert_array_equal(examples["beam"][clip]["landmarks"], ex["landmarks"])
     np.testing.assert_array_equal(examples["beam"][clip]["frames"], ex["frames"])
+
+
+def test_audio_offsets_shift_the_soundtrack(real_dir, tmp_path):
+  """A line of audio_offsets.tsv moves that video's audio and nothing else; a bad file
+  names itself and the line."""
+  (tmp_path / thv.AUDIO_OFFSETS_FILE).write_text("# video\tlead\nsub/late.mp4\t-0.25\n")
+  assert thv.read_audio_offsets(str(tmp_path)) == {"sub/late.mp4": -0.25}
+  prep = thv.PrepConfig(resolution=64)
+  (key, as_is), = thv.prepare_video(str(real_dir), "talk_vr_5.mp4", 0.0, prep)
+  (_, moved), = thv.prepare_video(str(real_dir), "talk_vr_5.mp4", -0.25, prep)
+  assert key == "talk_vr_5#0"
+  shift = int(0.25 * media.SAMPLE_RATE)
+  np.testing.assert_array_equal(moved["audio"][:-shift], as_is["audio"][shift:])
+  assert not moved["audio"][-shift:].any()
+  np.testing.assert_array_equal(moved["landmarks"], as_is["landmarks"])
+  (tmp_path / thv.AUDIO_OFFSETS_FILE).write_text("late.mp4 0.25\n")
+  with pytest.raises(ValueError, match=r"audio_offsets.tsv:1: expected"):
+    thv.read_audio_offsets(str(tmp_path))

@@ -17,6 +17,12 @@ the speakers with the smallest hashes of their ids form the test split.
 A video that cannot be used (unreadable, no audio, silent, no face, too short) is skipped
 with one logged line naming the file and the reason; the rest still builds.
 
+A soundtrack known to be off its mouth is corrected by a line in
+`manual_dir/audio_offsets.tsv`: the video's path relative to manual_dir, a tab, and the
+seconds its audio leads the mouth (negative: lags), as
+`stylehead_jax.metrics.sync.audio_lead` measures it; the audio is shifted by that much
+(the gap is silence) before anything is cut from it.
+
 At VoxCeleb2 scale, `--beam` runs the same per-video function as an Apache Beam
 pipeline (`pip install stylehead_jax[beam]`; `--beam_options` picks the runner).
 """
@@ -39,8 +45,10 @@ from stylehead_jax import media
 from stylehead_jax.landmarks import detectors
 from stylehead_jax.landmarks import regions
 from stylehead_jax.landmarks import tracking
+from stylehead_jax.metrics import sync
 
 VIDEO_SUFFIXES = (".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v")
+AUDIO_OFFSETS_FILE = "audio_offsets.tsv"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -76,6 +84,25 @@ def speaker_of(relative_path: str, pattern: str) -> str:
   return os.path.splitext(parts[-1])[0]
 
 
+def read_audio_offsets(root: str) -> dict[str, float]:
+  """{relative video path: seconds its audio leads the mouth} from AUDIO_OFFSETS_FILE."""
+  path = os.path.join(root, AUDIO_OFFSETS_FILE)
+  if not os.path.exists(path):
+    return {}
+  offsets = {}
+  with open(path) as f:
+    for number, line in enumerate(f, 1):
+      if not line.strip() or line.startswith("#"):
+        continue
+      try:
+        relative, seconds = line.rstrip("\n").split("\t")
+        offsets[relative.strip()] = float(seconds)
+      except ValueError:
+        raise ValueError(f"{path}:{number}: expected 'relative/path.mp4<TAB>seconds', "
+                         f"got {line.strip()!r}") from None
+  return offsets
+
+
 def split_speakers(speakers, test_fraction: float) -> set[str]:
   """The test speakers: those with the smallest sha1 of their id."""
   ranked = sorted(set(speakers), key=lambda s: hashlib.sha1(s.encode()).hexdigest())
@@ -87,11 +114,13 @@ def split_speakers(speakers, test_fraction: float) -> set[str]:
 class TalkingHeadVideos(tfds.core.GeneratorBasedBuilder):
   """Real talking-head footage prepared to the media contract."""
 
-  VERSION = tfds.core.Version("1.0.0")
-  RELEASE_NOTES = {"1.0.0": "First release: dlib tracking, PnP pose, LK torso, 60 fps."}
+  VERSION = tfds.core.Version("1.1.0")
+  RELEASE_NOTES = {"1.0.0": "First release: dlib tracking, PnP pose, LK torso, 60 fps.",
+                   "1.1.0": "Soundtrack offsets corrected from manual_dir/audio_offsets.tsv."}
   BUILDER_CONFIGS = [make_config()]
   MANUAL_DOWNLOAD_INSTRUCTIONS = """
-  Put the videos (any nesting; VoxCeleb2 dev as idXXXXX/clip/utt.mp4) in manual_dir.
+  Put the videos (any nesting; VoxCeleb2 dev as idXXXXX/clip/utt.mp4) in manual_dir,
+  and optionally audio_offsets.tsv (relative path, tab, seconds the audio leads).
   """
 
   def _info(self) -> tfds.core.DatasetInfo:
@@ -105,13 +134,18 @@ class TalkingHeadVideos(tfds.core.GeneratorBasedBuilder):
   def _split_generators(self, dl_manager):
     root = os.fspath(dl_manager.manual_dir)
     videos = files.list_media(root, VIDEO_SUFFIXES)
+    offsets = read_audio_offsets(root)
+    unknown = sorted(set(offsets) - set(videos))
+    if unknown:
+      raise ValueError(f"{os.path.join(root, AUDIO_OFFSETS_FILE)} names videos that are not "
+                       f"in manual_dir: {unknown}")
     prep = self.builder_config.prep
     test = split_speakers([speaker_of(v, prep.speaker_pattern) for v in videos],
                           prep.test_fraction)
     by_split = {"train": [], "test": []}
     for v in videos:
       by_split["test" if speaker_of(v, prep.speaker_pattern) in test else "train"].append(v)
-    return {split: self._generate_examples(root, paths)
+    return {split: self._generate_examples(root, [(p, offsets.get(p, 0.0)) for p in paths])
             for split, paths in by_split.items() if paths}
 
   use_beam = False  # set by `python -m data_prep.build ... --beam` (VoxCeleb2 scale)
@@ -122,12 +156,12 @@ class TalkingHeadVideos(tfds.core.GeneratorBasedBuilder):
       beam = tfds.core.lazy_imports.apache_beam
       return (beam.Create(paths)
               | beam.Reshuffle()  # spread the videos over the workers
-              | beam.FlatMap(lambda relative: prepare_video(root, relative, prep)))
+              | beam.FlatMap(lambda item: prepare_video(root, *item, prep)))
     return self._generate_locally(root, paths, prep)
 
   def _generate_locally(self, root, paths, prep):
-    for relative in paths:
-      yield from prepare_video(root, relative, prep)
+    for relative, audio_lead in paths:
+      yield from prepare_video(root, relative, audio_lead, prep)
 
 
 _BACKENDS = {}  # one landmark backend per process and name (a Beam worker reuses it)
@@ -139,9 +173,9 @@ def _backend(name: str):
   return _BACKENDS[name]
 
 
-def prepare_video(root: str, relative: str, prep: PrepConfig):
-  """(key, example) per face segment of one video; logs one line and yields nothing
-  when the video cannot be used."""
+def prepare_video(root: str, relative: str, audio_lead: float, prep: PrepConfig):
+  """(key, example) per face segment of one video whose audio leads its mouth by
+  `audio_lead` seconds; logs one line and yields nothing when the video cannot be used."""
   path = os.path.join(root, relative)
   backend = _backend(prep.backend)
   try:
@@ -152,6 +186,9 @@ def prepare_video(root: str, relative: str, prep: PrepConfig):
   except (media.MediaError, tracking.NoFaceError) as e:
     logging.warning("skipped %s", e)
     return
+  if audio_lead:
+    logging.info("%s: audio shifted by %+.3f s (%s)", path, -audio_lead, AUDIO_OFFSETS_FILE)
+    audio = sync.shift_audio(audio, audio_lead)
   clip_id = os.path.splitext(relative.replace(os.sep, "/"))[0]
   speaker = speaker_of(relative, prep.speaker_pattern)
   for k, track in enumerate(tracks):
