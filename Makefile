@@ -1,11 +1,12 @@
-# make demo: create .venv, install, build the synthetic world, train the audio encoder.
+# make demo: create .venv, install, build the synthetic world, train the audio encoder and
+#   the Motion Generator on it (:runlocal), evaluate that against its baselines (JSON).
 # make test: create .venv if needed, run the test suite.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DATA_DIR ?= $(CURDIR)/.data/tfds
-DEMO_WORKDIR ?= $(CURDIR)/runs/demo_audio_encoder
+DEMO_WORKDIR ?= $(CURDIR)/runs/demo
 PYTEST_ARGS ?=
 
 .PHONY: install demo test clean
@@ -23,7 +24,13 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/python -m data_prep.build synthetic_talking_heads --data_dir $(DATA_DIR)
 	$(BIN)/python -m stylehead_jax.train --config configs/audio_encoder.py:runlocal \
-	  --config.data.data_dir=$(DATA_DIR) --workdir $(DEMO_WORKDIR)
+	  --config.data.data_dir=$(DATA_DIR) --workdir $(DEMO_WORKDIR)/audio_encoder
+	$(BIN)/python -m stylehead_jax.train --config configs/motion_generator.py:runlocal \
+	  --config.data.data_dir=$(DATA_DIR) --config.audio.encoder_workdir=$(DEMO_WORKDIR)/audio_encoder \
+	  --workdir $(DEMO_WORKDIR)/motion_generator
+	$(BIN)/python -m stylehead_jax.evaluate --config configs/motion_generator.py:runlocal \
+	  --config.data.data_dir=$(DATA_DIR) --config.audio.encoder_workdir=$(DEMO_WORKDIR)/audio_encoder \
+	  --workdir $(DEMO_WORKDIR)/motion_generator --json $(DEMO_WORKDIR)/motion_generator/eval.json
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS) tests
