@@ -1,5 +1,9 @@
 """Face tracks of real footage: detection, crops, landmarks, pose, torso, bad inputs."""
 
+import importlib.util
+import sys
+import types
+
 import numpy as np
 import pytest
 
@@ -165,17 +169,68 @@ def test_face_alignment_not_installed_says_how_to_get_it(monkeypatch):
     detectors.get_backend("face_alignment")
 
 
-def test_face_alignment_without_weights_says_where_they_go(monkeypatch, tmp_path):
-  """With the package present but its weights absent, the error names the folder and
-  the files, and nothing is downloaded."""
+@pytest.fixture
+def face_alignment_package(monkeypatch):
+  """The installed face_alignment, or (without the extra) stand-in modules that carry
+  face-alignment 1.5's weight addresses, so the weights check runs either way."""
+  if importlib.util.find_spec("face_alignment") is not None:
+    return False
+  urls = {"face_alignment.api": {"2DFAN-4": "https://host/python-fan/2DFAN4-11f355bf06.pth.tar"},
+          "face_alignment.detection.sfd.sfd_detector": {
+              "s3fd": "https://host/python-fan/s3fd-619a316812.pth"}}
+  for name in ("face_alignment", "face_alignment.detection", "face_alignment.detection.sfd",
+               *urls):
+    module = types.ModuleType(name)
+    module.models_urls = urls.get(name)
+    monkeypatch.setitem(sys.modules, name, module)
   real_find_spec = detectors.importlib.util.find_spec
   monkeypatch.setattr(detectors.importlib.util, "find_spec",
                       lambda name: object() if name == "face_alignment" else real_find_spec(name))
+  return True
+
+
+def test_face_alignment_without_weights_says_where_they_go(face_alignment_package, monkeypatch,
+                                                          tmp_path):
+  """With the package present but its weights absent, the error names the folder and
+  the files that release loads, and nothing is downloaded."""
   monkeypatch.setenv("TORCH_HOME", str(tmp_path))
   with pytest.raises(detectors.BackendUnavailable) as error:
     detectors.get_backend("face_alignment")
   message = str(error.value)
   assert str(tmp_path / "hub" / "checkpoints") in message
-  for name in detectors.FACE_ALIGNMENT_WEIGHTS:
+  names = detectors.face_alignment_weights()
+  assert len(names) == 2 and any("2DFAN4" in n for n in names)
+  for name in names:
     assert name in message
   assert not (tmp_path / "hub").exists()
+
+
+def test_face_alignment_with_weights_gives_68_points(monkeypatch, tmp_path, real_dir):
+  """Where the extra is installed: with weight files of the right architecture in place
+  (random stand-ins: the real ones cannot be fetched here), the backend loads them
+  offline and returns boxes (n, 5) and 68 points with z = 0 in the image."""
+  pytest.importorskip("face_alignment", reason="the face-alignment extra is not installed")
+  import torch  # pylint: disable=g-import-not-at-top
+  from face_alignment.detection.sfd import net_s3fd  # pylint: disable=g-import-not-at-top
+  from face_alignment.models import FAN  # pylint: disable=g-import-not-at-top
+  folder = tmp_path / "hub" / "checkpoints"
+  folder.mkdir(parents=True)
+  fan_file, sfd_file = detectors.face_alignment_weights()
+  torch.manual_seed(0)
+  if fan_file.endswith(".zip"):  # 1.4: a TorchScript archive
+    torch.jit.save(torch.jit.script(FAN(4).eval()), str(folder / fan_file))
+  else:
+    torch.save(FAN(4).state_dict(), folder / fan_file)
+  torch.save(net_s3fd.s3fd().state_dict(), folder / sfd_file)
+  monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+  backend = detectors.get_backend("face_alignment")
+  image = media.read_image(real_dir / "face_happy.png")
+  boxes = backend.detect(image)
+  assert boxes.ndim == 2 and boxes.shape[1] == 5
+  box = np.array([60, 50, 200, 210, 1.0], np.float32)
+  points = backend.landmarks(image, box)
+  assert points.shape == (68, 3) and np.isfinite(points).all() and not points[:, 2].any()
+  # In image pixels around the box (FAN's crop is the box enlarged; the weights are random).
+  centre, size = np.array([130.0, 130.0]), 160.0
+  assert (np.abs(points[:, :2] - centre) <= 1.5 * size).all()
+  assert np.ptp(points[:, 0]) > 1 and np.ptp(points[:, 1]) > 1

@@ -15,7 +15,9 @@ in the torch hub cache first (the error says where).
 from __future__ import annotations
 
 import importlib.util
+import inspect
 import os
+import urllib.parse
 from typing import Protocol
 
 import numpy as np
@@ -99,8 +101,14 @@ class DlibBackend:
     return points
 
 
-# Files face-alignment fetches on first use (2D landmarks, SFD detector), by torch hub.
-FACE_ALIGNMENT_WEIGHTS = ("2DFAN4-cd938726ad.zip", "s3fd-619a316812.pth")
+def face_alignment_weights() -> tuple[str, ...]:
+  """The files face-alignment loads from torch hub's checkpoints folder on first use (2D
+  FAN, SFD detector). Their names change between releases (1.4: 2DFAN4-cd938726ad.zip,
+  1.5: 2DFAN4-11f355bf06.pth.tar), so they are read from the installed package."""
+  from face_alignment import api  # pylint: disable=g-import-not-at-top
+  from face_alignment.detection.sfd import sfd_detector  # pylint: disable=g-import-not-at-top
+  urls = (api.models_urls["2DFAN-4"], sfd_detector.models_urls["s3fd"])
+  return tuple(os.path.basename(urllib.parse.urlparse(url).path) for url in urls)
 
 
 def torch_hub_checkpoints() -> str:
@@ -118,14 +126,18 @@ class FaceAlignmentBackend:
       raise BackendUnavailable(
           "the face_alignment backend needs `pip install stylehead_jax[face-alignment]`")
     folder = torch_hub_checkpoints()
-    missing = [f for f in FACE_ALIGNMENT_WEIGHTS if not os.path.isfile(os.path.join(folder, f))]
+    missing = [f for f in face_alignment_weights()
+               if not os.path.isfile(os.path.join(folder, f))]
     if missing:
       raise BackendUnavailable(
           f"face_alignment weights {missing} are not in {folder}; this project never "
           "downloads at run time: copy them there (or set TORCH_HOME), or use --landmarks dlib")
     import face_alignment  # pylint: disable=g-import-not-at-top
+    options = {}
+    if "compile" in inspect.signature(face_alignment.FaceAlignment).parameters:
+      options["compile"] = False  # 1.5+: torch.compile costs minutes on a CPU, once per process
     self._fa = face_alignment.FaceAlignment(face_alignment.LandmarksType.TWO_D, device=device,
-                                            face_detector="sfd")
+                                            face_detector="sfd", **options)
 
   def detect(self, image: np.ndarray, threshold: float = 0.0) -> np.ndarray:
     found = self._fa.face_detector.detect_from_image(np.asarray(image)[..., :3].copy())
@@ -135,7 +147,10 @@ class FaceAlignmentBackend:
     return boxes[np.argsort(-area)]
 
   def landmarks(self, image: np.ndarray, box: np.ndarray) -> np.ndarray:
-    found = self._fa.get_landmarks_from_image(np.asarray(image)[..., :3], [box[:4]])
+    # Plain floats: face-alignment 1.5 writes the box's scale into a torch tensor, which
+    # refuses numpy scalars.
+    found = self._fa.get_landmarks_from_image(np.asarray(image)[..., :3],
+                                              [[float(v) for v in box[:4]]])
     points = np.zeros((68, 3), np.float32)
     points[:, :2] = found[0][:, :2]
     return points
