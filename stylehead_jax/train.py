@@ -244,14 +244,14 @@ def train_and_evaluate(config, workdir: str) -> dict:
   return result
 
 
-def _quiet_orbax(record) -> bool:
+def quiet_orbax(record) -> bool:
   """Keeps orbax's per-save INFO lines out of the console (warnings still show)."""
   return record.levelno >= std_logging.WARNING or "orbax" not in record.pathname
 
 
 def main(argv):
   # ABSLHandler forwards records without applying its own filters: filter the target.
-  logging.get_absl_handler().python_handler.addFilter(_quiet_orbax)
+  logging.get_absl_handler().python_handler.addFilter(quiet_orbax)
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments: {argv[1:]}")
   config, workdir = _CONFIG.value, _WORKDIR.value
