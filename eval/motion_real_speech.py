@@ -93,12 +93,33 @@ def build_real(workdir: str, shared: str, data_dir: str):
   return builder
 
 
+def speech_dir(workdir: str, shared: str) -> str:
+  """workdir/speech: links to the real speech recordings (none of them a test clip)."""
+  folder = os.path.join(workdir, "speech")
+  os.makedirs(folder, exist_ok=True)
+  for name in sorted(os.listdir(os.path.join(shared, "real"))):
+    link = os.path.join(folder, name)
+    if name.startswith("speech_") and not os.path.lexists(link):
+      os.symlink(os.path.abspath(os.path.join(shared, "real", name)), link)
+  return folder
+
+
 def encoder_workdir(args, data_dir: str) -> str:
-  """An APC encoder trained on the synthetic world (:runlocal), made once."""
-  workdir = os.path.join(args.workdir, "apc")
+  """An APC encoder (:runlocal), made once: on the synthetic world ("apc"), or on it mixed
+  half and half with the real speech recordings of ../shared/data/real ("apc_speech")."""
+  workdir = os.path.join(args.workdir, args.audio_source)
   config = audio_encoder_config.get_config("runlocal")
   config.data.data_dir = data_dir
   config.progress = False
+  if args.audio_source == "apc_speech":
+    from data_prep import build  # pylint: disable=g-import-not-at-top
+    import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
+    builder = build.make_builder("speech_audio", data_dir, {"test_fraction": "0"})
+    if not os.path.exists(os.path.join(builder.data_dir, "dataset_info.json")):
+      builder.download_and_prepare(download_config=tfds.download.DownloadConfig(
+          manual_dir=speech_dir(args.workdir, args.shared)))
+    config.data.mix = {"name": "speech_audio", "overrides": "test_fraction=0",
+                       "data_dir": data_dir, "train_split": "train", "weight": 0.5}
   train.train_and_evaluate(config, workdir)
   return workdir
 
@@ -109,7 +130,7 @@ def fold_config(args, data_dir: str, apc_workdir: str, held_out: str):
   config.data.mix = real_data_config(data_dir)
   config.data.mix.weight = args.mix_weight
   config.data.exclude_clips = (held_out,)
-  config.audio.source = args.audio_source
+  config.audio.source = "log_mel" if args.audio_source == "log_mel" else "apc"
   config.audio.encoder_workdir = apc_workdir
   config.total_steps = args.steps
   config.eval_every_steps = args.steps
@@ -158,8 +179,10 @@ def main(argv=None) -> int:
   parser.add_argument("--steps", type=int, default=1000)
   parser.add_argument("--mix_weight", type=float, default=0.5,
                       help="fraction of training windows from the real clips")
-  parser.add_argument("--audio_source", choices=("apc", "log_mel"), default="log_mel",
-                      help="apc: an encoder trained on the synthetic world (:runlocal)")
+  parser.add_argument("--audio_source", choices=("log_mel", "apc", "apc_speech"),
+                      default="log_mel",
+                      help="apc: an APC encoder trained on the synthetic world (:runlocal); "
+                      "apc_speech: on it and the real speech recordings")
   parser.add_argument("--clips", nargs="*", help="hold out only these clip ids")
   parser.add_argument("--set", nargs="*", help="motion config values, e.g. lookahead_frames=12")
   parser.add_argument("--json", help="write the results here")
@@ -171,7 +194,7 @@ def main(argv=None) -> int:
   clips = list(input_pipeline.clips(builder, "train", ("landmarks", "head_pose", "torso",
                                                        "log_mel", "audio", "clip_id")))
   ids = [c["clip_id"].decode() for c in clips]
-  apc_workdir = encoder_workdir(args, data_dir) if args.audio_source == "apc" else ""
+  apc_workdir = "" if args.audio_source == "log_mel" else encoder_workdir(args, data_dir)
 
   rows = {}
   for i, clip in enumerate(clips):
