@@ -31,6 +31,7 @@ from stylehead_jax import metrics
 from stylehead_jax import motion
 from stylehead_jax.landmarks import conventions as lmk
 from stylehead_jax.landmarks import facial_map
+from stylehead_jax.metrics import sync
 from stylehead_jax.tasks import ConfigError
 from stylehead_jax.tasks import audio_encoder as audio_encoder_task
 
@@ -184,7 +185,7 @@ def evaluate(state, builder, config) -> tuple[dict, dict]:
                                          **kwargs)
       row.update({f"manifold_{k}": v
                   for k, v in _clip_metrics(projected.landmarks, truth).items()})
-    row["mouth_opening_r"] = _pearson(lmk.mouth_opening(generated.landmarks),
+    row["mouth_opening_r"] = sync.pearson(lmk.mouth_opening(generated.landmarks),
                                       lmk.mouth_opening(truth))
     row["frames"] = len(truth)
     rows.append(row)
@@ -195,13 +196,6 @@ def evaluate(state, builder, config) -> tuple[dict, dict]:
   measurements["num_clips"] = len(rows)
   measurements["num_frames"] = int(sum(r["frames"] for r in rows))
   return measurements, images
-
-
-def _pearson(a, b) -> float:
-  a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
-  if a.std() == 0 or b.std() == 0:
-    return 0.0
-  return float(np.corrcoef(a, b)[0, 1])
 
 
 def _resolution(builder) -> int:
