@@ -156,23 +156,37 @@ def _generate_chunk(config_json, params, features, neutral, noise, force, carrie
                                         force=force, carries=carries, temperature=temperature)
 
 
+def _silence_padded(log_mel: np.ndarray, num_frames: int) -> np.ndarray:
+  """Log-mels (2 num_frames, 80): `log_mel`'s whole frames, then silence."""
+  mel = np.full((num_frames * media.MELS_PER_FRAME, media.N_MELS), SILENCE_LOG_MEL, np.float32)
+  n = min(len(log_mel) // media.MELS_PER_FRAME, num_frames) * media.MELS_PER_FRAME
+  mel[:n] = log_mel[:n]
+  return mel
+
+
+def _streamed_features(params: MotionModel, mel: np.ndarray, chunk_frames: int):
+  """Per-frame audio features (1, chunk_frames, 2 D) of each chunk of `mel` (whole chunks),
+  the APC state carried from chunk to chunk: the same as encoding it in one piece."""
+  config_json = params.config.to_json()
+  steps = chunk_frames * media.MELS_PER_FRAME
+  carries = None
+  for start in range(0, len(mel), steps):
+    features, carries = _encode_audio(config_json, params.audio_params,
+                                      mel[None, start:start + steps], carries)
+    yield features
+
+
 def feature_bank(params: MotionModel, log_mels, size: int, seed: int = 0,
                  chunk_frames: int = 240) -> np.ndarray:
   """A manifold-projection bank: at most `size` audio features (one per mel frame, as the
   Motion Generator sees them before merging) of clips' log-mels [(2T, 80), ...]."""
-  config_json = params.config.to_json()
   features = []
   for log_mel in log_mels:
-    steps = chunk_frames * media.MELS_PER_FRAME
-    padded = -(-len(log_mel) // steps) * steps
-    mel = np.full((padded, media.N_MELS), SILENCE_LOG_MEL, np.float32)
-    mel[:len(log_mel)] = log_mel
-    carries, out = None, []
-    for start in range(0, padded, steps):
-      f, carries = _encode_audio(config_json, params.audio_params,
-                                 mel[None, start:start + steps], carries)
-      out.append(np.asarray(f[0]).reshape(steps, -1))
-    features.append(np.concatenate(out)[:len(log_mel)])
+    frames = len(log_mel) // media.MELS_PER_FRAME
+    mel = _silence_padded(log_mel, -(-frames // chunk_frames) * chunk_frames)
+    streamed = np.concatenate([np.asarray(f[0]) for f in
+                               _streamed_features(params, mel, chunk_frames)])
+    features.append(streamed.reshape(len(mel), -1)[:frames * media.MELS_PER_FRAME])
   return manifold.sample_bank(features, size, seed)
 
 
@@ -254,20 +268,16 @@ def generate_motion(audio, source_landmarks, params: MotionModel, rng, *,
   # Steps: every frame plus the look-ahead, padded with silence to whole chunks.
   steps = frames + lookahead
   padded = -(-steps // chunk_frames) * chunk_frames
-  mel = np.full((padded * media.MELS_PER_FRAME, media.N_MELS), SILENCE_LOG_MEL, np.float32)
-  mel[:len(log_mel)] = log_mel[:frames * media.MELS_PER_FRAME]
+  mel = _silence_padded(log_mel[:frames * media.MELS_PER_FRAME], padded)
   noise = pose_noise(rng, padded, config.pose_noise_seconds)
   force = (np.arange(padded) < lookahead).astype(np.float32)
   weight = config.manifold.weight if manifold_weight is None else manifold_weight
 
   faces, poses = [], []
-  audio_carries = motion_carries = None
-  for start in range(0, padded, chunk_frames):
+  motion_carries = None
+  for start, features in zip(range(0, padded, chunk_frames),
+                             _streamed_features(params, mel, chunk_frames)):
     sl = slice(start, start + chunk_frames)
-    features, audio_carries = _encode_audio(
-        config_json, params.audio_params,
-        mel[None, start * media.MELS_PER_FRAME:(start + chunk_frames) * media.MELS_PER_FRAME],
-        audio_carries)
     if bank is not None and weight > 0:
       features = manifold.project(features.reshape(-1, bank.shape[-1]), bank, weight,
                                   config.manifold.num_neighbours).reshape(features.shape)

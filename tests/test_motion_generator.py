@@ -229,3 +229,16 @@ def test_chunking_does_not_change_the_motion(trained, portrait):
   other = motion.generate_motion(audio, portrait.landmarks[0], model, jax.random.key(4))
   np.testing.assert_allclose(again.translation, tracks[0].translation, atol=1e-3)
   assert np.abs(other.translation - again.translation).max() > 0.01
+
+
+def test_feature_bank_holds_the_streamed_features(trained):
+  """The manifold bank of a clip, encoded in chunks of 50 frames, holds the features the
+  APC gives the clip in one piece, one row per mel frame."""
+  _, mg_dir, _, _ = trained
+  model = motion.load(str(mg_dir))
+  log_mel = media.log_mel(_speech(2.1))
+  bank = motion.feature_bank(model, [log_mel], size=10_000, chunk_frames=50)
+  whole, _ = motion.audio_features(model.config, model.audio_params, log_mel[None])
+  rows = np.asarray(whole[0]).reshape(len(log_mel), -1)
+  assert bank.shape == rows.shape
+  np.testing.assert_allclose(bank, rows, atol=1e-4)
