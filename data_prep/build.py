@@ -4,6 +4,9 @@
   python -m data_prep.build synthetic_talking_heads --data_dir DIR --set resolution=128
   python -m data_prep.build talking_head_videos --manual_dir VIDEOS --data_dir DIR
   python -m data_prep.build speech_audio --manual_dir AUDIO --data_dir DIR
+  python -m data_prep.build caer_s --manual_dir CAER-S --data_dir DIR
+  python -m data_prep.build caer_s --manual_dir CAER --data_dir DIR --set source=videos
+  python -m data_prep.build synthetic_context_emotion --data_dir DIR
 
 `--set key=value` (repeatable) changes a builder config value; the builder then gets a
 config name of its own (printed), which training configs name in `config.data.overrides`.
@@ -21,7 +24,8 @@ from data_prep import overrides as overrides_lib
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow loads
 
-BUILDERS = ("synthetic_talking_heads", "talking_head_videos", "speech_audio")
+BUILDERS = ("synthetic_talking_heads", "talking_head_videos", "speech_audio", "caer_s",
+            "synthetic_context_emotion")
 
 
 def make_builder(name: str, data_dir: str | None, overrides: dict[str, str] | None = None):
@@ -48,7 +52,7 @@ def main(argv=None) -> int:
   parser.add_argument("--beam_options", default="--runner=DirectRunner",
                       help="Beam pipeline options, e.g. '--runner=DataflowRunner --project=P'")
   parser.add_argument("--manual_dir", "-m", default=None,
-                      help="folder of the user's media (talking_head_videos, speech_audio)")
+                      help="folder of the user's media (talking_head_videos, speech_audio, caer_s)")
   args = parser.parse_args(argv)
   try:
     builder = make_builder(args.dataset, args.data_dir, overrides_lib.parse(args.overrides))

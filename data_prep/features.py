@@ -1,4 +1,4 @@
-"""The features every talking-head builder writes, defined once.
+"""The features every talking-head builder writes (and every emotion builder), defined once.
 
 synthetic_talking_heads and talking_head_videos both write these (the synthetic world
 adds its ground truth: visemes, style, style parameters), so every stage and the input
@@ -9,6 +9,7 @@ rows per frame and audio 400 samples per frame (stylehead_jax.media).
 import numpy as np
 import tensorflow_datasets as tfds
 
+from stylehead_jax import emotions
 from stylehead_jax import media
 from stylehead_jax.landmarks import conventions as lmk
 
@@ -30,4 +31,20 @@ def talking_head_features(resolution: int) -> dict:
       "valid": tfds.features.Tensor(shape=(None,), dtype=np.bool_),  # False: interpolated
       "speaker_id": tfds.features.Text(),
       "clip_id": tfds.features.Text(),
+  }
+
+
+def emotion_features(context_size: int, face_size: int) -> dict:
+  """Feature connectors of a context-aware emotion example (caer_s and
+  synthetic_context_emotion): the whole scene resized to a square `context` (the face
+  is not masked here: the model input masks it, stylehead_jax.tasks.glamor), the `face`
+  crop, its box in the scene [y0, x0, y1, x1] as fractions, the label, and the image's
+  and its source video's ids (NCAER-S keeps videos out of both splits at once)."""
+  return {
+      "context": tfds.features.Image(shape=(context_size, context_size, 3)),
+      "face": tfds.features.Image(shape=(face_size, face_size, 3)),
+      "face_box": tfds.features.Tensor(shape=(4,), dtype=np.float32),
+      "label": tfds.features.ClassLabel(names=emotions.EMOTIONS),
+      "image_id": tfds.features.Text(),
+      "video_id": tfds.features.Text(),
   }

@@ -13,6 +13,7 @@ batches already trained on -> prefetch. With `config.data.mix.name` set, a fract
 `config.data.mix.weight` of the windows (seeded draw) comes from that second builder
 (say real footage next to the synthetic world); both must have the features asked for. The stream is a pure function of
 (config.seed, step), so a resumed run sees exactly the batches an uninterrupted one would.
+Image datasets (config.data.window_frames = 0) skip the windowing: examples go whole.
 Evaluation cuts every clip into consecutive windows, pads the last batch and marks real
 windows with mask = 1. With several hosts each reads its own shard of the eval split,
 and every host must get the same number of eval batches; nothing equalises them yet
@@ -101,15 +102,19 @@ def _set_shapes(example, window_frames):
 
 
 def _train_windows(builder, split, config) -> tf.data.Dataset:
-  """Endless random windows of `split`'s clips (those not excluded), seeded."""
+  """Endless random windows of `split`'s clips (those not excluded), seeded; whole
+  examples where config.data.window_frames is 0 (images)."""
   window = config.data.window_frames
   ds = _load(builder, split, config.data.features, shard=True,
              exclude_clips=tuple(config.data.get("exclude_clips", ())))
-  ds = ds.filter(lambda ex: _num_frames(ex) >= window)
+  if window:
+    ds = ds.filter(lambda ex: _num_frames(ex) >= window)
   if config.data.cache:
     ds = ds.cache()
   ds = ds.repeat()
   ds = ds.shuffle(config.data.shuffle_buffer, seed=config.seed)
+  if not window:
+    return ds
 
   def random_window(index, example):
     seed = tf.stack([tf.cast(config.seed, tf.int64), index])
@@ -137,7 +142,8 @@ def train_batches(builder, config, *, start_step: int = 0) -> Iterator[dict[str,
 
 
 def eval_batches(builder, config) -> Iterator[dict[str, np.ndarray]]:
-  """Every consecutive window of the eval split once, in full padded batches."""
+  """Every consecutive window of the eval split once (every example, where
+  config.data.window_frames is 0), in full padded batches."""
   window = config.data.window_frames
   host_batch = config.eval_batch_size // jax.process_count()
   ds = _load(builder, config.data.eval_split, config.data.features, shard=True)
@@ -147,7 +153,9 @@ def eval_batches(builder, config) -> Iterator[dict[str, np.ndarray]]:
     return tf.data.Dataset.from_tensor_slices(starts).map(
         lambda s: _set_shapes(_cut(example, s, window), window))
 
-  ds = ds.flat_map(windows).batch(host_batch)
+  if window:
+    ds = ds.flat_map(windows)
+  ds = ds.batch(host_batch)
   for batch in tfds.as_numpy(ds):
     n = len(next(iter(jax.tree.leaves(batch))))
     pad = host_batch - n
