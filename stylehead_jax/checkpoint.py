@@ -81,14 +81,25 @@ def restore_or_initialize(checkpointer: Checkpointer, abstract_state: Any,
 
 
 def load_state(directory: str, step: int | None = None) -> Any:
-  """A saved state as host arrays, without a restore target (inference, pretrained parts).
+  """A saved state as host arrays, whatever mesh saved it (inference, pretrained parts).
+
+  The restore target is read from the checkpoint's own metadata, on one device, so a
+  state saved by a 4-device run loads in a 1-device process.
 
   Raises:
     FileNotFoundError: `directory` holds no checkpoint.
   """
-  source = Checkpointer(directory, read_only=True)
-  state = source.restore(None, step)
-  source.close()
+  manager = ocp.CheckpointManager(
+      os.path.abspath(directory), options=ocp.CheckpointManagerOptions(read_only=True),
+      item_handlers=ocp.StandardCheckpointHandler())
+  step = manager.latest_step() if step is None else step
+  if step is None:
+    raise FileNotFoundError(f"{os.path.abspath(directory)}: no checkpoint")
+  device = jax.sharding.SingleDeviceSharding(jax.devices()[0])
+  target = jax.tree.map(lambda m: jax.ShapeDtypeStruct(m.shape, m.dtype, sharding=device),
+                        manager.item_metadata(step))
+  state = manager.restore(step, args=ocp.args.StandardRestore(target))
+  manager.close()
   return jax.device_get(state)
 
 
