@@ -35,4 +35,24 @@ def default_mesh() -> tuple[tuple[str, int], ...]:
 def default_sharding_rules() -> tuple[tuple[str, str | None], ...]:
   """Logical axis name -> mesh axis (None: replicated)."""
   return (("batch", "data"), ("hidden", "model"), ("mlp", "model"), ("embed", None),
-          ("mel", None))
+          ("mel", None), ("conv_in", None), ("conv_out", "model"))
+
+
+def set_values(config: ml_collections.ConfigDict, items) -> ml_collections.ConfigDict:
+  """Applies "a.b=value" strings to `config` in place, each converted to the type of the
+  value it replaces (bools from true/false, tuples from "x+y"); unknown keys raise."""
+  for item in items or ():
+    key, _, value = item.partition("=")
+    target = config
+    *parents, leaf = key.split(".")
+    for name in parents:
+      target = target[name]
+    current = target[leaf]
+    if isinstance(current, bool):
+      target[leaf] = value.lower() in ("1", "true", "yes")
+    elif isinstance(current, tuple):
+      kind = type(current[0]) if current else str
+      target[leaf] = tuple(kind(v) for v in value.split("+") if v)
+    else:
+      target[leaf] = type(current)(value)
+  return config

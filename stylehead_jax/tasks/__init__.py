@@ -19,7 +19,7 @@ import importlib
 class ConfigError(ValueError):
   """A config value a stage cannot work with; the CLIs print it as one line."""
 
-STAGES = ("audio_encoder", "motion_generator")
+STAGES = ("audio_encoder", "motion_generator", "glamor")
 
 
 def get(name: str):
