@@ -2,6 +2,7 @@
 
   python eval/metrics.py --generated G --reference R [--style_reference S]
       [--protocol clean|aioz] [--window 60 --stride 30] [--json OUT]
+      [--emotion_checkpoint GLAMOR_WORKDIR [--emotion_label Happy] [--emotion_frames 60]]
 
 G, R, S are videos (landmarks by the project's extractor, stylehead_jax.landmarks.tracking)
 or .npz files holding `landmarks` (T, 68, 2|3) in pixels and optionally `fps` (60 if
@@ -14,6 +15,11 @@ aioz: the paper's released conventions (metrics/style.py says which and how): la
   averaged over window lengths 10..100 and strides 1..19 unless --window/--stride fix one.
 Frame-aligned metrics compare the first min(len(G), len(R)) frames; the output says when
 the lengths differed. CPBD is computed on the generated video's own frames.
+
+--emotion_checkpoint: a glamor training workdir (stylehead_jax.tasks.glamor.Classifier)
+classifies up to --emotion_frames evenly spaced frames of G and of R; emotion_consistency
+is the fraction of G's frames showing R's dominant emotion (stylehead_jax.metrics.emotion).
+--emotion_label: the true emotion of both; adds per-class accuracy over their frames.
 """
 
 from __future__ import annotations
@@ -26,10 +32,12 @@ import sys
 
 import numpy as np
 
+from stylehead_jax import emotions
 from stylehead_jax import media
 from stylehead_jax import metrics
 from stylehead_jax.landmarks import detectors
 from stylehead_jax.landmarks import tracking
+from stylehead_jax.metrics import emotion as emotion_metrics
 from stylehead_jax.metrics import report
 from stylehead_jax.metrics import style
 
@@ -85,6 +93,42 @@ def load(path: str, protocol: str, backend) -> Input:
                track.detected_fraction)
 
 
+def emotion_frames(path: str, limit: int) -> np.ndarray:
+  """Up to `limit` evenly spaced frames of a video (or of an .npz's `frames`)."""
+  if path.endswith(".npz"):
+    with np.load(path) as data:
+      if "frames" not in data:
+        raise media.MediaError(path, "no 'frames' array: the emotion metrics need pictures")
+      frames = data["frames"]
+  else:
+    frames = media.read_video(path, fps=None).frames
+  picks = np.unique(np.linspace(0, len(frames) - 1, min(limit, len(frames))).astype(int))
+  return frames[picks]
+
+
+def evaluate_emotion(args, backend) -> dict:
+  """Emotion consistency of G against R (and per-class accuracy given a label)."""
+  from stylehead_jax.tasks import glamor  # pylint: disable=g-import-not-at-top
+  classifier = glamor.Classifier(args.emotion_checkpoint, backend=backend)
+  predicted = {}
+  for name in ("generated", "reference"):
+    path = getattr(args, name)
+    labels, _ = classifier.classify(emotion_frames(path, args.emotion_frames))
+    if not (labels >= 0).any():
+      raise media.MediaError(path, "no face found in any frame sampled for the emotion metrics")
+    predicted[name] = labels[labels >= 0]
+  value, target = emotion_metrics.consistency(predicted["generated"], predicted["reference"])
+  out = {"emotion_consistency": value, "reference_emotion": emotions.EMOTIONS[target],
+         "frames_classified": {k: int(len(v)) for k, v in predicted.items()}}
+  if args.emotion_label:
+    label = emotions.index(args.emotion_label)
+    both = np.concatenate([predicted["generated"], predicted["reference"]])
+    out["per_class_accuracy"] = emotion_metrics.per_class_accuracy(
+        both, np.full(len(both), label))
+    out["generated_accuracy"] = float(np.mean(predicted["generated"] == label))
+  return out
+
+
 def evaluate(args) -> dict:
   backend = detectors.get_backend(args.landmarks)
   loaded = {}  # a file given twice is read once
@@ -113,8 +157,14 @@ def evaluate(args) -> dict:
   if args.protocol == "aioz" and style.AIOZ_RUNNING_MEAN:
     notes.append("aioz: SLD/SLV/SMD take the min over running means of generated windows, "
                  "as the released loop does")
+  metrics_out = {k: values[k] for k in report.UNITS if k in values}
+  emotion = None
+  if args.emotion_checkpoint:
+    emotion = evaluate_emotion(args, backend)
+    metrics_out["emotion_consistency"] = emotion["emotion_consistency"]
   return {
-      "metrics": {k: values[k] for k in report.UNITS if k in values},
+      "metrics": metrics_out,
+      "emotion": emotion,
       "frames_compared": values["frames_compared"],
       "settings": {"protocol": args.protocol, **settings.describe(),
                    "window_stride_pairs_used": values["window_stride_pairs"],
@@ -133,6 +183,12 @@ def table(result: dict) -> str:
     lines.append(f"{name.upper():8s} {value:12.4f}  {better:6s}  {unit}")
   lines.append(f"frames compared: {result['frames_compared']} at {result['settings']['fps']} "
                f"fps, protocol {result['settings']['protocol']}")
+  if result.get("emotion"):
+    e = result["emotion"]
+    lines.append(f"emotion: reference shows {e['reference_emotion']}; frames classified "
+                 f"{e['frames_classified']}")
+    for name, value in e.get("per_class_accuracy", {}).items():
+      lines.append(f"emotion accuracy ({name}): {value:.4f}")
   lines += [f"note: {n}" for n in result["notes"]]
   return "\n".join(lines)
 
@@ -148,9 +204,18 @@ def parse_args(argv=None):
   parser.add_argument("--stride", type=int, help="v frames (clean default 30)")
   parser.add_argument("--landmarks", default="dlib", help="dlib or face_alignment")
   parser.add_argument("--no_cpbd", action="store_true", help="skip CPBD")
+  parser.add_argument("--emotion_checkpoint", help="glamor workdir: adds emotion consistency")
+  parser.add_argument("--emotion_label", help="true emotion of G and R (adds accuracy)")
+  parser.add_argument("--emotion_frames", type=int, default=60,
+                      help="frames per video the emotion classifier reads")
   parser.add_argument("--json", help="write the result here")
   args = parser.parse_args(argv)
-  for flag in ("window", "stride"):
+  if args.emotion_label:
+    try:
+      emotions.index(args.emotion_label)
+    except ValueError as e:
+      parser.error(f"--emotion_label: {e}")
+  for flag in ("window", "stride", "emotion_frames"):
     if getattr(args, flag) is not None and getattr(args, flag) < 1:
       parser.error(f"--{flag} must be >= 1")
   return args
@@ -161,7 +226,7 @@ def main(argv=None) -> dict:
   try:
     result = evaluate(args)
   except (media.MediaError, tracking.NoFaceError, detectors.BackendUnavailable,
-          ValueError) as e:
+          FileNotFoundError, ValueError) as e:
     sys.exit(f"error: {e}")
   print(table(result))
   if args.json:

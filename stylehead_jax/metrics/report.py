@@ -19,6 +19,7 @@ UNITS = {
     "slv": ("lower", "% IOD / frame (clean) | x-extent x 100 (aioz)"),
     "smd": ("lower", "% IOD^2 (clean) | px (aioz)"),
     "cpbd": ("higher", "[0, 1]"),
+    "emotion_consistency": ("higher", "fraction of frames (metrics/emotion.py)"),
 }
 
 
