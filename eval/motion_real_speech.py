@@ -48,6 +48,7 @@ from stylehead_jax import train
 from stylehead_jax.landmarks import conventions as lmk
 from stylehead_jax.metrics import sync
 from configs import audio_encoder as audio_encoder_config
+from configs import common
 from configs import motion_generator as motion_generator_config
 
 REAL_CLIPS = ("talk_hdtf_aoc.mp4", "talk_vr_5.mp4", "talk_lp_d20.mp4")
@@ -137,14 +138,7 @@ def fold_config(args, data_dir: str, apc_workdir: str, held_out: str):
   config.eval_every_steps = args.steps
   config.eval.max_clips = 4  # the synthetic test split, a sanity check only
   config.progress = False
-  for item in args.set or ():
-    key, value = item.split("=", 1)
-    current = config
-    *parents, leaf = key.split(".")
-    for parent in parents:
-      current = current[parent]
-    current[leaf] = type(current[leaf])(value)
-  return config
+  return common.set_values(config, args.set)
 
 
 def score(model, clip, other_log_mel, seed: int) -> dict:
