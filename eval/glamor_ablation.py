@@ -1,10 +1,10 @@
 """GLAMOR-Net's Table 2 ablation on one dataset, every variant with the same budget.
 
   python eval/glamor_ablation.py --workdir runs/glamor_ablation --json OUT
-  python eval/glamor_ablation.py --workdir W --config configs/glamor.py:runlocal \\
-      --variants face,gla --set total_steps=3000
+  python eval/glamor_ablation.py --workdir W --config_arg runlocal \\
+      --variants face,gla --set total_steps=3000 --set seed=1
 
-Trains configs/glamor.py (`--config`, default :runlocal on synthetic_context_emotion) once
+Trains configs/glamor.py (`--config_arg`, default runlocal on synthetic_context_emotion) once
 per variant in WORKDIR/<variant> (a finished or interrupted run there resumes, so a
 re-run only evaluates), then prints one row per variant: accuracy, accuracy on clear and
 ambiguous faces (synthetic scenes), and the attention's mass on the stored cues over a
@@ -20,9 +20,9 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow loads
 
 from absl import logging
-from ml_collections import config_flags
 
 from configs import common
+from configs import glamor as glamor_config
 from stylehead_jax import train
 from stylehead_jax.models import glamor
 
@@ -31,11 +31,10 @@ PAPER_NAMES = {"face": "w/F", "masked_context": "w/mC", "face_context": "w/fC",
                "context_attention": "w/CA", "gla": "w/GLA"}
 
 
-def load_config(path: str, variant: str, overrides: list[str]):
-  """configs/glamor.py[:arg] with variant= appended to the arg, and --set overrides."""
-  file, _, arg = path.partition(":")
+def load_config(arg: str, variant: str, overrides: list[str]):
+  """configs/glamor.py:<arg>,variant=<variant>, then the --set values."""
   arg = ",".join(a for a in (arg, f"variant={variant}") if a)
-  return common.set_values(config_flags.load_config_file(f"{file}:{arg}"), overrides)
+  return common.set_values(glamor_config.get_config(arg), overrides)
 
 
 def run(args) -> list[dict]:
@@ -43,7 +42,7 @@ def run(args) -> list[dict]:
   for variant in args.variants.split(","):
     if variant not in glamor.VARIANTS:
       raise SystemExit(f"error: unknown variant {variant!r}; known: {', '.join(glamor.VARIANTS)}")
-    config = load_config(args.config, variant, args.set)
+    config = load_config(args.config_arg, variant, args.set)
     config.progress = not args.quiet
     result = train.train_and_evaluate(config, os.path.join(args.workdir, variant))
     rows.append({"variant": variant, "paper": PAPER_NAMES[variant], "steps": result["step"],
@@ -65,7 +64,8 @@ def main(argv=None):
   parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
   parser.add_argument("--workdir", required=True, help="one subfolder per variant")
-  parser.add_argument("--config", default="configs/glamor.py:runlocal")
+  parser.add_argument("--config_arg", default="runlocal",
+                      help="the :arg of configs/glamor.py, e.g. runlocal,dataset=caer_s")
   parser.add_argument("--variants", default=",".join(glamor.VARIANTS))
   parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                       help="config value for every variant, e.g. data.data_dir=DIR")

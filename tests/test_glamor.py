@@ -273,3 +273,18 @@ def test_eval_metrics_reports_emotion_consistency(trained, real_dir, tmp_path):
   bad = run([sys.executable, "eval/metrics.py", "-g", str(path), "-r", str(path),
              "--no_cpbd", "--emotion_checkpoint", str(tmp_path)], check=False)
   assert bad.returncode != 0 and "no config.json" in bad.stderr
+
+
+def test_ablation_script_reports_a_finished_run(trained, tmp_path):
+  """eval/glamor_ablation.py resumes the finished gla run (evaluation only) and tables it."""
+  workdir, data_dir, _, _ = trained
+  out = run([sys.executable, "eval/glamor_ablation.py", "--workdir", str(workdir.parent),
+             "--variants", "gla", "--quiet", "--set", f"data.data_dir={data_dir}",
+             "--set", f"data.overrides={','.join(SMALL_WORLD)}", "--set", "total_steps=30",
+             "--set", "batch_size=16", "--set", "eval_batch_size=32",
+             "--json", str(tmp_path / "rows.json")])
+  rows = json.loads((tmp_path / "rows.json").read_text())
+  measured = json.loads((workdir / "result.json").read_text())["eval"]
+  assert [r["variant"] for r in rows] == ["gla"] and rows[0]["steps"] == 30
+  assert rows[0]["accuracy_ambiguous"] == pytest.approx(measured["accuracy_ambiguous"])
+  assert "| w/GLA (gla) | 30 |" in out.stdout
