@@ -14,6 +14,9 @@ import numpy as np
 
 EMOTIONS = ("Anger", "Disgust", "Fear", "Happy", "Neutral", "Sad", "Surprise")
 NUM_EMOTIONS = len(EMOTIONS)
+# How readable the main face is (synthetic_context_emotion's `clarity`): ambiguous faces
+# hide their expression, so only the context can tell.
+CLARITY = ("clear", "ambiguous")
 FACE_MARGIN = 0.2  # the face box's side grows by this fraction before the crop
 CONTEXT_SIZE = 112  # GLAMOR-Net's input sides (the authors' code): the context
 FACE_SIZE = 96  # and the face

@@ -96,7 +96,7 @@ def test_synthetic_scenes_are_seeded_and_hold_their_cues():
   np.testing.assert_array_equal(a["context"], b["context"])
   assert not np.array_equal(a["context"], scene.make_scene(cfg, "test", 3)["context"])
   examples = [scene.make_scene(cfg, "train", i) for i in range(60)]
-  assert {e["clarity"] for e in examples} == set(scene.CLARITY)
+  assert {e["clarity"] for e in examples} == set(emotions.CLARITY)
   assert len({e["label"] for e in examples}) == emotions.NUM_EMOTIONS
   with_cues = [e for e in examples if e["cue_mask"].any()]
   assert len(with_cues) > 45  # the agreeing companion (90%) or the object (60%)

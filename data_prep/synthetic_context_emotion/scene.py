@@ -38,7 +38,6 @@ HAIR_COLOURS = ((25, 20, 20), (110, 65, 30), (230, 200, 90), (190, 60, 20),
                 (40, 80, 220), (30, 160, 60), (150, 50, 170), (235, 235, 235))
 SKIN_COLOURS = ((255, 220, 185), (235, 190, 150), (200, 150, 110), (150, 100, 70),
                 (100, 65, 45))
-CLARITY = ("clear", "ambiguous")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -278,7 +277,7 @@ def make_scene(cfg: SceneConfig, split: str, index: int) -> dict:
       "face": np.asarray(face),
       "face_box": box,
       "label": label,
-      "clarity": CLARITY[int(ambiguous)],
+      "clarity": emotions.CLARITY[int(ambiguous)],
       "cue_mask": (np.asarray(small_mask)[..., None] > 0).astype(np.uint8),
       "image_id": f"{split}-{index:06d}",
       "video_id": f"{split}-{index:06d}",

@@ -21,6 +21,7 @@ import tensorflow_datasets as tfds
 from data_prep import features
 from data_prep import overrides as overrides_lib
 from data_prep.synthetic_context_emotion import scene
+from stylehead_jax import emotions
 
 
 @dataclasses.dataclass(kw_only=True)
@@ -50,7 +51,7 @@ class SyntheticContextEmotion(tfds.core.GeneratorBasedBuilder):
         description=__doc__,
         features=tfds.features.FeaturesDict({
             **features.emotion_features(cfg.context_size, cfg.face_size),
-            "clarity": tfds.features.ClassLabel(names=scene.CLARITY),
+            "clarity": tfds.features.ClassLabel(names=emotions.CLARITY),
             "cue_mask": tfds.features.Tensor(shape=(cfg.context_size, cfg.context_size, 1),
                                              dtype=np.uint8),
         }),

@@ -33,7 +33,6 @@ from stylehead_jax import input_pipeline
 from stylehead_jax.models import glamor
 
 FEATURES = ("context", "face", "face_box", "label")
-CLARITY = ("clear", "ambiguous")  # synthetic_context_emotion's clarity classes, in order
 
 
 def make_model(config, *, variant: str | None = None) -> glamor.GlamorNet:
@@ -163,7 +162,7 @@ def evaluate(state, builder, config):
   """Measurements over the whole eval split (see the module docstring) and images."""
   eval_batch = jax.jit(functools.partial(_eval_batch, config=config))
   counts = np.zeros((emotions.NUM_EMOTIONS, 2))  # per class: [correct, total]
-  by_clarity = np.zeros((len(CLARITY), 2))
+  by_clarity = np.zeros((len(emotions.CLARITY), 2))
   cue_mass = uniform_mass = 0.0
   images = {}
   for batch in input_pipeline.eval_batches(builder, config):
@@ -187,7 +186,7 @@ def evaluate(state, builder, config):
   for i, name in enumerate(emotions.EMOTIONS):
     if counts[i, 1]:
       measurements[f"accuracy_{name.lower()}"] = float(counts[i, 0] / counts[i, 1])
-  for i, name in enumerate(CLARITY):
+  for i, name in enumerate(emotions.CLARITY):
     if by_clarity[i, 1]:
       measurements[f"accuracy_{name}"] = float(by_clarity[i, 0] / by_clarity[i, 1])
   if uniform_mass:
