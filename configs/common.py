@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import ml_collections
 
+from data_prep import overrides
+
 
 def parse_arg(arg: str | None, **defaults) -> ml_collections.ConfigDict:
   """Parses "runlocal,res=128" into typed values, with types taken from `defaults`.
@@ -39,20 +41,13 @@ def default_sharding_rules() -> tuple[tuple[str, str | None], ...]:
 
 
 def set_values(config: ml_collections.ConfigDict, items) -> ml_collections.ConfigDict:
-  """Applies "a.b=value" strings to `config` in place, each converted to the type of the
-  value it replaces (bools from true/false, tuples from "x+y"); unknown keys raise."""
+  """Applies "a.b=value" strings to `config` in place, each typed like the value it
+  replaces (data_prep.overrides.convert); unknown keys raise."""
   for item in items or ():
     key, _, value = item.partition("=")
     target = config
     *parents, leaf = key.split(".")
     for name in parents:
       target = target[name]
-    current = target[leaf]
-    if isinstance(current, bool):
-      target[leaf] = value.lower() in ("1", "true", "yes")
-    elif isinstance(current, tuple):
-      kind = type(current[0]) if current else str
-      target[leaf] = tuple(kind(v) for v in value.split("+") if v)
-    else:
-      target[leaf] = type(current)(value)
+    target[leaf] = overrides.convert(key, target[leaf], value)
   return config

@@ -19,6 +19,24 @@ def parse(items) -> dict[str, str]:
   return out
 
 
+def convert(key: str, current: Any, value: Any) -> Any:
+  """String `value` as the type of `current` (the value it replaces): tuples from "a+b"
+  (elements typed like the first current one), bools from true/false/1/0. Non-strings pass."""
+  if not isinstance(value, str):
+    return value
+  if isinstance(current, tuple):
+    parts = [v for v in value.split("+") if v]
+    return tuple(convert(key, current[0], v) for v in parts) if current else tuple(parts)
+  if isinstance(current, bool):
+    if value.lower() not in ("true", "false", "1", "0"):
+      raise ValueError(f"{key}={value!r}: expected true or false")
+    return value.lower() in ("true", "1")
+  try:
+    return type(current)(value)
+  except ValueError:
+    raise ValueError(f"{key}={value!r}: expected {type(current).__name__}") from None
+
+
 def apply(config: Any, overrides: dict[str, Any], *, what: str, skip=()) -> Any:
   """A copy of dataclass `config` with string overrides converted to each field's type.
 
@@ -30,20 +48,7 @@ def apply(config: Any, overrides: dict[str, Any], *, what: str, skip=()) -> Any:
   for key, value in overrides.items():
     if key not in known:
       raise KeyError(f"unknown {what} value {key!r}; known: {known}")
-    current = getattr(config, key)
-    if not isinstance(value, str):
-      typed[key] = value
-    elif isinstance(current, tuple):
-      typed[key] = tuple(value.split("+"))
-    elif isinstance(current, bool):
-      if value.lower() not in ("true", "false", "1", "0"):
-        raise ValueError(f"{key}={value!r}: expected true or false")
-      typed[key] = value.lower() in ("true", "1")
-    else:
-      try:
-        typed[key] = type(current)(value)
-      except ValueError:
-        raise ValueError(f"{key}={value!r}: expected {type(current).__name__}") from None
+    typed[key] = convert(key, getattr(config, key), value)
   return dataclasses.replace(config, **typed)
 
 

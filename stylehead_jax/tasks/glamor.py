@@ -35,11 +35,8 @@ from stylehead_jax.models import glamor
 FEATURES = ("context", "face", "face_box", "label")
 
 
-def make_model(config, *, variant: str | None = None) -> glamor.GlamorNet:
-  model = dict(config.model)
-  if variant is not None:
-    model["variant"] = variant
-  return glamor.GlamorNet(**model)
+def make_model(config) -> glamor.GlamorNet:
+  return glamor.GlamorNet(**config.model)
 
 
 def make_schedule(config) -> optax.Schedule:
@@ -98,10 +95,6 @@ def init(config, rng, batch):
           "opt_state": make_optimizer(config).init(params)}
 
 
-def _cross_entropy(logits, labels):
-  return optax.softmax_cross_entropy_with_integer_labels(logits, labels)
-
-
 def train_step(state, batch, rng, *, config):
   flip_rng, dropout_rng = jax.random.split(rng)
   if config.flip:
@@ -113,7 +106,7 @@ def train_step(state, batch, rng, *, config):
     (logits, _), updates = model.apply(
         {"params": params, "batch_stats": state["batch_stats"]}, face, context, train=True,
         rngs={"dropout": dropout_rng}, mutable=["batch_stats"])
-    loss = _cross_entropy(logits, batch["label"]).mean()
+    loss = optax.softmax_cross_entropy_with_integer_labels(logits, batch["label"]).mean()
     return loss, (logits, updates["batch_stats"])
 
   (loss, (logits, batch_stats)), grads = jax.value_and_grad(loss_fn, has_aux=True)(
