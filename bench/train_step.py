@@ -20,7 +20,6 @@ from absl import app  # pylint: disable=g-import-not-at-top,wrong-import-positio
 from absl import flags
 import jax
 
-from stylehead_jax import input_pipeline
 from stylehead_jax import sharding
 from stylehead_jax import train  # defines --config, as for training
 
@@ -33,7 +32,7 @@ def main(argv):
   config = flags.FLAGS.config
   run = train.setup(config)
   state = run.init()
-  batches = input_pipeline.train_batches(run.builder, config)
+  batches = train.train_batches(run.task, run.builder, config)
   batch = sharding.to_global(next(batches), run.batch_sharding)
 
   start = time.perf_counter()

@@ -165,6 +165,21 @@ def eval_batches(builder, config) -> Iterator[dict[str, np.ndarray]]:
     yield batch
 
 
+def cut_clip(clip: dict, start: int, stop: int) -> dict:
+  """Frames [start, stop) of a whole numpy clip, every time-indexed feature cut at its
+  own rate (TIME_RATES); per-clip features are kept."""
+  def cut(key, value):
+    rate = TIME_RATES.get(key)
+    return value if rate is None else jax.tree.map(lambda v: v[start * rate:stop * rate], value)
+  return {k: cut(k, v) for k, v in clip.items()}
+
+
+def num_frames(clip: dict) -> int:
+  """Video frames of a whole numpy clip."""
+  key = next(k for k in clip if k in TIME_RATES)
+  return len(jax.tree.leaves(clip[key])[0]) // TIME_RATES[key]
+
+
 def clips(builder, split: str, features, *, limit: int | None = None):
   """Whole clips of `split` as numpy dicts, in the split's stored order (evaluators that
   run a model over a clip end to end)."""

@@ -87,9 +87,24 @@ def decode_pose(vectors: np.ndarray, source) -> tuple[np.ndarray, np.ndarray, np
   return rotation.astype(np.float32), translation.astype(np.float32), torso.astype(np.float32)
 
 
+def style_motion(face, pose):
+  """Motion as the style network f sees it (tasks/style_transfer.py): canonical faces
+  (..., 68, 3) in FACE_UNITS posed by pose vectors (..., POSE_SIZE) relative to the source
+  (`encode_pose`): turned by the angles, scaled by the log-scale, moved by the x, y offset.
+  Landmarks (..., 68, 3) in FACE_UNITS of the source's face width about the source's head
+  position: head motion and expression, without the identity's place and size in the
+  image. JAX or numpy."""
+  xp = jnp if isinstance(pose, jax.Array) or isinstance(face, jax.Array) else np
+  rotation = pose_lib.rotation_from_angles(pose[..., 0], pose[..., 1], pose[..., 2])
+  translation = xp.concatenate([pose[..., 3:5], xp.exp(pose[..., 5:6] / FACE_UNITS)], -1)
+  return pose_lib.posed_landmarks(face, rotation.reshape(pose.shape[:-1] + (3, 3)),
+                                  translation)
+
+
 # --- Models -----------------------------------------------------------------------------
 @functools.lru_cache(maxsize=8)
-def _read_config(workdir: str) -> ml_collections.ConfigDict:
+def read_run_config(workdir: str) -> ml_collections.ConfigDict:
+  """The config.json a training run wrote in `workdir` (cached)."""
   path = os.path.join(workdir, "config.json")
   if not os.path.exists(path):
     raise ConfigError(f"{workdir}: no config.json (not a training workdir)")
@@ -107,7 +122,7 @@ def audio_encoder(config) -> apc.APCEncoder | None:
   if not config.audio.encoder_workdir:
     raise ConfigError("config.audio.encoder_workdir is empty: train the audio_encoder stage "
                      "first and point it there (or set config.audio.source='log_mel')")
-  return apc.APCEncoder(**_read_config(os.path.abspath(config.audio.encoder_workdir)).model)
+  return apc.APCEncoder(**read_run_config(os.path.abspath(config.audio.encoder_workdir)).model)
 
 
 def motion_generator(config) -> mg.MotionGenerator:
@@ -136,7 +151,7 @@ class MotionModel:
 def load(workdir: str, step: int | None = None) -> MotionModel:
   """The Motion Generator of a motion_generator training workdir (latest checkpoint)."""
   workdir = os.path.abspath(workdir)
-  config = _read_config(workdir)
+  config = read_run_config(workdir)
   state = checkpoint.load_state(checkpoint.checkpoint_dir(workdir), step)
   return MotionModel(config, state["params"], state.get("audio_params"))
 
@@ -199,20 +214,29 @@ class MotionTrack:
   torso: np.ndarray  # (T, 3, 2)
 
 
-def pose_noise(rng, steps: int, seconds: float) -> np.ndarray:
-  """(steps, POSE_SIZE) standard normal noise for the head-pose samples, correlated over
-  time: an AR(1) process e_t = rho e_t-1 + sqrt(1 - rho^2) n_t, rho = exp(-1 / (seconds
-  x 60)), so sampled head motion wanders smoothly instead of jittering frame to frame.
-  n_t depends on (rng, t) only: chunked generation draws the same noise."""
-  white = np.asarray(jax.vmap(lambda t: jax.random.normal(
-      jax.random.fold_in(rng, t), (mg.POSE_SIZE,)))(jnp.arange(steps)), np.float64)
+def correlated_noise(white, seconds: float):
+  """AR(1) noise over the leading (time) axis of standard normal `white` (T, ...):
+  e_0 = n_0, e_t = rho e_t-1 + sqrt(1 - rho^2) n_t with rho = exp(-1 / (seconds x 60)), so
+  sampled head motion wanders smoothly instead of jittering frame to frame (white noise
+  where seconds is 0). Every e_t stays standard normal."""
   rho = float(np.exp(-1.0 / (seconds * media.FPS))) if seconds > 0 else 0.0
-  out = np.empty_like(white)
-  state = white[0]
-  for t in range(steps):
-    state = white[t] if t == 0 else rho * state + np.sqrt(1 - rho ** 2) * white[t]
-    out[t] = state
-  return out.astype(np.float32)
+  gain = float(np.sqrt(1.0 - rho ** 2))
+
+  def step(previous, n):
+    e = rho * previous + gain * n
+    return e, e
+
+  white = jnp.asarray(white)
+  _, rest = jax.lax.scan(step, white[0], white[1:])
+  return jnp.concatenate([white[:1], rest])
+
+
+def pose_noise(rng, steps: int, seconds: float) -> np.ndarray:
+  """(steps, POSE_SIZE) `correlated_noise` for the head-pose samples of a generation;
+  n_t depends on (rng, t) only, so chunked generation draws the same noise."""
+  white = jax.vmap(lambda t: jax.random.normal(
+      jax.random.fold_in(rng, t), (mg.POSE_SIZE,)))(jnp.arange(steps))
+  return np.asarray(correlated_noise(white, seconds), np.float32)
 
 
 def _to_log_mel(audio) -> np.ndarray:

@@ -117,6 +117,13 @@ class Setup:
   train_rng: jax.Array
 
 
+def train_batches(task, builder, config, start_step: int = 0):
+  """The stage's own training stream where it has one (say windows of one reference
+  clip), else config.data's through input_pipeline.train_batches."""
+  batches = getattr(task, "train_batches", input_pipeline.train_batches)
+  return batches(builder, config, start_step=start_step)
+
+
 def _with_pretrained(task, config, state):
   """A fresh state with the stage's pretrained parts loaded (e.g. a frozen encoder)."""
   return task.load_pretrained(state, config) if hasattr(task, "load_pretrained") else state
@@ -136,10 +143,9 @@ def setup(config) -> Setup:
   logging.info("mesh %s over %d devices", dict(mesh.shape), jax.device_count())
 
   # Input.
-  builder = input_pipeline.get_builder(config.data)
+  builder = input_pipeline.get_builder(config.data) if config.data.name else None
   batch_sharding = sharding.batch_sharding(mesh, rules)
-  example = sharding.to_global(next(input_pipeline.train_batches(builder, config)),
-                               batch_sharding)
+  example = sharding.to_global(next(train_batches(task, builder, config)), batch_sharding)
 
   # Model and optimizer: the state's shapes and logical axes, without allocating.
   init_rng, train_rng = jax.random.split(jax.random.key(config.seed))
@@ -208,7 +214,7 @@ def train_and_evaluate(config, workdir: str) -> dict:
     result["eval"] = dict(measurements, step=step)
 
   # Loop.
-  batches = input_pipeline.train_batches(run.builder, config, start_step=start_step)
+  batches = train_batches(run.task, run.builder, config, start_step)
   pending, last_log = [], time.time()
   progress = tqdm.tqdm(total=config.total_steps, initial=start_step, desc=config.task,
                        disable=not config.progress, dynamic_ncols=True)

@@ -22,16 +22,20 @@ from stylehead_jax.landmarks import conventions as lmk
 PNP_POINTS = np.array([0, 1, 2, 3, 13, 14, 15, 16, 27, 28, 29, 30, 31, 33, 35, 36, 39, 42, 45])
 
 
-def rotation_from_angles(yaw, pitch, roll) -> np.ndarray:
-  """(T, 3, 3) rotations from angles in degrees (arrays or scalars)."""
-  y, p, r = (np.deg2rad(np.atleast_1d(np.asarray(a, np.float64))) for a in (yaw, pitch, roll))
-  zeros, ones = np.zeros_like(y), np.ones_like(y)
-  ry = np.stack([np.cos(y), zeros, np.sin(y), zeros, ones, zeros,
-                 -np.sin(y), zeros, np.cos(y)], -1).reshape(-1, 3, 3)
-  rx = np.stack([ones, zeros, zeros, zeros, np.cos(p), -np.sin(p),
-                 zeros, np.sin(p), np.cos(p)], -1).reshape(-1, 3, 3)
-  rz = np.stack([np.cos(r), -np.sin(r), zeros, np.sin(r), np.cos(r), zeros,
-                 zeros, zeros, ones], -1).reshape(-1, 3, 3)
+def rotation_from_angles(yaw, pitch, roll):
+  """(..., 3, 3) rotations from angles in degrees (arrays or scalars; numpy gives at
+  least (1, 3, 3)). numpy in, numpy out; JAX in (also under jit), JAX out."""
+  xp = _xp(yaw, pitch, roll)
+  y, p, r = (xp.deg2rad(xp.atleast_1d(a if xp is not np else np.asarray(a, np.float64)))
+             for a in (yaw, pitch, roll))
+  zeros, ones = xp.zeros_like(y), xp.ones_like(y)
+  shape = y.shape + (3, 3)
+  ry = xp.stack([xp.cos(y), zeros, xp.sin(y), zeros, ones, zeros,
+                 -xp.sin(y), zeros, xp.cos(y)], -1).reshape(shape)
+  rx = xp.stack([ones, zeros, zeros, zeros, xp.cos(p), -xp.sin(p),
+                 zeros, xp.sin(p), xp.cos(p)], -1).reshape(shape)
+  rz = xp.stack([xp.cos(r), -xp.sin(r), zeros, xp.sin(r), xp.cos(r), zeros,
+                 zeros, zeros, ones], -1).reshape(shape)
   return rz @ rx @ ry
 
 
