@@ -9,12 +9,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from configs import audio_encoder as audio_encoder_config
-from configs import motion_generator as motion_config
 from data_prep.synthetic_talking_heads import world
 from stylehead_jax import media
 from stylehead_jax import motion
-from stylehead_jax import train
 from stylehead_jax.landmarks import conventions as lmk
 from stylehead_jax.landmarks import pose
 from stylehead_jax.landmarks import tracking
@@ -108,23 +105,6 @@ def test_nearest_never_holds_the_distance_matrix():
 
 
 # --- Training and evaluation ------------------------------------------------------------
-@pytest.fixture(scope="module")
-def trained(synthetic_data_dir, tmp_path_factory):
-  """A :runlocal audio encoder, then a :runlocal motion generator on its features."""
-  apc_dir = tmp_path_factory.mktemp("apc")
-  config = audio_encoder_config.get_config("runlocal")
-  config.data.data_dir = synthetic_data_dir
-  config.progress = False
-  train.train_and_evaluate(config, str(apc_dir))
-  mg_dir = tmp_path_factory.mktemp("motion_generator")
-  config = motion_config.get_config("runlocal")
-  config.data.data_dir = synthetic_data_dir
-  config.audio.encoder_workdir = str(apc_dir)
-  config.progress = False
-  result = train.train_and_evaluate(config, str(mg_dir))
-  return apc_dir, mg_dir, config, result
-
-
 def test_runlocal_beats_the_baselines_on_unseen_speakers(trained):
   _, mg_dir, config, result = trained
   ev = result["eval"]

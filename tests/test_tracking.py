@@ -13,9 +13,8 @@ from stylehead_jax.landmarks import conventions
 from stylehead_jax.landmarks import detectors
 from stylehead_jax.landmarks import pose
 from stylehead_jax.landmarks import tracking
-from tests.conftest import REAL, SHARED_DATA
+from tests.conftest import REAL, TRACKED_CLIPS
 
-CLIPS = sorted(REAL.glob("*.mp4")) + sorted((SHARED_DATA / "voxceleb2_sample").glob("*.mp4"))
 CONFIG = tracking.TrackerConfig(resolution=256)
 
 
@@ -24,19 +23,7 @@ def backend():
   return detectors.get_backend("dlib")
 
 
-@pytest.fixture(scope="module")
-def tracked(backend):
-  """Raw detection and segments of every clip, at the source rate, computed once."""
-  out = {}
-  for path in CLIPS:
-    video = media.read_video(path, fps=None)
-    detections = tracking.detect_track(video.frames, backend)
-    out[path.name] = (video, detections[1], tracking.track_segments(
-        video.frames, video.source_fps, backend, CONFIG, path.name, detections))
-  return out
-
-
-@pytest.mark.parametrize("name", [p.name for p in CLIPS])
+@pytest.mark.parametrize("name", [p.name for p in TRACKED_CLIPS])
 def test_every_frame_gets_landmarks(tracked, name):
   video, detected, segments = tracked[name]
   fraction = detected.mean()

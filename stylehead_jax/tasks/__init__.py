@@ -10,7 +10,9 @@
 Optional:
   evaluate(state, builder, config) -> (measurements, images): replaces the two above
       for stages evaluated on whole clips rather than windows;
-  load_pretrained(state, config) -> state: fills a fresh state's pretrained parts.
+  load_pretrained(state, config) -> state: fills a fresh state's pretrained parts;
+  train_batches(builder, config, *, start_step) -> host batches: replaces config.data's
+      training stream (a stage that trains on one reference clip).
 """
 
 import importlib
@@ -19,7 +21,7 @@ import importlib
 class ConfigError(ValueError):
   """A config value a stage cannot work with; the CLIs print it as one line."""
 
-STAGES = ("audio_encoder", "motion_generator", "glamor")
+STAGES = ("audio_encoder", "motion_generator", "style_transfer", "glamor")
 
 
 def get(name: str):

@@ -1,0 +1,99 @@
+"""Style transfer: a trained Motion Generator fine-tuned to one style reference.
+
+  python -m stylehead_jax.train --config configs/style_transfer.py:runlocal \\
+      --config.style.motion_generator_workdir=/tmp/mg \\
+      --config.style.reference=test/test-0000-opera-000 --workdir /tmp/st_opera
+  python -m stylehead_jax.evaluate --config configs/style_transfer.py:runlocal \\
+      --config.style.motion_generator_workdir=/tmp/mg \\
+      --config.style.reference=test/test-0000-opera-000 --workdir /tmp/st_opera --json OUT
+
+The reference is '<split>/<clip_id>' of config.data (the synthetic world by default) or a
+video path (`:video` sets the evaluation to the video's frames after config.style.span).
+`:variant=` picks a row of the ablation: full (L_mg + L_sc + L_r), no_r (no gradient
+penalty), no_sc (L_mg alone: plain fine-tuning on the reference). The Motion Generator's
+shape, audio input and L_mg weights come from its own run (config.json in its workdir).
+"""
+
+import ml_collections
+
+from configs import common
+
+VARIANTS = {"full": (1.0, 10.0), "no_r": (1.0, 0.0), "no_sc": (0.0, 0.0)}
+
+
+def get_config(arg=None):
+  arg = common.parse_arg(arg, runlocal=False, variant="full", video=False)
+  if arg.variant not in VARIANTS:
+    raise KeyError(f"unknown variant {arg.variant!r}; known: {sorted(VARIANTS)}")
+  config = ml_collections.ConfigDict()
+  config.task = "style_transfer"
+  config.seed = 0
+
+  config.data = ml_collections.ConfigDict()
+  config.data.name = "synthetic_talking_heads"  # "" : none (a video reference, clips=rest)
+  config.data.overrides = ""
+  config.data.data_dir = ""
+  config.data.eval_split = "test"
+  config.data.window_frames = 240
+  config.data.features = ("log_mel", "landmarks", "head_pose", "torso", "valid")
+
+  config.style = ml_collections.ConfigDict()
+  config.style.motion_generator_workdir = ""
+  config.style.reference = ""  # "<split>/<clip_id>" of config.data, or a video path
+  config.style.span = (0.0, 1.0)  # the part of the reference that trains (fractions)
+  config.style.video_resolution = 512  # crop size a video reference is tracked at
+  config.style.cache_dir = ""  # tracked video references; "": ~/.cache/stylehead_jax/styles
+
+  config.critic = ml_collections.ConfigDict()
+  config.critic.features = (1024, 512, 256)
+  config.critic.window = 16  # frames of motion per input of f
+  config.critic.mode = "adversarial"  # or "joint" (tasks/style_transfer.py)
+  config.critic.steps = 1  # critic steps per Motion Generator step (adversarial)
+  config.critic.lr = 1e-4
+
+  config.loss = ml_collections.ConfigDict()
+  config.loss.sc_weight, config.loss.r_weight = VARIANTS[arg.variant]
+  config.loss.gamma = -1.0  # < 0: gamma ~ U(0, 1) per window; else this value
+
+  config.batch_size = 64
+  config.eval_batch_size = 64
+  config.total_steps = 2_000
+  config.lr = 1e-4
+  config.warmup_steps = 100
+  config.grad_clip_norm = 1.0
+  config.weight_decay = 0.0
+
+  config.eval = ml_collections.ConfigDict()
+  config.eval.clips = "rest" if arg.video else "style"  # module docstring of the task
+  config.eval.max_clips = 64
+  config.eval.min_frames = 120  # clips shorter than two style windows are left out
+  config.eval.chunk_frames = 240
+  config.eval.seed = 0
+  config.eval.num_image_frames = 4
+
+  config.mesh = common.default_mesh()
+  config.sharding_rules = common.default_sharding_rules()
+
+  config.log_every_steps = 50
+  config.eval_every_steps = 1_000
+  config.checkpoint_every_steps = 500
+  config.keep_checkpoints = 2
+  config.init_from = ""
+  config.progress = True
+
+  if arg.video:
+    config.data.name = ""
+    config.style.span = (0.0, 2 / 3)  # the last third is held out for evaluation
+  if arg.runlocal:
+    config.data.window_frames = 64
+    config.batch_size = 8
+    config.eval_batch_size = 8
+    config.total_steps = 300
+    config.warmup_steps = 20
+    config.lr = 5e-4
+    config.critic.lr = 2e-4
+    config.eval.chunk_frames = 120
+    config.log_every_steps = 25
+    config.eval_every_steps = 300
+    config.checkpoint_every_steps = 100
+  return config
