@@ -164,7 +164,7 @@ def test_video_reference_trains_sharded_resumes_and_evaluates(trained, tmp_path)
   report = json.loads(out.read_text())
   m = report["measurements"]
   assert report["step"] == 10 and m["num_clips"] == 1
-  for key in ("sld", "slv", "smd", "lmd"):
+  for key in task.METRICS:
     assert np.isfinite(m[f"before_{key}"]) and np.isfinite(m[f"after_{key}"])
     assert m[f"{key}_change"] == pytest.approx(m[f"after_{key}"] / m[f"before_{key}"] - 1)
   # The same figures as training's own last evaluation: one evaluator.

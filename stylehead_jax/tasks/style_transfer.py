@@ -40,6 +40,10 @@ and scores both against the tracked motion of the evaluation clips (config.eval.
 world's `style` label), "rest": the reference clip's frames after its span. SLD, SLV, SMD
 (stylehead_jax.metrics.style_metrics, clean protocol) against those clips' own motion,
 which is in the target style, and LMD for lip sync; `*_change` = after / before - 1.
+`sld_true_head` and `slv_true_head` score the generated face re-posed on the clip's own
+head motion: the expression part of the style, apart from head sway, whose phase no
+audio-driven model can know (in the synthetic world it is random per utterance, and it
+dominates SLD).
 """
 
 from __future__ import annotations
@@ -59,6 +63,7 @@ from stylehead_jax import input_pipeline
 from stylehead_jax import metrics
 from stylehead_jax import motion
 from stylehead_jax.landmarks import facial_map
+from stylehead_jax.landmarks import pose as pose_lib
 from stylehead_jax.models import style_transfer as style_net
 from stylehead_jax.style import templates
 from stylehead_jax.tasks import ConfigError
@@ -66,7 +71,7 @@ from stylehead_jax.tasks import motion_generator as mg_task
 
 FEATURES = mg_task.FEATURES
 CLIP_FEATURES = FEATURES + ("clip_id", "speaker_id")
-METRICS = ("sld", "slv", "smd", "lmd")
+METRICS = ("sld", "slv", "smd", "lmd", "sld_true_head", "slv_true_head")
 MODES = ("adversarial", "joint")
 
 
@@ -342,10 +347,17 @@ def eval_clips(builder, config, reference: dict) -> list[dict]:
   return out
 
 
-def _scores(generated, truth) -> dict[str, float]:
-  style = metrics.style_metrics(truth, generated)
+def _scores(generated: motion.MotionTrack, clip) -> dict[str, float]:
+  truth = clip["landmarks"]
+  style = metrics.style_metrics(truth, generated.landmarks)
+  # The generated face on the clip's own head motion: the expression part of the style.
+  face = pose_lib.canonical_face(generated.landmarks, generated.rotation, generated.translation)
+  on_true_head = pose_lib.posed_landmarks(face, clip["head_pose"]["rotation"],
+                                          clip["head_pose"]["translation"])
+  face_style = metrics.style_metrics(truth, on_true_head)
   return {"sld": style["sld"], "slv": style["slv"], "smd": style["smd"],
-          "lmd": metrics.lmd(generated, truth)}
+          "lmd": metrics.lmd(generated.landmarks, truth),
+          "sld_true_head": face_style["sld"], "slv_true_head": face_style["slv"]}
 
 
 def evaluate(state, builder, config) -> tuple[dict, dict]:
@@ -367,9 +379,9 @@ def evaluate(state, builder, config) -> tuple[dict, dict]:
     key = jax.random.fold_in(rng, i)
     row, tracks = {"frames": len(truth)}, {}
     for name, model in (("before", before), ("after", after)):
-      tracks[name] = motion.generate_motion(clip["log_mel"], truth[0], model, key,
-                                            **kwargs).landmarks
-      row.update({f"{name}_{k}": v for k, v in _scores(tracks[name], truth).items()})
+      generated = motion.generate_motion(clip["log_mel"], truth[0], model, key, **kwargs)
+      tracks[name] = generated.landmarks
+      row.update({f"{name}_{k}": v for k, v in _scores(generated, clip).items()})
     rows.append(row)
     if i == 0:
       images["facial_map_truth_before_after"] = _facial_maps(
