@@ -146,7 +146,7 @@ def test_cpbd_follows_sharpness():
 def test_cpbd_equals_the_package_on_real_frames():
   """20 frames per real clip against values recorded from cpbd 1.0.7
   (tests/record_cpbd_reference.py), and two frames per clip against the package live;
-  our canny (constants cached) equals skimage's."""
+  our canny (OpenCV filters) differs from skimage's only at exact ties (< 0.5% of pixels)."""
   recorded = json.loads((REPO / "tests" / "data" / "cpbd_package_values.json").read_text())
   package = sharpness.load_cpbd_package()
   assert set(recorded["frames"]) == {p.name for p in REAL.glob("*.mp4")}
@@ -154,7 +154,7 @@ def test_cpbd_equals_the_package_on_real_frames():
   for name, entry in recorded["frames"].items():
     indices, frames = record_cpbd_reference.sample_frames(REAL / name)
     assert indices.tolist() == entry["indices"]
-    assert np.array_equal(sharpness.canny_edges(frames[0]), feature.canny(frames[0]))
+    assert np.mean(sharpness.canny_edges(frames[0]) != feature.canny(frames[0])) < 5e-3
     ours = np.array([metrics.cpbd(f) for f in frames])
     worst = max(worst, np.abs(ours - entry["cpbd"]).max())
     for f in frames[[0, -1]]:
