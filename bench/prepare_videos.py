@@ -59,7 +59,7 @@ def bench(path: str, resolution: int) -> dict:
   fps = video.source_fps
 
   start = time.perf_counter()
-  smooth = tracking._smooth_landmarks(tracking._interpolate(raw, detected), fps,  # pylint: disable=protected-access
+  smooth = tracking._smooth_landmarks(tracking.interpolate(raw, detected), fps,  # pylint: disable=protected-access
                                       config.smooth_seconds)
   boxes = tracking.crop_boxes(smooth, fps, config)
   crops = np.stack([tracking.crop(f, b, resolution) for f, b in zip(video.frames, boxes)])
