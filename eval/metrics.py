@@ -14,7 +14,8 @@ aioz: the paper's released conventions (metrics/style.py says which and how): la
   measured on whole frames at 29.97 fps resized to 512 x 512, SLD/SLV/SMD as released,
   averaged over window lengths 10..100 and strides 1..19 unless --window/--stride fix one.
 Frame-aligned metrics compare the first min(len(G), len(R)) frames; the output says when
-the lengths differed. CPBD is computed on the generated video's own frames.
+the lengths differed. CPBD is computed on the generated video's own frames. R (and S) are
+tracked in a second process while G is tracked here.
 
 --emotion_checkpoint: a glamor training workdir (stylehead_jax.tasks.glamor.Classifier)
 classifies up to --emotion_frames evenly spaced frames of G and of R; emotion_consistency
@@ -25,8 +26,10 @@ is the fraction of G's frames showing R's dominant emotion (stylehead_jax.metric
 from __future__ import annotations
 
 import argparse
+from concurrent import futures
 import dataclasses
 import json
+import multiprocessing
 import os
 import sys
 
@@ -63,8 +66,8 @@ def _resample(landmarks: np.ndarray, fps: float, target: float) -> np.ndarray:
   return landmarks[media.resample_indices(len(landmarks), fps, target)]
 
 
-def load(path: str, protocol: str, backend) -> Input:
-  """A track from a video or .npz, at the protocol's frame rate."""
+def load(path: str, protocol: str, backend, progress: bool = True) -> Input:
+  """A track from a video or .npz, at the protocol's frame rate (progress: a tqdm bar)."""
   target = style.AIOZ_FPS if protocol == "aioz" else media.FPS
   if path.endswith(".npz"):
     media.check_file(path)
@@ -84,9 +87,10 @@ def load(path: str, protocol: str, backend) -> Input:
   name = os.path.basename(path)
   if protocol == "aioz":
     video = media.read_video(path, fps=None)
-    landmarks = style.aioz_track(video.frames, video.source_fps, backend, progress=name)
+    landmarks = style.aioz_track(video.frames, video.source_fps, backend,
+                                 progress=name if progress else None)
     return Input(path, landmarks, target, video.frames)
-  track = tracking.extract(path, backend=backend, progress=True,
+  track = tracking.extract(path, backend=backend, progress=progress,
                            config=tracking.TrackerConfig(resolution=RESOLUTION))
   distinct = np.unique(track.source_indices, return_index=True)[1]
   return Input(path, track.landmarks, media.FPS, track.frames[distinct],
@@ -129,15 +133,44 @@ def evaluate_emotion(args, backend) -> dict:
   return out
 
 
-def evaluate(args) -> dict:
-  backend = detectors.get_backend(args.landmarks)
-  loaded = {}  # a file given twice is read once
+def _load_without_frames(path: str, protocol: str, backend_name: str) -> Input:
+  """`load` in a worker process: the landmarks only (no frames to send back), no bar (the
+  generated video's bar, tracked meanwhile, shows the progress)."""
+  loaded = load(path, protocol, detectors.get_backend(backend_name), progress=False)
+  return dataclasses.replace(loaded, frames=None)
 
-  def get(path):
-    key = os.path.realpath(path)
+
+def load_all(args, backend) -> dict[str, Input]:
+  """Every input by its real path, each file read once. Videos other than the generated
+  one are tracked in a second process while this one tracks the generated video (whose
+  frames CPBD needs), so two videos take about the time of one on two cores."""
+  paths = {}
+  for path in (args.generated, args.reference, args.style_reference):
+    if path:
+      paths.setdefault(os.path.realpath(path), path)
+  generated = os.path.realpath(args.generated)
+  others = [k for k, p in paths.items() if k != generated and not p.endswith(".npz")]
+  loaded = {}
+  if others and (os.cpu_count() or 1) > 1:
+    # spawn: safe in processes that run JAX or TensorFlow threads.
+    context = multiprocessing.get_context("spawn")
+    with futures.ProcessPoolExecutor(1, mp_context=context) as pool:
+      pending = {k: pool.submit(_load_without_frames, paths[k], args.protocol, args.landmarks)
+                 for k in others}
+      loaded[generated] = load(args.generated, args.protocol, backend)
+      loaded.update({k: f.result() for k, f in pending.items()})
+  for key, path in paths.items():
     if key not in loaded:
       loaded[key] = load(path, args.protocol, backend)
-    return dataclasses.replace(loaded[key], path=path)
+  return loaded
+
+
+def evaluate(args) -> dict:
+  backend = detectors.get_backend(args.landmarks)
+  loaded = load_all(args, backend)
+
+  def get(path):
+    return dataclasses.replace(loaded[os.path.realpath(path)], path=path)
 
   generated, reference = get(args.generated), get(args.reference)
   style_reference = get(args.style_reference) if args.style_reference else None

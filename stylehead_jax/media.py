@@ -59,6 +59,9 @@ class MediaError(ValueError):
     self.problem = problem
     super().__init__(f"{path}: {problem}")
 
+  def __reduce__(self):  # pickles (from a worker process) with both arguments
+    return type(self), (self.path, self.problem)
+
 
 # --- Audio ------------------------------------------------------------------------------
 def num_video_frames(num_samples: int) -> int:

@@ -10,9 +10,9 @@ landmarks ~= R @ (face - pivot) + pivot) * z + (x, y, 0) for a face in face widt
 
 from __future__ import annotations
 
+import sys
+
 import cv2
-import jax
-import jax.numpy as jnp
 import numpy as np
 
 from stylehead_jax.landmarks import conventions as lmk
@@ -86,8 +86,13 @@ def solve_head_pose(track: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarra
 
 def _xp(*arrays):
   """jax.numpy for traced or JAX arrays, numpy otherwise: the pose algebra below serves
-  data preparation (numpy) and training steps (jit) from one definition."""
-  return jnp if any(isinstance(a, jax.Array) for a in arrays) else np
+  data preparation (numpy) and training steps (jit) from one definition. JAX is not
+  imported here: where it is not loaded yet, no array can be a JAX array (and tools that
+  only track faces start a second faster)."""
+  jax = sys.modules.get("jax")
+  if jax is not None and any(isinstance(a, jax.Array) for a in arrays):
+    return jax.numpy
+  return np
 
 
 def posed_landmarks(face, rotation, translation):
