@@ -205,3 +205,11 @@ def test_script_on_tracks_and_bad_input(tmp_path):
     assert out.returncode != 0
     assert out.stderr.startswith("error: ") and str(generated) in out.stderr, out.stderr
     assert reason in out.stderr and "Traceback" not in out.stderr
+  # A bad reference video fails as clearly from the second process that tracks it.
+  bad = REPO.parent / "shared" / "data" / "bad"
+  for reference, reason in [(bad / "corrupt.mp4", "corrupt or unreadable video"),
+                            (bad / "no_face.mp4", "no face found")]:
+    out = _script("-g", tmp_path / "g.npz", "-r", reference)
+    assert out.returncode != 0
+    assert out.stderr.startswith("error: ") and str(reference) in out.stderr, out.stderr
+    assert reason in out.stderr and "Traceback" not in out.stderr
