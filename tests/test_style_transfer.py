@@ -169,5 +169,7 @@ def test_video_reference_trains_sharded_resumes_and_evaluates(trained, tmp_path)
     assert m[f"{key}_change"] == pytest.approx(m[f"after_{key}"] / m[f"before_{key}"] - 1)
   # The same figures as training's own last evaluation: one evaluator.
   assert m["after_smd"] == pytest.approx(summary["eval"]["after_smd"], rel=1e-5)
+  # A perfect mouth held still beats the untransferred model's mouth.
+  assert m["still_head_smd"] < m["before_smd"]
   # The model moved: before and after differ.
   assert m["after_sld"] != m["before_sld"]

@@ -43,7 +43,9 @@ which is in the target style, and LMD for lip sync; `*_change` = after / before 
 `sld_true_head` and `slv_true_head` score the generated face re-posed on the clip's own
 head motion: the expression part of the style, apart from head sway, whose phase no
 audio-driven model can know (in the synthetic world it is random per utterance, and it
-dominates SLD).
+dominates SLD). `still_head_sld` / `_slv` / `_smd` score the clip's own face on its head
+held at the first frame's pose: a perfect expression without head motion, the reference
+line for how far SLD can fall without knowing the sway.
 """
 
 from __future__ import annotations
@@ -382,6 +384,12 @@ def evaluate(state, builder, config) -> tuple[dict, dict]:
       generated = motion.generate_motion(clip["log_mel"], truth[0], model, key, **kwargs)
       tracks[name] = generated.landmarks
       row.update({f"{name}_{k}": v for k, v in _scores(generated, clip).items()})
+    still = pose_lib.posed_landmarks(
+        pose_lib.canonical_face(truth, clip["head_pose"]["rotation"],
+                                clip["head_pose"]["translation"]),
+        clip["head_pose"]["rotation"][:1], clip["head_pose"]["translation"][:1])
+    row.update({f"still_head_{k}": v for k, v in metrics.style_metrics(truth, still).items()
+                if k in ("sld", "slv", "smd")})
     rows.append(row)
     if i == 0:
       images["facial_map_truth_before_after"] = _facial_maps(
