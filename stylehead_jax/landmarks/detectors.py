@@ -17,6 +17,8 @@ from __future__ import annotations
 import importlib.util
 import inspect
 import os
+import queue
+import threading
 import urllib.parse
 from typing import Protocol
 
@@ -31,6 +33,7 @@ class BackendUnavailable(RuntimeError):
 
 class LandmarkBackend(Protocol):
   name: str
+  thread_safe: bool  # detect and landmarks may run in several threads at once
 
   def detect(self, image: np.ndarray, threshold: float = 0.0) -> np.ndarray:
     """Face boxes (N, 5) = x0, y0, x1, y1, score in image pixels, largest first.
@@ -70,12 +73,17 @@ def _grey(image: np.ndarray) -> np.ndarray:
 class DlibBackend:
   """dlib HOG detector + 68-point shape predictor (offline default)."""
   name = "dlib"
+  thread_safe = True
 
   def __init__(self, detect_size: int = DETECT_SIZE, upsample: int = 1):
     import dlib  # pylint: disable=g-import-not-at-top
     self._dlib = dlib
-    self._detector = dlib.get_frontal_face_detector()
+    # A dlib detector gives wrong boxes when two threads run it at once (it releases the
+    # GIL while scanning), so each call takes an idle one, making another if none is idle.
+    self._idle_detectors = queue.SimpleQueue()
+    self._idle_detectors.put(dlib.get_frontal_face_detector())
     self._predictor = dlib.shape_predictor(dlib_predictor_path())
+    self._predictor_lock = threading.Lock()
     self.detect_size = detect_size
     self.upsample = upsample
 
@@ -86,7 +94,14 @@ class DlibBackend:
     scale = min(1.0, self.detect_size / max(grey.shape[:2]))
     small = cv2.resize(grey, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) \
         if scale < 1.0 else grey
-    rects, scores, _ = self._detector.run(small, self.upsample, threshold)
+    try:
+      detector = self._idle_detectors.get_nowait()
+    except queue.Empty:
+      detector = self._dlib.get_frontal_face_detector()
+    try:
+      rects, scores, _ = detector.run(small, self.upsample, threshold)
+    finally:
+      self._idle_detectors.put(detector)
     boxes = np.array([[r.left(), r.top(), r.right(), r.bottom(), s]
                       for r, s in zip(rects, scores)], np.float32).reshape(-1, 5)
     boxes[:, :4] /= scale
@@ -95,7 +110,8 @@ class DlibBackend:
 
   def landmarks(self, image: np.ndarray, box: np.ndarray) -> np.ndarray:
     rect = self._dlib.rectangle(*[int(round(v)) for v in box[:4]])
-    shape = self._predictor(np.ascontiguousarray(np.asarray(image)[..., :3]), rect)
+    with self._predictor_lock:
+      shape = self._predictor(np.ascontiguousarray(np.asarray(image)[..., :3]), rect)
     points = np.zeros((68, 3), np.float32)
     points[:, :2] = [(p.x, p.y) for p in shape.parts()]
     return points
@@ -120,6 +136,7 @@ def torch_hub_checkpoints() -> str:
 class FaceAlignmentBackend:
   """face-alignment's SFD detector + 2D-FAN (optional; weights must already be local)."""
   name = "face_alignment"
+  thread_safe = False  # torch runs its own threads
 
   def __init__(self, device: str = "cpu"):
     if importlib.util.find_spec("face_alignment") is None:

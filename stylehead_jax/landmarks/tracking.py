@@ -34,6 +34,7 @@ inference (`extract`):
 
 from __future__ import annotations
 
+from concurrent import futures
 import dataclasses
 import os
 
@@ -291,14 +292,27 @@ def track_segments(frames: np.ndarray, fps: float, backend, config: TrackerConfi
 
 def landmarks_on_crops(crops, source_landmarks, detected, backend) -> np.ndarray:
   """The backend's landmarks measured on each crop (the output resolution), where the
-  face was detected; elsewhere the source landmarks already mapped into the crop."""
+  face was detected; elsewhere the source landmarks already mapped into the crop.
+
+  Frames are independent here, so a `thread_safe` backend gets one thread per core
+  (dlib's detector releases the GIL); the result does not depend on the order.
+  """
   out = np.array(source_landmarks, np.float32, copy=True)
-  for i in np.flatnonzero(detected):
+
+  def measure(i):
     boxes = backend.detect(crops[i], threshold=TRACK_THRESHOLD)
-    if len(boxes):
-      centre = out[i, :, :2].mean(0)
-      box = boxes[np.argmin(np.linalg.norm((boxes[:, :2] + boxes[:, 2:4]) / 2 - centre, axis=1))]
-      out[i] = backend.landmarks(crops[i], box)
+    if not len(boxes):
+      return None
+    centre = out[i, :, :2].mean(0)
+    box = boxes[np.argmin(np.linalg.norm((boxes[:, :2] + boxes[:, 2:4]) / 2 - centre, axis=1))]
+    return backend.landmarks(crops[i], box)
+
+  frames = np.flatnonzero(detected)
+  threads = (os.cpu_count() or 1) if getattr(backend, "thread_safe", False) else 1
+  with futures.ThreadPoolExecutor(threads) as pool:
+    for i, points in zip(frames, pool.map(measure, frames)):
+      if points is not None:
+        out[i] = points
   return out
 
 
