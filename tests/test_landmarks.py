@@ -98,3 +98,25 @@ def test_dlib_predictor_finds_68_points(real_dir):
   shape = dlib.shape_predictor(detectors.dlib_predictor_path())(image, faces[0])
   assert shape.num_parts == 68
   assert faces[0].contains(shape.part(30))  # the nose tip lies inside the face box
+
+
+def test_dlib_backend_gives_the_same_faces_from_several_threads(real_dir):
+  """The tracker's crop pass detects in one thread per core: the boxes and landmarks
+  equal those of one thread (a dlib detector shared by two threads would not)."""
+  from concurrent import futures  # pylint: disable=g-import-not-at-top
+  import imageio.v3 as iio  # pylint: disable=g-import-not-at-top
+  backend = detectors.get_backend("dlib")
+  image = iio.imread(real_dir / "face_happy.png")[..., :3]
+  # Padded copies, so that each call finds the face somewhere else.
+  images = [np.pad(image, ((9 * k, 40 * (k % 3)), (5 * k, 0), (0, 0))) for k in range(24)]
+
+  def faces(img):
+    boxes = backend.detect(img)
+    return boxes, backend.landmarks(img, boxes[0])
+
+  serial = [faces(img) for img in images]
+  with futures.ThreadPoolExecutor(4) as pool:
+    threaded = list(pool.map(faces, images))
+  for (boxes, points), (boxes_t, points_t) in zip(serial, threaded):
+    np.testing.assert_array_equal(boxes, boxes_t)
+    np.testing.assert_array_equal(points, points_t)
