@@ -223,20 +223,39 @@ def read_video(path: str | os.PathLike, *, fps: float | None = FPS,
     meta = next(reader)
     width, height = meta["size"]
     source_fps = float(meta.get("fps") or 0.0)
-    frames = [np.frombuffer(buf, np.uint8).reshape(height, width, 3) for buf in reader]
+    expected = int(float(meta.get("duration") or 0.0) * source_fps) + 2
+    frames = _fill_frames(reader, height, width, expected)
   except (RuntimeError, OSError, StopIteration, KeyError, ValueError) as e:
     first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
     raise MediaError(path, f"corrupt or unreadable video ({first})") from None
-  if not frames:
+  if not len(frames):
     raise MediaError(path, "corrupt or unreadable video (no frames decoded)")
   if source_fps <= 0:
     raise MediaError(path, "video reports no frame rate")
   if len(frames) < min_frames:
     raise MediaError(path, f"clip too short: {len(frames)} frames, need at least {min_frames}")
   if fps is None:
-    return Video(np.stack(frames), source_fps, len(frames))
-  idx = resample_indices(len(frames), source_fps, fps)
-  return Video(np.stack([frames[i] for i in idx]), source_fps, len(frames))
+    return Video(frames, source_fps, len(frames))
+  return Video(frames[resample_indices(len(frames), source_fps, fps)], source_fps, len(frames))
+
+
+_FIRST_ALLOCATION_BYTES = 1 << 30  # a header claiming hours does not reserve them up front
+
+
+def _fill_frames(buffers, height: int, width: int, expected: int) -> np.ndarray:
+  """Raw RGB frame buffers into one (T, H, W, 3) uint8 array, copied in as they arrive
+  (a list of frames and then np.stack would hold every frame twice). `expected` (from the
+  container's duration) sizes the array; it doubles when the video runs longer."""
+  frame_bytes = height * width * 3
+  capacity = max(1, min(expected, _FIRST_ALLOCATION_BYTES // frame_bytes))
+  out = np.empty((capacity, height, width, 3), np.uint8)
+  count = 0
+  for buffer in buffers:
+    if count == len(out):
+      out = np.concatenate([out, np.empty_like(out)])
+    out[count] = np.frombuffer(buffer, np.uint8).reshape(height, width, 3)
+    count += 1
+  return out[:count]
 
 
 def read_image(path: str | os.PathLike) -> np.ndarray:

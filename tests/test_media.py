@@ -128,3 +128,13 @@ def test_mp4_round_trip_with_audio(tmp_path):
   assert back.frames.shape == (90, 64, 64, 3)
   assert np.abs(back.frames.astype(int) - frames).mean() < 8
   assert abs(media.probe_audio_duration(path) - 1.5) < 0.05
+
+
+def test_frames_fill_one_array_whatever_the_container_claims():
+  """Decoded frames are copied into one array sized from the container's duration; a
+  video longer than it claims grows the array, a shorter one is cut."""
+  rng = np.random.default_rng(0)
+  frames = rng.integers(0, 256, (5, 4, 6, 3), np.uint8)
+  for expected in (0, 1, 3, 5, 50):
+    out = media._fill_frames((f.tobytes() for f in frames), 4, 6, expected)  # pylint: disable=protected-access
+    np.testing.assert_array_equal(out, frames)
