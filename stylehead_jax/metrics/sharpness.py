@@ -91,7 +91,7 @@ def _some_angle(grad_x, grad_y) -> bool:
 
 def edge_widths(image: np.ndarray, edges: np.ndarray) -> np.ndarray:
   """(H, W) width of each edge pixel with a horizontal gradient (step 2), 0 elsewhere."""
-  height, width = image.shape
+  width = image.shape[1]
   out = np.zeros_like(image)
   interior = edges.copy()
   interior[[0, -1]] = False
@@ -174,8 +174,9 @@ def canny_edges(image: np.ndarray) -> np.ndarray:
   """skimage.feature.canny(image) with its defaults (sigma 1, thresholds 0.1 and 0.2):
   the same steps on OpenCV's filters, with the image-independent parts computed once per
   shape. The Gaussian's sums run in another order than scipy's (differences near 1e-13),
-  which breaks a few exact ties of the non-maximum suppression the other way: about 0.05%
-  of the pixels differ from skimage's edges, and CPBD by less than 1e-3 (tests)."""
+  which breaks a few exact ties of the non-maximum suppression the other way: 0.07% of the
+  pixels differ from skimage's edges on average on real frames (at most 0.25%), and CPBD
+  by less than 1e-3 (tests; 6e-17 on the recorded frames)."""
   if _nonmaximum_suppression is None:
     return feature.canny(image)
   weight, inner = _canny_constants(image.shape)
