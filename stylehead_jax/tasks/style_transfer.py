@@ -349,14 +349,19 @@ def eval_clips(builder, config, reference: dict) -> list[dict]:
   return out
 
 
+def _on_head(landmarks, rotation, translation, head_rotation, head_translation):
+  """A track's face (its pose removed) posed by other head motion (or one pose)."""
+  face = pose_lib.canonical_face(landmarks, rotation, translation)
+  return pose_lib.posed_landmarks(face, head_rotation, head_translation)
+
+
 def _scores(generated: motion.MotionTrack, clip) -> dict[str, float]:
-  truth = clip["landmarks"]
+  truth, head = clip["landmarks"], clip["head_pose"]
   style = metrics.style_metrics(truth, generated.landmarks)
   # The generated face on the clip's own head motion: the expression part of the style.
-  face = pose_lib.canonical_face(generated.landmarks, generated.rotation, generated.translation)
-  on_true_head = pose_lib.posed_landmarks(face, clip["head_pose"]["rotation"],
-                                          clip["head_pose"]["translation"])
-  face_style = metrics.style_metrics(truth, on_true_head)
+  face_style = metrics.style_metrics(truth, _on_head(
+      generated.landmarks, generated.rotation, generated.translation,
+      head["rotation"], head["translation"]))
   return {"sld": style["sld"], "slv": style["slv"], "smd": style["smd"],
           "lmd": metrics.lmd(generated.landmarks, truth),
           "sld_true_head": face_style["sld"], "slv_true_head": face_style["slv"]}
@@ -384,10 +389,9 @@ def evaluate(state, builder, config) -> tuple[dict, dict]:
       generated = motion.generate_motion(clip["log_mel"], truth[0], model, key, **kwargs)
       tracks[name] = generated.landmarks
       row.update({f"{name}_{k}": v for k, v in _scores(generated, clip).items()})
-    still = pose_lib.posed_landmarks(
-        pose_lib.canonical_face(truth, clip["head_pose"]["rotation"],
-                                clip["head_pose"]["translation"]),
-        clip["head_pose"]["rotation"][:1], clip["head_pose"]["translation"][:1])
+    head = clip["head_pose"]
+    still = _on_head(truth, head["rotation"], head["translation"], head["rotation"][:1],
+                     head["translation"][:1])
     row.update({f"still_head_{k}": v for k, v in metrics.style_metrics(truth, still).items()
                 if k in ("sld", "slv", "smd")})
     rows.append(row)
