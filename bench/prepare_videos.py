@@ -34,9 +34,9 @@ class TimedBackend:
   def __init__(self, backend):
     self.backend, self.seconds = backend, {"detection": 0.0, "landmarks": 0.0}
 
-  def detect(self, image, threshold=0.0):
+  def detect(self, image, threshold=0.0, face_size=None):
     start = time.perf_counter()
-    out = self.backend.detect(image, threshold=threshold)
+    out = self.backend.detect(image, threshold=threshold, face_size=face_size)
     self.seconds["detection"] += time.perf_counter() - start
     return out
 

@@ -120,3 +120,35 @@ def test_dlib_backend_gives_the_same_faces_from_several_threads(real_dir):
   for (boxes, points), (boxes_t, points_t) in zip(serial, threaded):
     np.testing.assert_array_equal(boxes, boxes_t)
     np.testing.assert_array_equal(points, points_t)
+
+
+@pytest.mark.parametrize("upsample", [1, 0])
+def test_dlib_detect_given_the_face_size_finds_dlib_boxes(real_dir, monkeypatch, upsample):
+  """With `face_size` the detector skips the pyramid levels of small faces and rebuilds
+  the levels it scans from dlib's own pyramid: every box of at least MIN_FACE_FRACTION of
+  the face size equals the full scan's, to the pixel, and nothing else comes back.
+  Boxes that cannot be mapped back (here: a wrong LEVEL_BOX) fall back to the full scan."""
+  from stylehead_jax import media  # pylint: disable=g-import-not-at-top
+  # Without upsampling, scanned at full size (the faces are ~300 px), so levels are skipped.
+  backend = detectors.DlibBackend(detect_size=640 if upsample == 0 else detectors.DETECT_SIZE,
+                                  upsample=upsample)
+  frames = []
+  for name in ("talk_hdtf_aoc.mp4", "style_lp_d12.mp4", "talk_lp_d20.mp4"):
+    video = media.read_video(real_dir / name, fps=None).frames
+    frames += list(video[np.linspace(0, len(video) - 1, 6).astype(int)])
+  skipped = 0
+  for frame in frames:
+    full = backend.detect(frame, threshold=-0.5)
+    assert len(full), "every test frame shows a face"
+    size = max(full[0, 2] - full[0, 0], full[0, 3] - full[0, 1])
+    fast = backend.detect(frame, threshold=-0.5, face_size=size)
+    sides = np.maximum(full[:, 2] - full[:, 0], full[:, 3] - full[:, 1])
+    np.testing.assert_array_equal(fast, full[sides >= detectors.MIN_FACE_FRACTION * size])
+    scale = min(1.0, backend.detect_size / max(frame.shape[:2]))
+    skipped += backend._skipped_levels(size * scale) > 0
+  assert skipped >= len(frames) // 2, "most test frames exercise the level skipping"
+  monkeypatch.setattr(detectors, "LEVEL_BOX", 60)
+  for frame in frames[::4]:
+    full = backend.detect(frame, threshold=-0.5)
+    size = max(full[0, 2] - full[0, 0], full[0, 3] - full[0, 1])
+    np.testing.assert_array_equal(backend.detect(frame, threshold=-0.5, face_size=size), full)

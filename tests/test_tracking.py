@@ -59,6 +59,35 @@ def test_smoothing_removes_jitter_and_keeps_fast_head_motion():
   assert error(tracking._smooth_landmarks(noisy, 25, 0.2)) < 0.75 * error(noisy)
 
 
+class _FullScan:
+  """The dlib backend scanning every pyramid level: it ignores `face_size`."""
+  name, thread_safe = "dlib", True
+
+  def __init__(self, backend):
+    self.backend = backend
+
+  def detect(self, image, threshold=0.0, face_size=None):
+    del face_size
+    return self.backend.detect(image, threshold)
+
+  def landmarks(self, image, box):
+    return self.backend.landmarks(image, box)
+
+
+@pytest.mark.parametrize("name", ["talk_vr_5.mp4", "00015.mp4"])
+def test_tracks_are_those_of_full_detector_scans(tracked, backend, name):
+  """The tracker passes the face's size to the detector, which then skips the pyramid
+  levels of much smaller faces: the tracks are those of full scans, to the bit."""
+  video, _, segments = tracked[name]
+  full = tracking.track_segments(video.frames, video.source_fps, _FullScan(backend), CONFIG,
+                                 name)
+  assert len(full) == len(segments)
+  for fast, slow in zip(segments, full):
+    np.testing.assert_array_equal(fast.landmarks, slow.landmarks)
+    np.testing.assert_array_equal(fast.crop_boxes, slow.crop_boxes)
+    np.testing.assert_array_equal(fast.detected, slow.detected)
+
+
 @pytest.mark.parametrize("name", [p.name for p in sorted(REAL.glob("*.mp4"))])
 def test_landmarks_agree_with_dlib_on_the_crop(backend, name):
   """On 20 frames per clip (its first 10 s), dlib run directly on the 512 px crop lands

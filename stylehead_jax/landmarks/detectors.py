@@ -6,7 +6,9 @@
 
 `dlib`: HOG frontal face detector on a grey copy scaled so faces are found at
 DETECT_SIZE pixels, and the 68-point shape predictor shipped in face-recognition-models on
-the full-resolution image.
+the full-resolution image. Where the caller knows the face's size (`face_size`, as the
+tracker does), the detector's scale pyramid starts below the levels that could only hold
+much smaller faces: the same boxes, in about half the time (`DlibBackend.detect`).
 `face_alignment`: the optional face-alignment package (`pip install stylehead_jax[face-alignment]`).
 It downloads weights on first use, which this project never does at run time; put them
 in the torch hub cache first (the error says where).
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import importlib.util
 import inspect
+import math
 import os
 import queue
 import threading
@@ -25,6 +28,13 @@ from typing import Protocol
 import numpy as np
 
 DETECT_SIZE = 320  # longest side of the image the HOG detector scans
+# dlib's frontal face detector scans a pyramid whose levels shrink by 5/6 each (after
+# `upsample` doublings), and the box of a face found at a level is LEVEL_BOX pixels high
+# there. With the face's size known, levels where faces under MIN_FACE_FRACTION of it
+# would be found are not scanned.
+PYRAMID_RATE = 6 / 5
+LEVEL_BOX = 73
+MIN_FACE_FRACTION = 0.5
 
 
 class BackendUnavailable(RuntimeError):
@@ -35,10 +45,13 @@ class LandmarkBackend(Protocol):
   name: str
   thread_safe: bool  # detect and landmarks may run in several threads at once
 
-  def detect(self, image: np.ndarray, threshold: float = 0.0) -> np.ndarray:
+  def detect(self, image: np.ndarray, threshold: float = 0.0,
+             face_size: float | None = None) -> np.ndarray:
     """Face boxes (N, 5) = x0, y0, x1, y1, score in image pixels, largest first.
 
     `threshold` is in the backend's own score units; 0 is its default operating point.
+    `face_size`: the side of the face the caller expects, in image pixels, if known; a
+    backend may then skip work for faces much smaller than that.
     """
 
   def landmarks(self, image: np.ndarray, box: np.ndarray) -> np.ndarray:
@@ -84,29 +97,85 @@ class DlibBackend:
     self._idle_detectors.put(dlib.get_frontal_face_detector())
     self._predictor = dlib.shape_predictor(dlib_predictor_path())
     self._predictor_lock = threading.Lock()
+    self._pyramid_up = dlib.pyramid_down(2)  # dlib's pyramid_up maps with this
+    self._pyramid_down = dlib.pyramid_down(6)  # the frontal detector's pyramid
     self.detect_size = detect_size
     self.upsample = upsample
 
-  def detect(self, image: np.ndarray, threshold: float = 0.0) -> np.ndarray:
-    """Faces scoring above `threshold` (dlib's SVM margin; lower finds more)."""
+  def detect(self, image: np.ndarray, threshold: float = 0.0,
+             face_size: float | None = None) -> np.ndarray:
+    """Faces scoring above `threshold` (dlib's SVM margin; lower finds more).
+
+    face_size: the expected face side in image pixels. The pyramid is then scanned from
+    the first level that can hold a face of MIN_FACE_FRACTION of it (`_skipped_levels`):
+    the boxes and scores of faces that large are dlib's own, to the pixel (test_landmarks),
+    and smaller faces are not looked for.
+    """
     import cv2  # pylint: disable=g-import-not-at-top
     grey = _grey(image)
     scale = min(1.0, self.detect_size / max(grey.shape[:2]))
     small = cv2.resize(grey, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) \
         if scale < 1.0 else grey
+    skip = 0 if face_size is None else self._skipped_levels(face_size * scale)
     try:
       detector = self._idle_detectors.get_nowait()
     except queue.Empty:
       detector = self._dlib.get_frontal_face_detector()
     try:
-      rects, scores, _ = detector.run(small, self.upsample, threshold)
+      found = self._run_from_level(detector, small, skip, threshold) if skip else None
+      if found is None:
+        rects, scores, _ = detector.run(small, self.upsample, threshold)
+        found = [(r.left(), r.top(), r.right(), r.bottom(), s) for r, s in zip(rects, scores)]
     finally:
       self._idle_detectors.put(detector)
-    boxes = np.array([[r.left(), r.top(), r.right(), r.bottom(), s]
-                      for r, s in zip(rects, scores)], np.float32).reshape(-1, 5)
+    boxes = np.array(found, np.float32).reshape(-1, 5)
     boxes[:, :4] /= scale
     area = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
     return boxes[np.argsort(-area)]
+
+  def _skipped_levels(self, face_size: float) -> int:
+    """Pyramid levels below the first that could find a face of MIN_FACE_FRACTION x
+    `face_size` (pixels of the image before upsampling), with one level to spare."""
+    if self.upsample > 1:
+      return 0  # only dlib's single pyramid_up is reproduced (`_run_from_level`)
+    smallest = MIN_FACE_FRACTION * face_size * 2 ** self.upsample
+    return max(0, math.floor(math.log(smallest / LEVEL_BOX, PYRAMID_RATE)) - 1)
+
+  def _run_from_level(self, detector, grey: np.ndarray, skip: int, threshold: float):
+    """detector.run(grey, self.upsample, threshold) scanning pyramid levels skip and up.
+
+    The level images are dlib's own (its pyramid_up is resize_image to the size
+    pyramid_down(2).rect_up gives, then pyramid_down(6) once per level, as the detector
+    builds them), so the scores are dlib's. A box found j levels above the start comes
+    back rounded in that start level's pixels; the level's own integer box is recovered
+    (the mapping enlarges by 6/5 a level, so rounding it back is exact) and mapped up in
+    one step as dlib does. None if a box is not LEVEL_BOX high at its level (another
+    detector model): the caller then scans every level.
+    """
+    dlib = self._dlib
+    image = grey
+    if self.upsample:
+      up = self._pyramid_up.rect_up(dlib.rectangle(0, 0, grey.shape[1] - 1, grey.shape[0] - 1))
+      image = dlib.resize_image(grey, up.bottom() + 1, up.right() + 1)
+    for _ in range(skip):
+      image = self._pyramid_down(image)
+    rects, scores, _ = detector.run(image, 0, threshold)
+    found = []
+    for rect, score in zip(rects, scores):
+      level = round(math.log(rect.height() / LEVEL_BOX, PYRAMID_RATE))
+      if level < 0:
+        return None
+      down = self._pyramid_down.rect_down(
+          dlib.drectangle(rect.left(), rect.top(), rect.right(), rect.bottom()), level)
+      box = dlib.rectangle(*[math.floor(v + 0.5) for v in
+                             (down.left(), down.top(), down.right(), down.bottom())])
+      if box.height() != LEVEL_BOX or self._pyramid_down.rect_up(box, level) != rect:
+        return None
+      box = self._pyramid_down.rect_up(box, level + skip)
+      if self.upsample:
+        box = self._pyramid_up.rect_down(box)
+      found.append((box.left(), box.top(), box.right(), box.bottom(), score))
+    return found
 
   def landmarks(self, image: np.ndarray, box: np.ndarray) -> np.ndarray:
     rect = self._dlib.rectangle(*[int(round(v)) for v in box[:4]])
@@ -156,7 +225,9 @@ class FaceAlignmentBackend:
     self._fa = face_alignment.FaceAlignment(face_alignment.LandmarksType.TWO_D, device=device,
                                             face_detector="sfd", **options)
 
-  def detect(self, image: np.ndarray, threshold: float = 0.0) -> np.ndarray:
+  def detect(self, image: np.ndarray, threshold: float = 0.0,
+             face_size: float | None = None) -> np.ndarray:
+    del face_size  # SFD scans every scale
     found = self._fa.face_detector.detect_from_image(np.asarray(image)[..., :3].copy())
     boxes = np.array([b[:5] for b in found], np.float32).reshape(-1, 5)
     boxes = boxes[boxes[:, 4] >= 0.5 + threshold]  # SFD scores are probabilities

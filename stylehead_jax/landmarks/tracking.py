@@ -10,7 +10,8 @@ inference (`extract`):
    a weaker one (down to WEAK_THRESHOLD: a strongly turned head) counts only where it
    continues the face of the last RECENT_FRAMES frames (centre within WEAK_MOVE face
    sizes, size within a factor WEAK_SIZE), so texture where a face just left the frame
-   does not.
+   does not. Where the previous face's size is known, the detector looks only for faces at
+   least half that size (DlibBackend.detect's `face_size`), as on the crops in step 4.
 2. Landmarks: the backend's 68 points in each detected face, in source pixels.
    Frames without a face get landmarks interpolated linearly from their neighbours, and
    `detected` is False there. A gap longer than `max_gap_seconds` splits the clip
@@ -133,7 +134,8 @@ def detect_track(frames, backend, progress: str | None = None) -> tuple[np.ndarr
       side = TRACK_WINDOW * prev_side
       x0, y0 = int(max(0, cx - side / 2)), int(max(0, cy - side / 2))
       x1, y1 = int(min(width, cx + side / 2)), int(min(height, cy + side / 2))
-      boxes = backend.detect(frame[y0:y1, x0:x1], threshold=WEAK_THRESHOLD)
+      boxes = backend.detect(frame[y0:y1, x0:x1], threshold=WEAK_THRESHOLD,
+                             face_size=prev_side)
       if len(boxes):
         boxes[:, [0, 2]] += x0
         boxes[:, [1, 3]] += y0
@@ -300,7 +302,8 @@ def landmarks_on_crops(crops, source_landmarks, detected, backend) -> np.ndarray
   out = np.array(source_landmarks, np.float32, copy=True)
 
   def measure(i):
-    boxes = backend.detect(crops[i], threshold=TRACK_THRESHOLD)
+    low, high = out[i, :, :2].min(0), out[i, :, :2].max(0)
+    boxes = backend.detect(crops[i], threshold=TRACK_THRESHOLD, face_size=max(high - low))
     if not len(boxes):
       return None
     centre = out[i, :, :2].mean(0)
