@@ -209,13 +209,15 @@ def crop_boxes(landmarks: np.ndarray, fps: float, config: TrackerConfig) -> np.n
                                    mode="nearest")
 
 
-def crop(frame: np.ndarray, box: np.ndarray, size: int) -> np.ndarray:
-  """The square `box` (centre x, centre y, side) of a frame, resized to size x size."""
+def crop(frame: np.ndarray, box: np.ndarray, size: int, out: np.ndarray | None = None
+         ) -> np.ndarray:
+  """The square `box` (centre x, centre y, side) of a frame, resized to size x size
+  (written into `out` if given)."""
   scale = size / box[2]
   affine = np.array([[scale, 0, size / 2 - scale * box[0]],
                      [0, scale, size / 2 - scale * box[1]]], np.float32)
   interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
-  return cv2.warpAffine(frame, affine, (size, size), flags=interpolation,
+  return cv2.warpAffine(frame, affine, (size, size), dst=out, flags=interpolation,
                         borderMode=cv2.BORDER_REPLICATE)
 
 
@@ -324,7 +326,9 @@ def _make_track(frames, raw, detected, fps, config, backend) -> Track:
   smooth = _smooth_landmarks(interpolate(raw, detected), fps, config.smooth_seconds)
   boxes = crop_boxes(smooth, fps, config)
   idx = media.resample_indices(len(frames), fps)
-  crops = np.stack([crop(frames[i], boxes[i], size) for i in range(len(frames))])
+  crops = np.empty((len(frames), size, size, frames.shape[-1]), np.uint8)
+  for i in range(len(frames)):
+    crop(frames[i], boxes[i], size, out=crops[i])
   mapped = np.stack([to_crop(raw[i], boxes[i], size) for i in range(len(frames))])
   measured = landmarks_on_crops(crops, mapped, detected, backend)
   landmarks = _smooth_landmarks(interpolate(measured, detected), fps, config.smooth_seconds)
