@@ -38,6 +38,7 @@ aioz (the paper's released code, aioz-ai/AudioDrivenStyleTransfer src/style_metr
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import cv2
 import numpy as np
@@ -56,14 +57,23 @@ AIOZ_RUNNING_MEAN = True
 _ROWS_PER_CHUNK = 64  # reference frames per block of the frame-pair distance matrix
 
 
-def pair_distances(reference: np.ndarray, generated: np.ndarray) -> np.ndarray:
-  """(N_r, N_g) mean point distance between every reference and generated frame.
+def pair_distances(reference: np.ndarray, generated: np.ndarray, step: int = 1) -> np.ndarray:
+  """(N_r, N_g) mean point distance between reference frame i and generated frame j.
 
-  reference (N_r, P, D), generated (N_g, P, D); computed in blocks of reference frames,
-  so no (N_r, N_g, P, D) array is ever held.
+  reference (N_r, P, D), generated (N_g, P, D). step > 1: only the diagonals where
+  j - i is a multiple of `step` are computed (the rest stay 0), all that windows with
+  starts on multiples of `step` read (`windowed_min_mean`). Computed in blocks of
+  reference frames (or diagonal by diagonal), so no (N_r, N_g, P, D) array is held.
   """
-  out = np.empty((len(reference), len(generated)))
-  for i in range(0, len(reference), _ROWS_PER_CHUNK):
+  n_r, n_g = len(reference), len(generated)
+  if step > 1:
+    out = np.zeros((n_r, n_g))
+    for offset in range(-((n_r - 1) // step) * step, n_g, step):
+      i = np.arange(max(0, -offset), min(n_r, n_g - offset))
+      out[i, i + offset] = np.linalg.norm(reference[i] - generated[i + offset], axis=-1).mean(-1)
+    return out
+  out = np.empty((n_r, n_g))
+  for i in range(0, n_r, _ROWS_PER_CHUNK):
     block = reference[i:i + _ROWS_PER_CHUNK, None] - generated[None]
     out[i:i + _ROWS_PER_CHUNK] = np.linalg.norm(block, axis=-1).mean(-1)
   return out
@@ -164,10 +174,13 @@ def style_metrics(reference, generated, settings: StyleSettings = StyleSettings(
     n = min(len(reference), len(generated))
     reference, generated = reference[:n], generated[:n]
   running = settings.protocol == "aioz" and AIOZ_RUNNING_MEAN
+  # Window starts are multiples of the stride, so only those diagonals are needed.
+  step = math.gcd(*[stride for _, stride in settings.pairs()])
   out, used = {}, []
   for metric in METRICS:
     cumsum = diagonal_cumsum(pair_distances(per_frame(reference, metric, settings.protocol),
-                                            per_frame(generated, metric, settings.protocol)))
+                                            per_frame(generated, metric, settings.protocol),
+                                            step))
     values = []
     for window, stride in settings.pairs():
       length = window - 1 if metric == "slv" else window
