@@ -166,7 +166,11 @@ def load_all(args, backend) -> dict[str, Input]:
 
 
 def evaluate(args) -> dict:
-  backend = detectors.get_backend(args.landmarks)
+  videos = [p for p in (args.generated, args.reference, args.style_reference)
+            if p and not p.endswith(".npz")]
+  # Loading dlib's models takes about a second: only when a video or emotions need it.
+  backend = detectors.get_backend(args.landmarks) \
+      if videos or args.emotion_checkpoint else None
   loaded = load_all(args, backend)
 
   def get(path):
