@@ -263,11 +263,13 @@ def track_torso(frames: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
 
 
 def track_segments(frames: np.ndarray, fps: float, backend, config: TrackerConfig,
-                   name: str = "clip", detections=None) -> list[Track]:
+                   name: str = "clip", detections=None, progress: str | None = None
+                   ) -> list[Track]:
   """Every usable face segment of a clip (source frames at `fps`), as 60 fps Tracks.
 
   Args:
     detections: `detect_track(frames, backend)` if already computed.
+    progress: a tqdm description for the crop pass's bar, or None for no bar.
 
   Raises:
     NoFaceError: no segment is usable (the message says why).
@@ -287,16 +289,18 @@ def track_segments(frames: np.ndarray, fps: float, backend, config: TrackerConfi
       reasons.append(f"frames {start}-{end}: face in {fraction:.0%} of frames")
       continue
     track = _make_track(frames[start:end], raw[start:end], detected[start:end], fps, config,
-                        backend)
+                        backend, progress)
     tracks.append(dataclasses.replace(track, source_start=int(start)))
   if not tracks:
     raise NoFaceError(f"{name}: no usable face segment ({'; '.join(reasons)})")
   return tracks
 
 
-def landmarks_on_crops(crops, source_landmarks, detected, backend) -> np.ndarray:
+def landmarks_on_crops(crops, source_landmarks, detected, backend,
+                       progress: str | None = None) -> np.ndarray:
   """The backend's landmarks measured on each crop (the output resolution), where the
   face was detected; elsewhere the source landmarks already mapped into the crop.
+  progress: a tqdm description, or None for no bar.
 
   Frames are independent here, so a `thread_safe` backend gets one thread per core
   (dlib's detector releases the GIL); the result does not depend on the order.
@@ -315,13 +319,15 @@ def landmarks_on_crops(crops, source_landmarks, detected, backend) -> np.ndarray
   frames = np.flatnonzero(detected)
   threads = (os.cpu_count() or 1) if getattr(backend, "thread_safe", False) else 1
   with futures.ThreadPoolExecutor(threads) as pool:
-    for i, points in zip(frames, pool.map(measure, frames)):
+    measured = tqdm.tqdm(pool.map(measure, frames), desc=progress, total=len(frames),
+                         unit="frame", disable=progress is None, leave=False)
+    for i, points in zip(frames, measured):
       if points is not None:
         out[i] = points
   return out
 
 
-def _make_track(frames, raw, detected, fps, config, backend) -> Track:
+def _make_track(frames, raw, detected, fps, config, backend, progress=None) -> Track:
   size = config.resolution
   smooth = _smooth_landmarks(interpolate(raw, detected), fps, config.smooth_seconds)
   boxes = crop_boxes(smooth, fps, config)
@@ -330,7 +336,7 @@ def _make_track(frames, raw, detected, fps, config, backend) -> Track:
   for i in range(len(frames)):
     crop(frames[i], boxes[i], size, out=crops[i])
   mapped = np.stack([to_crop(raw[i], boxes[i], size) for i in range(len(frames))])
-  measured = landmarks_on_crops(crops, mapped, detected, backend)
+  measured = landmarks_on_crops(crops, mapped, detected, backend, progress)
   landmarks = _smooth_landmarks(interpolate(measured, detected), fps, config.smooth_seconds)
   rotation, translation = pose.solve_head_pose(landmarks, size)
   torso = track_torso(crops, landmarks)
@@ -344,8 +350,8 @@ def extract(source, *, backend: str | detectors.LandmarkBackend = "dlib",
             config: TrackerConfig = TrackerConfig(), progress: bool = False) -> Track:
   """The face track of a video or image (path or (H, W, 3) array): its longest segment.
 
-  An image gives a one-frame Track. Several faces: the largest is used. progress: show a
-  tqdm bar over the frames while detecting.
+  An image gives a one-frame Track. Several faces: the largest is used. progress: show
+  tqdm bars over the frames while detecting, then over the crops.
   """
   if isinstance(backend, str):
     backend = detectors.get_backend(backend)
@@ -361,6 +367,8 @@ def extract(source, *, backend: str | detectors.LandmarkBackend = "dlib",
   if len(frames) == 1:
     one = dataclasses.replace(config, min_segment_seconds=0.0, smooth_seconds=0.0)
     return track_segments(frames, fps, backend, one, name)[0]
-  detections = detect_track(frames, backend, os.path.basename(name) if progress else None)
-  segments = track_segments(frames, fps, backend, config, name, detections)
+  label = os.path.basename(name) if progress else None
+  detections = detect_track(frames, backend, label)
+  segments = track_segments(frames, fps, backend, config, name, detections,
+                            label and f"{label} crops")
   return max(segments, key=lambda t: len(t.frames))
