@@ -25,6 +25,7 @@ is the fraction of G's frames showing R's dominant emotion (stylehead_jax.metric
 
 from __future__ import annotations
 
+import _thread
 import argparse
 from concurrent import futures
 import dataclasses
@@ -32,6 +33,7 @@ import json
 import multiprocessing
 import os
 import sys
+import threading
 
 import numpy as np
 
@@ -143,7 +145,8 @@ def _load_without_frames(path: str, protocol: str, backend_name: str) -> Input:
 def load_all(args, backend) -> dict[str, Input]:
   """Every input by its real path, each file read once. Videos other than the generated
   one are tracked in a second process while this one tracks the generated video (whose
-  frames CPBD needs), so two videos take about the time of one on two cores."""
+  frames CPBD needs), so two videos take about the time of one on two cores. A failure
+  there (a corrupt reference, no face) interrupts the tracking here and is raised."""
   paths = {}
   for path in (args.generated, args.reference, args.style_reference):
     if path:
@@ -157,7 +160,26 @@ def load_all(args, backend) -> dict[str, Input]:
     with futures.ProcessPoolExecutor(1, mp_context=context) as pool:
       pending = {k: pool.submit(_load_without_frames, paths[k], args.protocol, args.landmarks)
                  for k in others}
-      loaded[generated] = load(args.generated, args.protocol, backend)
+      # A failure there stops the tracking here at once (only while it runs: the lock
+      # keeps the interrupt from landing anywhere else).
+      lock, tracking_here = threading.Lock(), [True]
+
+      def stop_here(future):
+        with lock:
+          if tracking_here[0] and future.exception():
+            _thread.interrupt_main()
+
+      for future in pending.values():
+        future.add_done_callback(stop_here)
+      try:
+        loaded[generated] = load(args.generated, args.protocol, backend)
+        with lock:
+          tracking_here[0] = False
+      except KeyboardInterrupt:
+        failed = [f.exception() for f in pending.values() if f.done() and f.exception()]
+        if failed:
+          raise failed[0] from None
+        raise
       loaded.update({k: f.result() for k, f in pending.items()})
   for key, path in paths.items():
     if key not in loaded:

@@ -207,9 +207,13 @@ def test_script_on_tracks_and_bad_input(tmp_path):
     assert reason in out.stderr and "Traceback" not in out.stderr
   # A bad reference video fails as clearly from the second process that tracks it.
   bad = REPO.parent / "shared" / "data" / "bad"
-  for reference, reason in [(bad / "corrupt.mp4", "corrupt or unreadable video"),
-                            (bad / "no_face.mp4", "no face found")]:
-    out = _script("-g", tmp_path / "g.npz", "-r", reference)
+  for generated, reference, reason in [
+      (tmp_path / "g.npz", bad / "corrupt.mp4", "corrupt or unreadable video"),
+      (tmp_path / "g.npz", bad / "no_face.mp4", "no face found"),
+      # While this process tracks a long video, which the failure interrupts.
+      (REAL / "style_lp_d6.mp4", bad / "corrupt.mp4", "corrupt or unreadable video")]:
+    out = _script("-g", generated, "-r", reference)
     assert out.returncode != 0
-    assert out.stderr.startswith("error: ") and str(reference) in out.stderr, out.stderr
+    last = out.stderr.splitlines()[-1]  # after the progress bar of a tracked video
+    assert last.startswith("error: ") and str(reference) in last, out.stderr
     assert reason in out.stderr and "Traceback" not in out.stderr
