@@ -32,7 +32,7 @@ def main(argv):
   config = flags.FLAGS.config
   run = train.setup(config)
   state = run.init()
-  batches = train.train_batches(run.task, run.builder, config)
+  batches = run.train_batches(config)
   batch = sharding.to_global(next(batches), run.batch_sharding)
 
   start = time.perf_counter()

@@ -1,48 +1,108 @@
-"""Helpers shared by the stage configs: typed `:arg` parsing and step conversions."""
+"""What every stage config shares: typed `:arg` parsing, the run-loop block, the
+optimizer block and evaluator entries. A stage config states only what differs."""
 
 from __future__ import annotations
 
 import ml_collections
 
-from data_prep import overrides
+from stylehead_jax import overrides
 
 
 def parse_arg(arg: str | None, **defaults) -> ml_collections.ConfigDict:
   """Parses "runlocal,res=128" into typed values, with types taken from `defaults`.
 
-  A bare word sets a bool to True; `key=value` converts value to the default's type.
-  Unknown keys fail, so a typo in the `:arg` suffix is an error.
+  A bare word sets a bool to True; `key=value` converts value to the default's type with
+  the strict converter of `--set` (stylehead_jax.overrides.convert: `runlocal=ture` is an
+  error). Unknown keys fail, so a typo in the `:arg` suffix is an error.
   """
   out = ml_collections.ConfigDict(defaults)
   for item in (arg or "").split(","):
     item = item.strip()
     if not item:
       continue
-    key, _, value = item.partition("=")
+    key, eq, value = item.partition("=")
     if key not in defaults:
       raise KeyError(f"unknown config argument {key!r}; known: {sorted(defaults)}")
-    kind = type(defaults[key])
-    if kind is bool:
-      out[key] = value.lower() not in ("0", "false", "no") if value else True
+    if isinstance(defaults[key], bool) and not eq:
+      out[key] = True
     else:
-      out[key] = kind(value)
+      out[key] = overrides.convert(key, defaults[key], value)
   return out
 
 
-def default_mesh() -> tuple[tuple[str, int], ...]:
-  """Data parallel over every device; the model axis is there for larger stages."""
-  return (("data", -1), ("model", 1))
+def run_loop(task: str) -> ml_collections.ConfigDict:
+  """A config with the run-loop block every stage has: mesh and sharding rules, logging,
+  checkpoints, progress. Stage configs change what differs."""
+  config = ml_collections.ConfigDict()
+  config.task = task
+  config.seed = 0
+  # Data parallel over every device; the model axis is there for larger stages.
+  config.mesh = (("data", -1), ("model", 1))
+  # Logical axis name -> mesh axis (None: replicated).
+  config.sharding_rules = (("batch", "data"), ("hidden", "model"), ("mlp", "model"),
+                           ("embed", None), ("mel", None), ("conv_in", None),
+                           ("conv_out", "model"))
+  config.log_every_steps = 100
+  config.checkpoint_every_steps = 1_000
+  config.keep_checkpoints = 3
+  config.init_from = ""  # a workdir whose latest params start this run (if none here)
+  config.progress = True  # tqdm bar
+  config.evals = ml_collections.ConfigDict()  # name -> evaluator(...)
+  return config
 
 
-def default_sharding_rules() -> tuple[tuple[str, str | None], ...]:
-  """Logical axis name -> mesh axis (None: replicated)."""
-  return (("batch", "data"), ("hidden", "model"), ("mlp", "model"), ("embed", None),
-          ("mel", None), ("conv_in", None), ("conv_out", "model"))
+def data(name: str, features, **values) -> ml_collections.ConfigDict:
+  """A data block: dataset `name` (stylehead_jax.datasets) with its builder overrides,
+  where it is (data_dir), its splits, windows and the features the stage reads."""
+  block = ml_collections.ConfigDict(dict(
+      name=name,
+      overrides="",  # builder values, "key=value,key=value" (a config name of their own)
+      data_dir="",  # "" -> $TFDS_DATA_DIR or ~/tensorflow_datasets
+      train_split="train", eval_split="test",
+      window_frames=64,  # video frames per window (0: whole examples, e.g. images)
+      shuffle_buffer=1_000,
+      cache=True,  # keep decoded examples in memory
+      features=tuple(features)))
+  for key, value in values.items():
+    if key not in block:
+      raise KeyError(f"unknown data field {key!r}; known: {sorted(block)}")
+    block[key] = value
+  return block
+
+
+def optimizer(name: str = "adamw", lr: float = 1e-4, **values) -> ml_collections.ConfigDict:
+  """An optimizer block (stylehead_jax/optim.py documents each field)."""
+  block = ml_collections.ConfigDict(dict(
+      name=name, lr=lr, b1=0.9, b2=0.999, eps=1e-8, momentum=0.9, nesterov=False,
+      weight_decay=0.0, grad_clip_norm=0.0, schedule="constant", warmup_steps=0,
+      end_lr_fraction=0.0, decay_steps=(), decay_factor=0.1))
+  for key, value in values.items():
+    if key not in block:
+      raise KeyError(f"unknown optimizer field {key!r}; known: {sorted(block)}")
+    block[key] = value
+  return block
+
+
+def evaluator(kind: str, every_steps: int, **values) -> ml_collections.ConfigDict:
+  """An entry of config.evals: an evaluator of type `kind` (stylehead_jax.evaluators) run
+  every `every_steps` steps and at the end."""
+  return ml_collections.ConfigDict(dict(type=kind, every_steps=every_steps, **values))
+
+
+def cpu_scale(config: ml_collections.ConfigDict, *, total_steps: int, lr: float,
+              batch_size: int = 8, warmup_steps: int = 20) -> ml_collections.ConfigDict:
+  """The part of every `runlocal` block that fits a stage to 2 CPU cores: batch sizes,
+  steps, and a higher learning rate with a short warm-up for the few steps."""
+  config.batch_size = config.eval_batch_size = batch_size
+  config.total_steps = total_steps
+  config.optimizer.lr = lr
+  config.optimizer.warmup_steps = warmup_steps
+  return config
 
 
 def set_values(config: ml_collections.ConfigDict, items) -> ml_collections.ConfigDict:
   """Applies "a.b=value" strings to `config` in place, each typed like the value it
-  replaces (data_prep.overrides.convert); unknown keys raise."""
+  replaces (stylehead_jax.overrides.convert); unknown keys raise."""
   for item in items or ():
     key, _, value = item.partition("=")
     target = config

@@ -28,22 +28,14 @@ from data_prep.synthetic_context_emotion import scene
 def get_config(arg=None):
   arg = common.parse_arg(arg, runlocal=False, variant="gla",
                          dataset="synthetic_context_emotion", train_examples=0)
-  config = ml_collections.ConfigDict()
-  config.task = "glamor"
-  config.seed = 0
+  config = common.run_loop("glamor")
+  config.checkpoint_every_steps = 2_000
 
   synthetic = arg.dataset == "synthetic_context_emotion"
-  config.data = ml_collections.ConfigDict()
-  config.data.name = arg.dataset
-  config.data.overrides = ""
-  config.data.data_dir = ""
-  config.data.train_split = "train"
-  config.data.eval_split = "test"
-  config.data.window_frames = 0  # whole images, no time windows
-  config.data.shuffle_buffer = 10_000
-  config.data.cache = True
-  config.data.features = ("context", "face", "face_box", "label") + (
-      ("clarity", "cue_mask") if synthetic else ())
+  config.data = common.data(
+      arg.dataset, ("context", "face", "face_box", "label") + (
+          ("clarity", "cue_mask") if synthetic else ()),
+      window_frames=0, shuffle_buffer=10_000)  # whole images, no time windows
 
   config.model = ml_collections.ConfigDict()
   config.model.variant = arg.variant
@@ -57,21 +49,14 @@ def get_config(arg=None):
 
   config.batch_size = 4
   config.eval_batch_size = 64
-  config.lr = 5e-4
-  config.momentum = 0.9
-  config.weight_decay = 0.0
+  config.optimizer = common.optimizer("sgd", 5e-4, momentum=0.9, schedule="piecewise",
+                                      decay_factor=0.1)  # decay_steps: from the epochs below
   config.flip = True
   epochs, decay_epochs = 60, (25, 40)
   train_examples = arg.train_examples or (scene.SceneConfig().num_train if synthetic else 0)
 
-  config.mesh = common.default_mesh()
-  config.sharding_rules = common.default_sharding_rules()
-  config.log_every_steps = 100
-  config.eval_every_steps = 10_000
-  config.checkpoint_every_steps = 2_000
-  config.keep_checkpoints = 3
-  config.init_from = ""
-  config.progress = True
+  # Accuracy, per class, clear / ambiguous, attention on the cues (evaluators/emotion.py).
+  config.evals.emotion = common.evaluator("emotion", every_steps=10_000)
 
   if arg.runlocal:
     config.data.overrides = "context_size=64,face_size=48"
@@ -79,10 +64,10 @@ def get_config(arg=None):
     config.model.context_pools = 3
     config.batch_size = 32
     config.eval_batch_size = 100
-    config.lr = 0.02
+    config.optimizer.lr = 0.02
     epochs, decay_epochs = 8, (5, 7)
     config.log_every_steps = 50
-    config.eval_every_steps = 500
+    config.evals.emotion.every_steps = 500
     config.checkpoint_every_steps = 500
 
   if not train_examples:
@@ -91,5 +76,5 @@ def get_config(arg=None):
                      "epochs into steps")
   steps_per_epoch = max(1, train_examples // config.batch_size)
   config.total_steps = epochs * steps_per_epoch
-  config.lr_decay_steps = tuple(e * steps_per_epoch for e in decay_epochs)
+  config.optimizer.decay_steps = tuple(e * steps_per_epoch for e in decay_epochs)
   return config

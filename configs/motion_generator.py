@@ -16,24 +16,17 @@ real footage; eval/motion_real_speech.py does that leaving one clip out at a tim
 import ml_collections
 
 from configs import common
+from stylehead_jax import media
+from stylehead_jax import motion
 
 
 def get_config(arg=None):
   arg = common.parse_arg(arg, runlocal=False)
-  config = ml_collections.ConfigDict()
-  config.task = "motion_generator"
-  config.seed = 0
+  config = common.run_loop("motion_generator")
 
-  config.data = ml_collections.ConfigDict()
-  config.data.name = "synthetic_talking_heads"
-  config.data.overrides = "resolution=512,num_train_speakers=64,utterances_per_style=8"
-  config.data.data_dir = ""
-  config.data.train_split = "train"
-  config.data.eval_split = "test"
-  config.data.window_frames = 240  # 4 s
-  config.data.shuffle_buffer = 1_000
-  config.data.cache = True
-  config.data.features = ("log_mel", "landmarks", "head_pose", "torso", "valid")
+  config.data = common.data(
+      "synthetic_talking_heads", motion.FEATURES, window_frames=240,  # 4 s
+      overrides=f"resolution={media.CROP_SIZE},num_train_speakers=64,utterances_per_style=8")
   config.data.exclude_clips = ()  # clip ids kept out of training (leave-one-out)
   # A second training source (say real footage: talking_head_videos), mixed in seeded.
   config.data.mix = ml_collections.ConfigDict()
@@ -71,42 +64,24 @@ def get_config(arg=None):
   config.batch_size = 64
   config.eval_batch_size = 64
   config.total_steps = 50_000
-  config.lr = 1e-4
-  config.warmup_steps = 1_000
-  config.grad_clip_norm = 1.0
-  config.weight_decay = 0.0
+  config.optimizer = common.optimizer("adamw", 1e-4, grad_clip_norm=1.0,
+                                      schedule="warmup_constant", warmup_steps=1_000)
 
-  config.eval = ml_collections.ConfigDict()
-  config.eval.max_clips = 64
-  config.eval.chunk_frames = 240
-  config.eval.seed = 0
-  config.eval.num_image_frames = 4
-
-  config.mesh = common.default_mesh()
-  config.sharding_rules = common.default_sharding_rules()
-
-  config.log_every_steps = 100
-  config.eval_every_steps = 5_000
-  config.checkpoint_every_steps = 1_000
-  config.keep_checkpoints = 3
-  config.init_from = ""
-  config.progress = True
+  # phi_mg of whole eval clips against no motion and shuffled audio (evaluators/motion.py).
+  config.evals.motion = common.evaluator("motion", every_steps=5_000, max_clips=64,
+                                         chunk_frames=240, seed=0, num_image_frames=4)
 
   if arg.runlocal:
     config.data.overrides = ""
     config.data.window_frames = 64
     config.data.shuffle_buffer = 64
-    config.batch_size = 8
-    config.eval_batch_size = 8
-    config.total_steps = 1_000
-    config.warmup_steps = 20
-    config.lr = 2e-3
+    common.cpu_scale(config, total_steps=1_000, lr=2e-3)
     config.model.hidden = 128
     config.model.num_layers = 2
     config.model.identity_features = 64
     config.model.pose_hidden = 64
-    config.eval.chunk_frames = 120
+    config.evals.motion.chunk_frames = 120
+    config.evals.motion.every_steps = 500
     config.log_every_steps = 50
-    config.eval_every_steps = 500
     config.checkpoint_every_steps = 250
   return config

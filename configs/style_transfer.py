@@ -17,6 +17,8 @@ shape, audio input and L_mg weights come from its own run (config.json in its wo
 import ml_collections
 
 from configs import common
+from stylehead_jax import media
+from stylehead_jax import motion
 
 VARIANTS = {"full": (1.0, 10.0), "no_r": (1.0, 0.0), "no_sc": (0.0, 0.0)}
 
@@ -25,23 +27,19 @@ def get_config(arg=None):
   arg = common.parse_arg(arg, runlocal=False, variant="full", video=False)
   if arg.variant not in VARIANTS:
     raise KeyError(f"unknown variant {arg.variant!r}; known: {sorted(VARIANTS)}")
-  config = ml_collections.ConfigDict()
-  config.task = "style_transfer"
-  config.seed = 0
+  config = common.run_loop("style_transfer")
+  config.keep_checkpoints = 2
+  config.log_every_steps = 50
+  config.checkpoint_every_steps = 500
 
-  config.data = ml_collections.ConfigDict()
-  config.data.name = "synthetic_talking_heads"  # "" : none (a video reference, clips=rest)
-  config.data.overrides = ""
-  config.data.data_dir = ""
-  config.data.eval_split = "test"
-  config.data.window_frames = 240
-  config.data.features = ("log_mel", "landmarks", "head_pose", "torso", "valid")
+  # name "": none (a video reference evaluated on its own rest, eval clips="rest").
+  config.data = common.data("synthetic_talking_heads", motion.FEATURES, window_frames=240)
 
   config.style = ml_collections.ConfigDict()
   config.style.motion_generator_workdir = ""
   config.style.reference = ""  # "<split>/<clip_id>" of config.data, or a video path
   config.style.span = (0.0, 1.0)  # the part of the reference that trains (fractions)
-  config.style.video_resolution = 512  # crop size a video reference is tracked at
+  config.style.video_resolution = media.CROP_SIZE  # crop size a video reference is tracked at
   config.style.cache_dir = ""  # tracked video references; "": ~/.cache/stylehead_jax/styles
 
   config.critic = ml_collections.ConfigDict()
@@ -49,7 +47,7 @@ def get_config(arg=None):
   config.critic.window = 16  # frames of motion per input of f
   config.critic.mode = "adversarial"  # or "joint" (tasks/style_transfer.py)
   config.critic.steps = 1  # critic steps per Motion Generator step (adversarial)
-  config.critic.lr = 1e-4
+  config.critic.optimizer = common.optimizer("adam", 1e-4, b1=0.5, b2=0.9)  # WGAN-GP's
 
   config.loss = ml_collections.ConfigDict()
   config.loss.sc_weight, config.loss.r_weight = VARIANTS[arg.variant]
@@ -58,42 +56,25 @@ def get_config(arg=None):
   config.batch_size = 64
   config.eval_batch_size = 64
   config.total_steps = 2_000
-  config.lr = 1e-4
-  config.warmup_steps = 100
-  config.grad_clip_norm = 1.0
-  config.weight_decay = 0.0
+  config.optimizer = common.optimizer("adamw", 1e-4, grad_clip_norm=1.0,
+                                      schedule="warmup_constant", warmup_steps=100)
 
-  config.eval = ml_collections.ConfigDict()
-  config.eval.clips = "rest" if arg.video else "style"  # module docstring of the task
-  config.eval.max_clips = 64
-  config.eval.min_frames = 120  # clips shorter than two style windows are left out
-  config.eval.chunk_frames = 240
-  config.eval.seed = 0
-  config.eval.num_image_frames = 4
-
-  config.mesh = common.default_mesh()
-  config.sharding_rules = common.default_sharding_rules()
-
-  config.log_every_steps = 50
-  config.eval_every_steps = 1_000
-  config.checkpoint_every_steps = 500
-  config.keep_checkpoints = 2
-  config.init_from = ""
-  config.progress = True
+  # Before / after SLD, SLV, SMD, LMD (evaluators/style_transfer.py); clips: "style" (other
+  # speakers in the reference's style) or "rest" (the reference after its span).
+  config.evals.style = common.evaluator(
+      "style_transfer", every_steps=1_000, clips="rest" if arg.video else "style",
+      max_clips=64, min_frames=120,  # clips shorter than two style windows are left out
+      chunk_frames=240, seed=0, num_image_frames=4)
 
   if arg.video:
     config.data.name = ""
     config.style.span = (0.0, 2 / 3)  # the last third is held out for evaluation
   if arg.runlocal:
     config.data.window_frames = 64
-    config.batch_size = 8
-    config.eval_batch_size = 8
-    config.total_steps = 300
-    config.warmup_steps = 20
-    config.lr = 5e-4
-    config.critic.lr = 2e-4
-    config.eval.chunk_frames = 120
+    common.cpu_scale(config, total_steps=300, lr=5e-4)
+    config.critic.optimizer.lr = 2e-4
+    config.evals.style.chunk_frames = 120
+    config.evals.style.every_steps = 300
     config.log_every_steps = 25
-    config.eval_every_steps = 300
     config.checkpoint_every_steps = 100
   return config

@@ -20,30 +20,15 @@ import os
 import sys
 import time
 
-from data_prep import overrides as overrides_lib
+from stylehead_jax import datasets
+from stylehead_jax import overrides as overrides_lib
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow loads
-
-BUILDERS = ("synthetic_talking_heads", "talking_head_videos", "speech_audio", "caer_s",
-            "synthetic_context_emotion")
-
-
-def make_builder(name: str, data_dir: str | None, overrides: dict[str, str] | None = None):
-  """The TFDS builder of one of our datasets, configured by `overrides`."""
-  if name not in BUILDERS:
-    raise ValueError(f"unknown dataset {name!r}; known: {', '.join(BUILDERS)}")
-  package = importlib.import_module(f"data_prep.{name}")
-  module = importlib.import_module(f"data_prep.{name}.{name}")
-  builder_cls = next(getattr(package, n) for n in package.__all__)
-  if not overrides:  # the registered default config
-    return builder_cls(data_dir=data_dir)
-  return builder_cls(data_dir=data_dir, config=module.make_config(overrides))
-
 
 def main(argv=None) -> int:
   parser = argparse.ArgumentParser(prog="python -m data_prep.build", description=__doc__,
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
-  parser.add_argument("dataset", choices=BUILDERS, help="which builder to run")
+  parser.add_argument("dataset", choices=datasets.names(), help="which builder to run")
   parser.add_argument("--data_dir", "-d", required=True, help="TFDS data directory to write")
   parser.add_argument("--set", "-s", dest="overrides", action="append", default=[],
                       metavar="KEY=VALUE", help="builder config value (repeatable)")
@@ -55,7 +40,7 @@ def main(argv=None) -> int:
                       help="folder of the user's media (talking_head_videos, speech_audio, caer_s)")
   args = parser.parse_args(argv)
   try:
-    builder = make_builder(args.dataset, args.data_dir, overrides_lib.parse(args.overrides))
+    builder = datasets.make_builder(args.dataset, args.data_dir, overrides_lib.parse(args.overrides))
   except (KeyError, ValueError) as e:
     parser.error(str(e.args[0] if e.args else e))
   start = time.time()

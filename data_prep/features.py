@@ -37,7 +37,7 @@ def talking_head_features(resolution: int) -> dict:
 def emotion_features(context_size: int, face_size: int) -> dict:
   """Feature connectors of a context-aware emotion example (caer_s and
   synthetic_context_emotion): the whole scene resized to a square `context` (the face
-  is not masked here: the model input masks it, stylehead_jax.tasks.glamor), the `face`
+  is not masked here: the model input masks it, models/glamor.model_inputs), the `face`
   crop, its box in the scene [y0, x0, y1, x1] as fractions, the label, and the image's
   and its source video's ids (NCAER-S keeps videos out of both splits at once)."""
   return {

@@ -46,7 +46,7 @@ def run(args) -> list[dict]:
     config.progress = not args.quiet
     result = train.train_and_evaluate(config, os.path.join(args.workdir, variant))
     rows.append({"variant": variant, "paper": PAPER_NAMES[variant], "steps": result["step"],
-                 **{k: result["eval"].get(k) for k in COLUMNS}})
+                 **{k: result["eval"]["emotion"].get(k) for k in COLUMNS}})
   return rows
 
 

@@ -17,7 +17,7 @@ Frame-aligned metrics compare the first min(len(G), len(R)) frames; the output s
 the lengths differed. CPBD is computed on the generated video's own frames. R (and S) are
 tracked in a second process while G is tracked here.
 
---emotion_checkpoint: a glamor training workdir (stylehead_jax.tasks.glamor.Classifier)
+--emotion_checkpoint: a glamor training workdir (stylehead_jax.emotion_classifier)
 classifies up to --emotion_frames evenly spaced frames of G and of R; emotion_consistency
 is the fraction of G's frames showing R's dominant emotion (stylehead_jax.metrics.emotion).
 --emotion_label: the true emotion of both; adds per-class accuracy over their frames.
@@ -40,13 +40,14 @@ import numpy as np
 from stylehead_jax import emotions
 from stylehead_jax import media
 from stylehead_jax import metrics
+from stylehead_jax.landmarks import aioz
 from stylehead_jax.landmarks import detectors
 from stylehead_jax.landmarks import tracking
 from stylehead_jax.metrics import emotion as emotion_metrics
 from stylehead_jax.metrics import report
 from stylehead_jax.metrics import style
 
-RESOLUTION = 512  # the clean protocol's crop side, pixels
+RESOLUTION = media.CROP_SIZE  # the clean protocol's crop side, pixels
 
 
 @dataclasses.dataclass
@@ -70,7 +71,7 @@ def _resample(landmarks: np.ndarray, fps: float, target: float) -> np.ndarray:
 
 def load(path: str, protocol: str, backend, progress: bool = True) -> Input:
   """A track from a video or .npz, at the protocol's frame rate (progress: a tqdm bar)."""
-  target = style.AIOZ_FPS if protocol == "aioz" else media.FPS
+  target = aioz.FPS if protocol == "aioz" else media.FPS
   if path.endswith(".npz"):
     media.check_file(path)
     try:
@@ -89,7 +90,7 @@ def load(path: str, protocol: str, backend, progress: bool = True) -> Input:
   name = os.path.basename(path)
   if protocol == "aioz":
     video = media.read_video(path, fps=None)
-    landmarks = style.aioz_track(video.frames, video.source_fps, backend,
+    landmarks = aioz.track(video.frames, video.source_fps, backend,
                                  progress=name if progress else None)
     return Input(path, landmarks, target, video.frames)
   track = tracking.extract(path, backend=backend, progress=progress,
@@ -114,8 +115,8 @@ def emotion_frames(path: str, limit: int) -> np.ndarray:
 
 def evaluate_emotion(args, backend) -> dict:
   """Emotion consistency of G against R (and per-class accuracy given a label)."""
-  from stylehead_jax.tasks import glamor  # pylint: disable=g-import-not-at-top
-  classifier = glamor.Classifier(args.emotion_checkpoint, backend=backend)
+  from stylehead_jax import emotion_classifier  # pylint: disable=g-import-not-at-top
+  classifier = emotion_classifier.Classifier(args.emotion_checkpoint, backend=backend)
   predicted = {}
   for name in ("generated", "reference"):
     path = getattr(args, name)
@@ -229,7 +230,7 @@ def evaluate(args) -> dict:
                    "window_stride_pairs_used": values["window_stride_pairs"],
                    "fps": generated.fps, "landmarks": args.landmarks,
                    "resolution": RESOLUTION if args.protocol == "clean" else
-                   style.AIOZ_RESOLUTION},
+                   aioz.RESOLUTION},
       "inputs": inputs,
       "notes": notes,
   }

@@ -44,12 +44,13 @@ import time
 import numpy as np
 import tensorflow_datasets as tfds
 
-from data_prep import build
-from data_prep import overrides as overrides_lib
+from stylehead_jax import datasets
 from stylehead_jax import input_pipeline
+from stylehead_jax import overrides as overrides_lib
 from stylehead_jax import metrics
 from stylehead_jax import motion
 from stylehead_jax import train
+from stylehead_jax.evaluators import motion as motion_eval
 from stylehead_jax.landmarks import conventions as lmk
 from stylehead_jax.metrics import sync
 from configs import audio_encoder as audio_encoder_config
@@ -91,7 +92,7 @@ def real_data_config(data_dir: str):
 
 def prepared(name: str, data_dir: str, overrides: str, make_manual_dir):
   """Builder `name` with `overrides`, built from make_manual_dir() the first time."""
-  builder = build.make_builder(name, data_dir, overrides_lib.parse(overrides))
+  builder = datasets.make_builder(name, data_dir, overrides_lib.parse(overrides))
   if not os.path.exists(os.path.join(builder.data_dir, "dataset_info.json")):
     builder.download_and_prepare(
         download_config=tfds.download.DownloadConfig(manual_dir=make_manual_dir()))
@@ -140,8 +141,8 @@ def fold_config(args, data_dir: str, apc_workdir: str, held_out: str):
   config.audio.source = "log_mel" if args.audio_source == "log_mel" else "apc"
   config.audio.encoder_workdir = apc_workdir
   config.total_steps = args.steps
-  config.eval_every_steps = args.steps
-  config.eval.max_clips = 4  # the synthetic test split, a sanity check only
+  config.evals.motion.every_steps = args.steps
+  config.evals.motion.max_clips = 4  # the synthetic test split, a sanity check only
   config.progress = False
   return common.set_values(config, args.set)
 
@@ -150,13 +151,11 @@ def score(model, clip, other_log_mel, seed: int) -> dict:
   """Mouth-opening r of the held-out clip, with its own and with another clip's audio."""
   import jax  # pylint: disable=g-import-not-at-top
   truth = clip["landmarks"]
-  kwargs = dict(source_pose=(clip["head_pose"]["rotation"][0],
-                             clip["head_pose"]["translation"][0]),
-                source_torso=clip["torso"][0], resolution=RESOLUTION)
   rng = jax.random.key(seed)
-  generated = motion.generate_motion(clip["log_mel"], truth[0], model, rng, **kwargs)
-  other = motion.generate_motion(np.resize(other_log_mel, clip["log_mel"].shape), truth[0],
-                                 model, rng, **kwargs)
+  run = lambda **kw: motion_eval.generate(model, clip, rng, resolution=RESOLUTION,
+                                          chunk_frames=240, **kw)
+  generated = run()
+  other = run(log_mel=np.resize(other_log_mel, clip["log_mel"].shape))
   opening = lmk.mouth_opening(truth)
   still = np.repeat(truth[:1], len(truth), axis=0)
   return {
@@ -206,10 +205,10 @@ def main(argv=None) -> int:
     result = train.train_and_evaluate(config, fold_dir)
     model = motion.load(fold_dir)
     other = clips[(i + 1) % len(clips)]
-    rows[ids[i]] = dict(score(model, clip, other["log_mel"], config.eval.seed),
+    rows[ids[i]] = dict(score(model, clip, other["log_mel"], config.evals.motion.seed),
                         other_audio_from=ids[(i + 1) % len(clips)],
                         fold_seconds=time.time() - started,
-                        synthetic_test=result["eval"])
+                        synthetic_test=result["eval"]["motion"])
     print(f"{ids[i]:24s} " + " ".join(f"{k}={v:.3f}" for k, v in rows[ids[i]].items()
                                       if isinstance(v, float)), flush=True)
 

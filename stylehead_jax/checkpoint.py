@@ -13,6 +13,8 @@ from typing import Any, Callable
 import jax
 import orbax.checkpoint as ocp
 
+from stylehead_jax.errors import ConfigError
+
 
 class Checkpointer:
   """Saves `{params, opt_state, step, ...}` every K steps, keeps the newest N."""
@@ -30,13 +32,17 @@ class Checkpointer:
   def latest_step(self) -> int | None:
     return self._manager.latest_step()
 
+  def due(self, step: int) -> bool:
+    """Whether `step` is one the schedule saves (a multiple of `every_steps`)."""
+    return step % self.every_steps == 0
+
   def save(self, step: int, state: Any, *, force: bool = False) -> bool:
     """Saves if `step` is a multiple of `every_steps` (or `force`); returns whether it did.
 
     A save still being written is waited for first: orbax would otherwise skip the new
     one, and a preemption save must never be skipped.
     """
-    if not force and step % self.every_steps:
+    if not force and not self.due(step):
       return False
     self._manager.wait_until_finished()
     if not self._manager.save(step, args=ocp.args.StandardSave(state), force=True):
@@ -101,6 +107,35 @@ def load_state(directory: str, step: int | None = None) -> Any:
   state = manager.restore(step, args=ocp.args.StandardRestore(target))
   manager.close()
   return jax.device_get(state)
+
+
+def load_into(state: dict, workdir: str, parts: dict[str, str], *, field: str) -> dict:
+  """`state` with its entries replaced by those of another run's latest checkpoint (in
+  `workdir`), placed as the current values are (their shardings): how a stage fills its
+  pretrained parts. `parts` maps a state entry to the checkpoint's entry that fills it
+  ({"audio_params": "params"}: that run's params become this state's audio_params);
+  entries the state lacks are skipped.
+
+  Raises:
+    ConfigError: `workdir` (config field `field`) holds no checkpoint, or a part's shapes
+      differ from the state's (the run was trained with another config).
+  """
+  parts = {mine: theirs for mine, theirs in parts.items() if mine in state}
+  if not parts:
+    return state
+  try:
+    loaded = load_state(checkpoint_dir(workdir))
+  except FileNotFoundError as e:
+    raise ConfigError(f"{field}: {e}") from None
+  out = dict(state)
+  for mine, theirs in parts.items():
+    if theirs not in loaded or (jax.tree.map(jax.numpy.shape, loaded[theirs])
+                                != jax.tree.map(jax.numpy.shape, state[mine])):
+      raise ConfigError(f"{field}={workdir}: its {theirs} do not match the shapes its "
+                        "config.json gives")
+    shardings = jax.tree.map(lambda x: x.sharding, state[mine])
+    out[mine] = jax.device_put(loaded[theirs], shardings)
+  return out
 
 
 def checkpoint_dir(workdir: str) -> str:

@@ -3,7 +3,7 @@ and the inputs GLAMOR-Net reads from a picture.
 
 GLAMOR-Net (models/glamor.py) predicts these classes; the builders (caer_s,
 synthetic_context_emotion) label with them; metrics/emotion.py scores with them. The
-caer_s builder and the emotion evaluator (tasks/glamor.py: Classifier) both turn a
+caer_s builder and the emotion classifier (emotion_classifier.py) both turn a
 picture into model inputs with `face_box` and `model_example`, so a video is classified
 exactly as the training images were prepared.
 """

@@ -3,9 +3,9 @@
   python -m stylehead_jax.evaluate --config configs/motion_generator.py:runlocal \\
       --config.audio.encoder_workdir=/tmp/apc --workdir /tmp/mg --json /tmp/mg/eval.json
 
-Restores the workdir's latest checkpoint (or `--step`) and runs the config's evaluators,
-the same ones training runs (stylehead_jax.train.evaluate), printing a table and writing
-JSON: {"config", "workdir", "step", "measurements"}.
+Restores the workdir's latest checkpoint (or `--step`) and runs the config's evaluators
+(config.evals, stylehead_jax.evaluators: the same ones training runs), printing a table
+each and writing JSON: {"config", "workdir", "step", "evals": {name: measurements}}.
 """
 
 from __future__ import annotations
@@ -22,15 +22,16 @@ from absl import logging
 import jax
 
 from stylehead_jax import checkpoint
-from stylehead_jax import tasks
 from stylehead_jax import train  # defines --config and --workdir, shared with training
+from stylehead_jax.errors import ConfigError
 
 _JSON = flags.DEFINE_string("json", None, "Also write the results here.")
 _STEP = flags.DEFINE_integer("step", None, "Checkpoint step (default: the latest).")
 
 
 def evaluate_workdir(config, workdir: str, step: int | None = None) -> dict:
-  """{"step", "measurements"} of the checkpoint at `step` (latest) of `workdir`."""
+  """{"step", "evals": {name: measurements}} of the checkpoint at `step` (latest) of
+  `workdir`."""
   ckpt = checkpoint.Checkpointer(checkpoint.checkpoint_dir(workdir), read_only=True)
   step = ckpt.latest_step() if step is None else step
   if step is None:
@@ -39,8 +40,9 @@ def evaluate_workdir(config, workdir: str, step: int | None = None) -> dict:
   run = train.setup(config)
   state = ckpt.restore(run.abstract_state, step)
   ckpt.close()
-  measurements, _ = train.evaluate(run, config, state)
-  return {"step": int(jax.device_get(state["step"])), "measurements": measurements}
+  results = train.run_evaluators(run.evaluators(config), state)
+  return {"step": int(jax.device_get(state["step"])),
+          "evals": {name: measurements for name, (measurements, _) in results.items()}}
 
 
 def format_table(measurements: dict) -> str:
@@ -56,10 +58,12 @@ def main(argv):
   config, workdir = flags.FLAGS.config, os.path.abspath(flags.FLAGS.workdir)
   try:
     result = evaluate_workdir(config, workdir, _STEP.value)
-  except (FileNotFoundError, tasks.ConfigError) as e:
+  except (FileNotFoundError, ConfigError) as e:
     sys.exit(f"error: {e}")
   print(f"{config.task} at step {result['step']} in {workdir}")
-  print(format_table(result["measurements"]))
+  for name, measurements in result["evals"].items():
+    print(f" {name}:")
+    print(format_table(measurements))
   if _JSON.value:
     out = {"config": json.loads(config.to_json_best_effort()), "workdir": workdir, **result}
     with open(_JSON.value, "w") as f:

@@ -31,8 +31,7 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
-from data_prep import build
-from data_prep import overrides
+from stylehead_jax import datasets
 from stylehead_jax import media
 
 # Samples per video frame of each time-indexed feature; features not listed are per clip.
@@ -44,17 +43,6 @@ TIME_RATES = {
 _VIDEO_FEATURES = ("frames", "region_maps")
 
 tf.config.set_visible_devices([], "GPU")  # tf.data only; accelerators belong to JAX
-
-
-def get_builder(data_config) -> tfds.core.DatasetBuilder:
-  """The configured builder, prepared first if it was never built (synthetic data)."""
-  data_dir = data_config.data_dir or os.environ.get("TFDS_DATA_DIR") or None
-  builder = build.make_builder(data_config.name, data_dir,
-                               overrides.parse(data_config.overrides))
-  if not tf.io.gfile.exists(os.path.join(builder.data_dir, "dataset_info.json")):
-    logging.info("preparing %s in %s", builder.name, builder.data_dir)
-    builder.download_and_prepare()
-  return builder
 
 
 def _load(builder, split: str, features, *, shard: bool, exclude_clips=()) -> tf.data.Dataset:
@@ -131,7 +119,7 @@ def train_batches(builder, config, *, start_step: int = 0) -> Iterator[dict[str,
   ds = _train_windows(builder, config.data.train_split, config)
   mix = config.data.get("mix")
   if mix is not None and mix.name and mix.weight > 0:
-    other = _train_windows(get_builder(mix), mix.train_split, config)
+    other = _train_windows(datasets.get_builder(mix), mix.train_split, config)
     ds = tf.data.Dataset.sample_from_datasets(
         [ds, other], weights=[1.0 - mix.weight, mix.weight], seed=config.seed)
   ds = ds.batch(host_batch, drop_remainder=True).skip(start_step)

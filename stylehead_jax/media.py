@@ -29,6 +29,8 @@ from typing import Sequence
 
 import numpy as np
 
+from stylehead_jax.errors import MediaError  # media.MediaError for callers
+
 # --- The contract -----------------------------------------------------------------------
 FPS = 60
 SAMPLE_RATE = 24_000
@@ -40,27 +42,21 @@ WIN_LENGTH = 400  # 1/60 s
 MELS_PER_FRAME = SAMPLES_PER_FRAME // HOP_LENGTH  # 2
 MEL_FMIN = 0.0
 MEL_FMAX = SAMPLE_RATE / 2
-LOG_MEL_FLOOR = 1e-5  # log(max(mel, floor)): -11.5 for silence
+LOG_MEL_FLOOR = 1e-5  # log(max(mel, floor))
+SILENCE_LOG_MEL = float(np.log(LOG_MEL_FLOOR))  # -11.5: the log-mel of silence
 SILENCE_RMS = 1e-4  # audio whose RMS is below this is treated as silent
 # Networks see (log_mel - LOG_MEL_OFFSET) / LOG_MEL_SCALE: the floor maps to about -1.4
 # and loud speech (log-mel ~ +2) to about 2.
 LOG_MEL_OFFSET = -6.0
 LOG_MEL_SCALE = 4.0
 
+CROP_SIZE = 512  # side of the face crops, pixels (the full-size default; configs may shrink it)
+VIDEO_SUFFIXES = (".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v")
+AUDIO_SUFFIXES = (".wav", ".flac", ".mp3", ".ogg", ".m4a", ".opus")
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")
+
 assert SAMPLES_PER_FRAME * FPS == SAMPLE_RATE
 assert MELS_PER_FRAME * HOP_LENGTH == SAMPLES_PER_FRAME
-
-
-class MediaError(ValueError):
-  """A media file that cannot be used, with the file and the reason in the message."""
-
-  def __init__(self, path, problem: str):
-    self.path = str(path)
-    self.problem = problem
-    super().__init__(f"{path}: {problem}")
-
-  def __reduce__(self):  # pickles (from a worker process) with both arguments
-    return type(self), (self.path, self.problem)
 
 
 # --- Audio ------------------------------------------------------------------------------

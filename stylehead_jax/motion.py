@@ -43,10 +43,11 @@ from stylehead_jax.landmarks import tracking
 from stylehead_jax.models import audio_encoder as apc
 from stylehead_jax.models import motion_generator as mg
 from stylehead_jax.style import manifold
-from stylehead_jax.tasks import ConfigError
+from stylehead_jax.errors import ConfigError
 
 FACE_UNITS = 100.0  # model units per face width
-SILENCE_LOG_MEL = float(np.log(media.LOG_MEL_FLOOR))
+# Per-frame features a Motion Generator trains on, is evaluated on and is styled by.
+FEATURES = ("log_mel", "landmarks", "head_pose", "torso", "valid")
 
 
 # --- Representation ---------------------------------------------------------------------
@@ -156,6 +157,71 @@ def load(workdir: str, step: int | None = None) -> MotionModel:
   return MotionModel(config, state["params"], state.get("audio_params"))
 
 
+# --- Training: L_mg ----------------------------------------------------------------------
+def init_params(config, rng, batch):
+  """(params, audio_params) of a fresh Motion Generator and its audio encoder (random;
+  None without one) for a batch of windows; checkpoint.load_into fills in trained ones."""
+  encoder = audio_encoder(config)
+  audio_params = None if encoder is None else encoder.init(rng, batch["log_mel"])["params"]
+  features, targets = prepare(config, audio_params, batch)
+  params = motion_generator(config).init(
+      rng, features, targets["neutral"], pose_targets=targets["pose_in"])["params"]
+  return params, audio_params
+
+
+def prepare(config, audio_params, batch):
+  """Model inputs and targets of a batch of windows, aligned for the look-ahead."""
+  rotation = batch["head_pose"]["rotation"]
+  translation = batch["head_pose"]["translation"]
+  features, _ = audio_features(config, audio_params, batch["log_mel"])
+  face = canonical(batch["landmarks"], rotation, translation)
+  source = (rotation[:, 0], translation[:, 0], batch["torso"][:, 0])
+  pose = encode_pose(rotation, translation, batch["torso"], source)
+  n = config.lookahead_frames
+  frames = face.shape[1]
+  # Step t of the model describes frame t - n: the pose fed in at step t is frame t - n's.
+  pose_in = jnp.concatenate([jnp.zeros_like(pose[:, :n]), pose[:, :frames - n]], 1)
+  return features, {"neutral": face[:, 0], "face": face[:, :frames - n],
+                    "pose": pose[:, :frames - n], "pose_in": pose_in,
+                    "valid": batch["valid"][:, :frames - n].astype(jnp.float32)}
+
+
+def _point_weights(config):
+  w = np.ones(lmk.NUM_LANDMARKS, np.float32)
+  w[lmk.MOUTH] = config.loss.mouth_weight
+  return jnp.asarray(w / w.sum())
+
+
+def losses(params, audio_params, batch, config, rng=None):
+  """(L_mg, its parts) on a batch of windows (tasks/motion_generator.py defines L_mg).
+  With `rng`, the previous poses fed to the pose head carry Gaussian noise of
+  config.loss.pose_input_noise (pose units)."""
+  features, targets = prepare(config, audio_params, batch)
+  pose_in = targets["pose_in"]
+  if rng is not None and config.loss.pose_input_noise > 0:
+    pose_in = pose_in + config.loss.pose_input_noise * jax.random.normal(rng, pose_in.shape)
+  out, _ = motion_generator(config).apply(
+      {"params": params}, features, targets["neutral"], pose_targets=pose_in)
+  n = config.lookahead_frames
+  face = out["face"][:, n:]
+  mean, log_std = out["pose_mean"][:, n:], out["pose_log_std"][:, n:]
+  w = _point_weights(config)
+  valid = targets["valid"]
+  count = jnp.maximum(valid.sum(), 1.0)
+  face_err = (((face - targets["face"]) ** 2).sum(-1) * w).sum(-1)
+  moved = jnp.diff(face, axis=1) - jnp.diff(targets["face"], axis=1)
+  both = valid[:, 1:] * valid[:, :-1]
+  velocity_err = ((moved ** 2).sum(-1) * w).sum(-1)
+  z = (targets["pose"] - mean) * jnp.exp(-log_std)
+  nll = (0.5 * z ** 2 + log_std + 0.5 * jnp.log(2 * jnp.pi)).mean(-1)
+  parts = {"face": (face_err * valid).sum() / count,
+           "velocity": (velocity_err * both).sum() / jnp.maximum(both.sum(), 1.0),
+           "pose_nll": (nll * valid).sum() / count}
+  total = (parts["face"] + config.loss.velocity_weight * parts["velocity"]
+           + config.loss.pose_weight * parts["pose_nll"])
+  return total, parts
+
+
 # --- Generation -------------------------------------------------------------------------
 @functools.partial(jax.jit, static_argnames=("config_json",))
 def _encode_audio(config_json, audio_params, log_mel, carries):
@@ -173,7 +239,8 @@ def _generate_chunk(config_json, params, features, neutral, noise, force, carrie
 
 def _silence_padded(log_mel: np.ndarray, num_frames: int) -> np.ndarray:
   """Log-mels (2 num_frames, 80): `log_mel`'s whole frames, then silence."""
-  mel = np.full((num_frames * media.MELS_PER_FRAME, media.N_MELS), SILENCE_LOG_MEL, np.float32)
+  mel = np.full((num_frames * media.MELS_PER_FRAME, media.N_MELS), media.SILENCE_LOG_MEL,
+                np.float32)
   n = min(len(log_mel) // media.MELS_PER_FRAME, num_frames) * media.MELS_PER_FRAME
   mel[:n] = log_mel[:n]
   return mel
@@ -252,7 +319,7 @@ def _to_log_mel(audio) -> np.ndarray:
 
 
 def generate_motion(audio, source_landmarks, params: MotionModel, rng, *,
-                    source_pose=None, source_torso=None, resolution: int = 512,
+                    source_pose=None, source_torso=None, resolution: int = media.CROP_SIZE,
                     temperature: float | None = None, chunk_frames: int = 240,
                     bank=None, manifold_weight: float | None = None) -> MotionTrack:
   """phi_mg for `audio` spoken by the face of `source_landmarks`.

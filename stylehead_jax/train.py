@@ -4,7 +4,8 @@
   python -m stylehead_jax.train --config configs/audio_encoder.py --workdir gs://b/apc \\
       --config.batch_size=256 --config.data.data_dir=gs://b/tfds
 
-The stage is `config.task` (a module of stylehead_jax.tasks). A re-run in the same
+The stage is `config.task` (a module of stylehead_jax.tasks, checked against the contract
+in tasks/base.py); its evaluators are `config.evals`. A re-run in the same
 workdir resumes from its latest checkpoint; SIGTERM (preemption) saves and exits.
 Notebooks call `train_and_evaluate(config, workdir)` directly.
 """
@@ -35,9 +36,14 @@ import tensorflow as tf
 import tqdm
 
 from stylehead_jax import checkpoint
+from stylehead_jax import datasets
 from stylehead_jax import input_pipeline
 from stylehead_jax import sharding
 from stylehead_jax import tasks
+from stylehead_jax.errors import ConfigError
+from stylehead_jax.errors import NonFiniteError
+from stylehead_jax.evaluators import base as evaluator_base
+from stylehead_jax.tasks import base
 
 _CONFIG = config_flags.DEFINE_config_file(
     "config", None, "Stage config file, e.g. configs/audio_encoder.py:runlocal.",
@@ -81,31 +87,10 @@ def _write_images(writer, step: int, images: dict[str, np.ndarray]) -> None:
   writer.flush()
 
 
-def evaluate(run: Setup, config, state) -> tuple[dict, dict]:
-  """Runs the stage's evaluator over the eval split: (measurements, sample images)."""
-  if hasattr(run.task, "evaluate"):  # the stage evaluates whole clips itself
-    return run.task.evaluate(state, run.builder, config)
-  totals, images = {}, {}
-  for batch in input_pipeline.eval_batches(run.builder, config):
-    batch = sharding.to_global(batch, run.batch_sharding)
-    sums = jax.device_get(run.eval_step(state, batch))
-    for k, v in sums.items():
-      totals[k] = totals.get(k, 0.0) + float(v)
-    if not images:
-      images = jax.device_get(run.task.eval_images(state, batch, config=config))
-  count = totals.pop("count", 0.0)
-  if not count:
-    raise ValueError(f"eval split {config.data.eval_split!r} has no window of "
-                     f"{config.data.window_frames} frames")
-  measurements = {k: v / count for k, v in totals.items()}
-  measurements["num_windows"] = count
-  return measurements, images
-
-
 @dataclasses.dataclass
 class Setup:
-  """Everything a run builds before its first step (train.py and bench/ share it)."""
-  task: Any
+  """Everything a run builds before its first step (train.py, evaluate.py and bench/)."""
+  stage: base.Stage
   mesh: Any
   builder: Any
   batch_sharding: Any
@@ -113,25 +98,28 @@ class Setup:
   abstract_state: Any  # restore target: shapes, dtypes and shardings of the state
   init: Callable[[], Any]  # -> a freshly initialised, sharded state
   train_step: Callable[..., Any]  # (state, batch, rng) -> (state, measurements)
-  eval_step: Callable[..., Any] | None  # (state, batch) -> sums of measurements
   train_rng: jax.Array
 
+  def train_batches(self, config, start_step: int = 0):
+    return _train_batches(self.stage, self.builder, config, start_step)
 
-def train_batches(task, builder, config, start_step: int = 0):
+  def evaluators(self, config) -> dict:
+    """{name: evaluator} of config.evals (stylehead_jax.evaluators)."""
+    return evaluator_base.build(evaluator_base.Context(
+        stage=self.stage, builder=self.builder, mesh=self.mesh,
+        state_sharding=self.state_sharding, batch_sharding=self.batch_sharding), config)
+
+
+def _train_batches(stage, builder, config, start_step: int):
   """The stage's own training stream where it has one (say windows of one reference
   clip), else config.data's through input_pipeline.train_batches."""
-  batches = getattr(task, "train_batches", input_pipeline.train_batches)
+  batches = stage.train_batches or input_pipeline.train_batches
   return batches(builder, config, start_step=start_step)
 
 
-def _with_pretrained(task, config, state):
-  """A fresh state with the stage's pretrained parts loaded (e.g. a frozen encoder)."""
-  return task.load_pretrained(state, config) if hasattr(task, "load_pretrained") else state
-
-
 def setup(config) -> Setup:
-  """Mesh, input, model and optimizer, shardings and compiled steps for `config.task`."""
-  task = tasks.get(config.task)
+  """Mesh, input, model and optimizer, shardings and compiled step for `config.task`."""
+  stage = tasks.get(config.task)
   rules = config.sharding_rules
 
   # Mesh.
@@ -139,17 +127,17 @@ def setup(config) -> Setup:
   dp = sharding.data_parallel_size(mesh, rules)
   for name in ("batch_size", "eval_batch_size"):
     if config[name] % dp:
-      raise ValueError(f"config.{name}={config[name]} is not divisible by the {dp} data shards")
+      raise ConfigError(f"config.{name}={config[name]} is not divisible by the {dp} data shards")
   logging.info("mesh %s over %d devices", dict(mesh.shape), jax.device_count())
 
   # Input.
-  builder = input_pipeline.get_builder(config.data) if config.data.name else None
+  builder = datasets.get_builder(config.data) if config.data.name else None
   batch_sharding = sharding.batch_sharding(mesh, rules)
-  example = sharding.to_global(next(train_batches(task, builder, config)), batch_sharding)
+  example = sharding.to_global(next(_train_batches(stage, builder, config, 0)), batch_sharding)
 
   # Model and optimizer: the state's shapes and logical axes, without allocating.
   init_rng, train_rng = jax.random.split(jax.random.key(config.seed))
-  init_fn = functools.partial(task.init, config)
+  init_fn = functools.partial(stage.init, config)
   boxed = jax.eval_shape(init_fn, init_rng, example)
 
   # Shard and place.
@@ -157,38 +145,69 @@ def setup(config) -> Setup:
   jit_init = jax.jit(lambda r, b: nn.unbox(init_fn(r, b)), out_shardings=state_sharding)
   logging.info("state shardings: %s", sharding.describe(state_sharding))
 
+  def init():
+    state = jit_init(init_rng, example)
+    return stage.load_pretrained(state, config) if stage.load_pretrained else state
+
   # Step.
   def step_fn(state, batch, rng):
     # Each step draws from its own stream: the run's rng folded with the step number.
-    return task.train_step(state, batch, jax.random.fold_in(rng, state["step"]),
-                           config=config)
+    return stage.train_step(state, batch, jax.random.fold_in(rng, state["step"]),
+                            config=config)
 
   repl = sharding.replicated(mesh)
   return Setup(
-      task=task, mesh=mesh, builder=builder, batch_sharding=batch_sharding,
+      stage=stage, mesh=mesh, builder=builder, batch_sharding=batch_sharding,
       state_sharding=state_sharding,
       abstract_state=checkpoint.abstract_like(nn.unbox(boxed), state_sharding),
-      init=lambda: _with_pretrained(task, config, jit_init(init_rng, example)),
+      init=init,
       train_step=jax.jit(step_fn, in_shardings=(state_sharding, batch_sharding, repl),
                          out_shardings=(state_sharding, repl), donate_argnums=0),
-      eval_step=jax.jit(functools.partial(task.eval_step, config=config),
-                        in_shardings=(state_sharding, batch_sharding), out_shardings=repl)
-      if hasattr(task, "eval_step") else None,
       train_rng=train_rng)
+
+
+def run_evaluators(evaluators: dict, state) -> dict[str, tuple[dict, dict]]:
+  """{name: (measurements, images)} of each evaluator on `state`."""
+  return {name: evaluator.run(state) for name, evaluator in evaluators.items()}
+
+
+def is_main_process() -> bool:
+  """Whether this process writes the run's files (config.json, result.json, TensorBoard):
+  process 0 of a multi-host run; checkpoints are written by all together (orbax)."""
+  return jax.process_index() == 0
+
+
+def first_non_finite(pending: list[dict], first_step: int) -> tuple[int, str, float] | None:
+  """(step, name, value) of the first NaN or infinite measurement among those of
+  consecutive steps from `first_step`, or None."""
+  for i, measurements in enumerate(jax.device_get(pending)):
+    for name, value in measurements.items():
+      if not np.all(np.isfinite(value)):
+        return first_step + i, name, float(np.asarray(value).ravel()[0])
+  return None
 
 
 def train_and_evaluate(config, workdir: str) -> dict:
   """Trains `config.task` in `workdir` (resuming if it holds a checkpoint).
 
+  On several hosts every process trains and checkpoints (orbax saves collectively);
+  only process 0 writes config.json and TensorBoard summaries.
+
   Returns:
-    {"step": last step, "history": [(step, loss)] logged this run, "eval": last
-     evaluation, "preempted": bool, "checkpoint_dir": ..., "summary_dir": ...,
-     "state": the final train state}.
+    {"step": last step, "history": [(step, loss)] logged this run, "eval": {evaluator:
+     its last measurements with their "step"}, "preempted": bool, "checkpoint_dir": ...,
+     "summary_dir": ..., "state": the final train state}.
+
+  Raises:
+    NonFiniteError: a measurement became NaN or infinite (the message names the step and
+      the measurement); nothing from that step on was saved.
   """
   workdir = os.path.abspath(workdir)
-  tf.io.gfile.makedirs(workdir)
-  with tf.io.gfile.GFile(os.path.join(workdir, "config.json"), "w") as f:
-    f.write(config.to_json_best_effort(indent=2))
+  main_process = is_main_process()
+  if main_process:
+    tf.io.gfile.makedirs(workdir)
+    with tf.io.gfile.GFile(os.path.join(workdir, "config.json"), "w") as f:
+      f.write(config.to_json_best_effort(indent=2))
   run = setup(config)
 
   # Checkpoint restore.
@@ -201,51 +220,69 @@ def train_and_evaluate(config, workdir: str) -> dict:
   logging.info("%s at step %d", origin, start_step)
 
   # Evaluators and summaries.
+  evaluators = run.evaluators(config)
   summary_dir = os.path.join(workdir, "tensorboard")
-  writer = tf.summary.create_file_writer(summary_dir)
+  writer = (tf.summary.create_file_writer(summary_dir) if main_process
+            else tf.summary.create_noop_writer())
   result = {"step": start_step, "history": [], "eval": {}, "preempted": False,
             "checkpoint_dir": ckpt.directory, "summary_dir": summary_dir, "state": None}
 
-  def run_eval(step, state):
-    measurements, images = evaluate(run, config, state)
-    _write_scalars(writer, step, {f"eval/{k}": v for k, v in measurements.items()})
-    _write_images(writer, step, {f"eval/{k}": v for k, v in images.items()})
-    logging.info("step %d eval: %s", step, " ".join(f"{k}={v:.4g}" for k, v in measurements.items()))
-    result["eval"] = dict(measurements, step=step)
+  def run_eval(step, state, names):
+    for name in names:
+      measurements, images = evaluators[name].run(state)
+      _write_scalars(writer, step, {f"eval/{name}/{k}": v for k, v in measurements.items()})
+      _write_images(writer, step, {f"eval/{name}/{k}": v for k, v in images.items()})
+      logging.info("step %d eval %s: %s", step, name,
+                   " ".join(f"{k}={v:.4g}" for k, v in measurements.items()))
+      result["eval"][name] = dict(measurements, step=step)
 
   # Loop.
-  batches = train_batches(run.task, run.builder, config, start_step)
+  batches = run.train_batches(config, start_step)
   pending, last_log = [], time.time()
   progress = tqdm.tqdm(total=config.total_steps, initial=start_step, desc=config.task,
-                       disable=not config.progress, dynamic_ncols=True)
-  with _Preemption() as preemption:
-    for step in range(start_step + 1, config.total_steps + 1):
-      batch = sharding.to_global(next(batches), run.batch_sharding)
-      state, measurements = run.train_step(state, batch, run.train_rng)
-      pending.append(measurements)
-      progress.update(1)
-      if step % config.log_every_steps == 0 or step == config.total_steps:
-        means = {k: float(np.mean([jax.device_get(m[k]) for m in pending])) for k in pending[0]}
-        means["steps_per_second"] = len(pending) / (time.time() - last_log)
-        pending, last_log = [], time.time()
-        _write_scalars(writer, step, {f"train/{k}": v for k, v in means.items()})
-        result["history"].append((step, means["loss"]))
-        progress.set_postfix(loss=f"{means['loss']:.4f}")
-        logging.info("step %d: %s", step, " ".join(f"{k}={v:.4g}" for k, v in means.items()))
-      ckpt.save(step, state, force=preemption.requested or step == config.total_steps)
-      result["step"] = step
-      if preemption.requested:
-        ckpt.wait()
-        logging.warning("preempted: saved step %d to %s", step, ckpt.directory)
-        result["preempted"] = True
-        break
-      if step % config.eval_every_steps == 0 or step == config.total_steps:
-        run_eval(step, state)
-  if start_step >= config.total_steps:  # already done: report the final figures again
-    run_eval(start_step, state)
-  progress.close()
-  ckpt.close()
-  writer.close()
+                       disable=not (config.progress and main_process), dynamic_ncols=True)
+  try:
+    with _Preemption() as preemption:
+      for step in range(start_step + 1, config.total_steps + 1):
+        batch = sharding.to_global(next(batches), run.batch_sharding)
+        state, measurements = run.train_step(state, batch, run.train_rng)
+        pending.append(measurements)
+        progress.update(1)
+        last = step == config.total_steps
+        saving = last or preemption.requested or ckpt.due(step)
+        logging_now = step % config.log_every_steps == 0 or last
+        if saving or logging_now:  # nothing non-finite is ever saved or logged
+          bad = first_non_finite(pending, step - len(pending) + 1)
+          if bad is not None:
+            raise NonFiniteError(
+                f"step {bad[0]}: train/{bad[1]} = {bad[2]}; stopped without saving it "
+                f"(the last good checkpoint, step {ckpt.latest_step()}, is kept in "
+                f"{ckpt.directory})")
+        if logging_now:
+          means = {k: float(np.mean([jax.device_get(m[k]) for m in pending]))
+                   for k in pending[0]}
+          means["steps_per_second"] = len(pending) / (time.time() - last_log)
+          pending, last_log = [], time.time()
+          _write_scalars(writer, step, {f"train/{k}": v for k, v in means.items()})
+          result["history"].append((step, means["loss"]))
+          progress.set_postfix(loss=f"{means['loss']:.4f}")
+          logging.info("step %d: %s", step, " ".join(f"{k}={v:.4g}" for k, v in means.items()))
+        if saving:
+          ckpt.save(step, state, force=True)
+        result["step"] = step
+        if preemption.requested:
+          ckpt.wait()
+          logging.warning("preempted: saved step %d to %s", step, ckpt.directory)
+          result["preempted"] = True
+          break
+        run_eval(step, state, [name for name, ev in config.evals.items()
+                               if evaluator_base.due(ev, step, config.total_steps)])
+    if start_step >= config.total_steps:  # already done: report the final figures again
+      run_eval(start_step, state, list(evaluators))
+  finally:
+    progress.close()
+    ckpt.close()
+    writer.close()
   result["state"] = state
   return result
 
@@ -263,8 +300,10 @@ def main(argv):
   config, workdir = _CONFIG.value, _WORKDIR.value
   try:
     result = train_and_evaluate(config, workdir)
-  except tasks.ConfigError as e:
+  except (ConfigError, NonFiniteError) as e:
     sys.exit(f"error: {e}")
+  if not is_main_process():
+    return
   summary = {k: result[k] for k in
              ("step", "preempted", "checkpoint_dir", "summary_dir", "eval", "history")}
   result_path = os.path.join(os.path.abspath(workdir), "result.json")
@@ -276,9 +315,9 @@ def main(argv):
   if history:
     print(f"  train loss {history[0][1]:.4f} (step {history[0][0]}) -> "
           f"{history[-1][1]:.4f} (step {history[-1][0]})")
-  if result["eval"]:
-    print("  eval (step {step}): ".format(**result["eval"]) + "  ".join(
-        f"{k}={v:.4g}" for k, v in result["eval"].items() if k != "step"))
+  for name, measurements in result["eval"].items():
+    print(f"  eval {name} (step {measurements['step']}): " + "  ".join(
+        f"{k}={v:.4g}" for k, v in measurements.items() if k != "step"))
   print(f"  checkpoints: {result['checkpoint_dir']}")
   print(f"  summaries:   tensorboard --logdir {result['summary_dir']}")
   print(f"  figures:     {result_path}")

@@ -14,9 +14,10 @@ from PIL import ImageDraw
 import pytest
 import tensorflow_datasets as tfds
 
-from data_prep import build
 from data_prep.caer_s import caer_s
 from data_prep.synthetic_context_emotion import scene
+from stylehead_jax import datasets
+from stylehead_jax import emotion_classifier
 from stylehead_jax import emotions
 from stylehead_jax import media
 from stylehead_jax.metrics import emotion as emotion_metrics
@@ -39,19 +40,19 @@ def test_masked_face_really_is_masked():
   batch = _batch()
   other = dict(batch, context=batch["context"].copy())
   other["context"][:, 10:30, 15:35] = 255 - other["context"][:, 10:30, 15:35]  # another face
-  box = task.face_mask(jnp.asarray(batch["face_box"]), 64)[..., 0]
+  box = glamor.face_mask(jnp.asarray(batch["face_box"]), 64)[..., 0]
   rows, cols = (np.arange(64) + 0.5) / 64, (np.arange(64) + 0.5) / 64
   expected = ((rows >= 0.1) & (rows <= 0.5))[:, None] & ((cols >= 0.2) & (cols <= 0.6))[None]
   np.testing.assert_array_equal(np.asarray(box[0]), expected)
   for variant in glamor.MASKED_VARIANTS:
-    _, context = task.model_inputs(batch, variant)
-    _, context_other = task.model_inputs(other, variant)
+    _, context = glamor.model_inputs(batch, variant)
+    _, context_other = glamor.model_inputs(other, variant)
     inside = np.asarray(context)[:, expected]
     assert np.all(inside == 0.0), variant  # nothing of the face reaches the model
     np.testing.assert_array_equal(np.asarray(context), np.asarray(context_other))
     outside = np.asarray(context)[:, ~expected]
     np.testing.assert_allclose(outside, batch["context"][:, ~expected] / 127.5 - 1, atol=1e-6)
-  _, visible = task.model_inputs(batch, "face_context")  # w/fC keeps the face
+  _, visible = glamor.model_inputs(batch, "face_context")  # w/fC keeps the face
   np.testing.assert_allclose(np.asarray(visible), batch["context"] / 127.5 - 1, atol=1e-6)
 
 
@@ -71,7 +72,7 @@ def test_flip_mirrors_images_and_box():
 def test_variants_give_logits_and_attention(variant):
   model = glamor.GlamorNet(variant=variant, widths=(4, 8, 8, 8, 8), context_pools=3,
                            attention_hidden=8, fusion_hidden=8, classifier_hidden=8)
-  face, context = task.model_inputs(_batch(), variant)
+  face, context = glamor.model_inputs(_batch(), variant)
   variables = model.init(jax.random.key(0), face, context)
   (logits, aux) = model.apply(variables, face, context)
   assert logits.shape == (3, emotions.NUM_EMOTIONS)
@@ -84,7 +85,7 @@ def test_variants_give_logits_and_attention(variant):
   if variant in ("context_attention", "gla"):
     assert float(aux["attention"].std()) > 0  # not uniform
     # GLA's scores read the face: another face changes the map; plain attention's do not.
-    face_2, _ = task.model_inputs(_batch(seed=1), variant)
+    face_2, _ = glamor.model_inputs(_batch(seed=1), variant)
     _, aux_2 = model.apply(variables, face_2, context)
     moved = float(jnp.abs(aux_2["attention"] - aux["attention"]).max())
     assert (moved > 1e-6) == (variant == "gla"), moved
@@ -158,7 +159,7 @@ def test_ncaer_s_build_keeps_videos_out_of_both_splits(caer_videos, tmp_path):
              str(caer_videos), "--data_dir", str(tmp_path), *flags])
   # 3 videos per split, 2 frames each; a frame where dlib finds no face is left out, said.
   skipped = out.stderr.count("no face found")
-  builder = build.make_builder("caer_s", str(tmp_path), dict(f.split("=") for f in flags[1::2]))
+  builder = datasets.make_builder("caer_s", str(tmp_path), dict(f.split("=") for f in flags[1::2]))
   ids, count = {}, 0
   for split in ("train", "test"):
     rows = list(tfds.as_numpy(builder.as_dataset(split=split)))
@@ -187,7 +188,7 @@ def test_caer_s_images_skip_pictures_without_a_face(real_dir, bad_dir, tmp_path)
              "--data_dir", str(tmp_path / "tfds")])
   assert "free-mountain-vector-01.jpg: no face found" in out.stderr
   assert "test: 1, train: 2" in out.stdout, out.stdout
-  test = next(iter(tfds.as_numpy(build.make_builder("caer_s", str(tmp_path / "tfds"))
+  test = next(iter(tfds.as_numpy(datasets.make_builder("caer_s", str(tmp_path / "tfds"))
                                  .as_dataset(split="test"))))
   assert emotions.EMOTIONS[test["label"]] == "Sad"
   y0, x0, y1, x1 = test["face_box"]
@@ -200,7 +201,7 @@ def _train_cli(workdir, data_dir, steps, devices=4):
          f"--config.data.overrides={','.join(SMALL_WORLD)}", f"--config.total_steps={steps}",
          "--config.batch_size=16", "--config.eval_batch_size=32",
          "--config.checkpoint_every_steps=10", "--config.log_every_steps=5",
-         "--config.eval_every_steps=1000", "--config.progress=False"]
+         "--config.evals.emotion.every_steps=1000", "--config.progress=False"]
   return run(cmd, env={"XLA_FLAGS": f"--xla_force_host_platform_device_count={devices}"})
 
 
@@ -221,7 +222,7 @@ def test_runlocal_train_writes_and_restores_a_checkpoint(trained):
   assert sorted(os.listdir(workdir / "checkpoints")) == ["10", "20", "30"]
   result = json.loads((workdir / "result.json").read_text())
   assert result["step"] == 30 and result["history"][0][0] == 25
-  measured = result["eval"]
+  measured = result["eval"]["emotion"]
   assert measured["num_examples"] == 64 and 0 <= measured["accuracy"] <= 1
   assert measured["attention_mass_ratio"] > 0
   for name in ("accuracy_clear", "accuracy_ambiguous", "accuracy_happy"):
@@ -236,7 +237,7 @@ def test_runlocal_train_writes_and_restores_a_checkpoint(trained):
   assert restored["step"] == 30
   for name, value in measured.items():
     if name != "step":
-      assert restored["measurements"][name] == pytest.approx(value, abs=1e-6), name
+      assert restored["evals"]["emotion"][name] == pytest.approx(value, abs=1e-6), name
   del out
 
 
@@ -253,7 +254,7 @@ def test_emotion_metrics():
 def test_eval_metrics_reports_emotion_consistency(trained, real_dir, tmp_path):
   workdir = trained[0]
   frames = media.read_video(real_dir / "talk_vr_5.mp4", fps=None).frames[:40:4]
-  classifier = task.Classifier(str(workdir))
+  classifier = emotion_classifier.Classifier(str(workdir))
   labels, probabilities = classifier.classify(frames)
   assert (labels >= 0).all()  # dlib finds the face in every frame
   np.testing.assert_allclose(probabilities.sum(-1), 1.0, atol=1e-5)
@@ -284,7 +285,7 @@ def test_ablation_script_reports_a_finished_run(trained, tmp_path):
              "--set", "batch_size=16", "--set", "eval_batch_size=32",
              "--json", str(tmp_path / "rows.json")])
   rows = json.loads((tmp_path / "rows.json").read_text())
-  measured = json.loads((workdir / "result.json").read_text())["eval"]
+  measured = json.loads((workdir / "result.json").read_text())["eval"]["emotion"]
   assert [r["variant"] for r in rows] == ["gla"] and rows[0]["steps"] == 30
   assert rows[0]["accuracy_ambiguous"] == pytest.approx(measured["accuracy_ambiguous"])
   assert "| w/GLA (gla) | 30 |" in out.stdout

@@ -5,6 +5,7 @@ import itertools
 import numpy as np
 
 from configs import motion_generator as motion_config
+from stylehead_jax import datasets
 from stylehead_jax import input_pipeline
 
 
@@ -26,7 +27,7 @@ def _trained_ids(builder, config, batches):
 
 def test_excluded_clips_never_train(synthetic_data_dir):
   config = _config(synthetic_data_dir)
-  builder = input_pipeline.get_builder(config.data)
+  builder = datasets.get_builder(config.data)
   ids = _clip_ids(builder, "train")
   config.data.exclude_clips = tuple(ids[2:])
   assert set(_trained_ids(builder, config, 10)) == set(ids[:2])
@@ -34,7 +35,7 @@ def test_excluded_clips_never_train(synthetic_data_dir):
 
 def test_mix_draws_its_share_from_the_second_source(synthetic_data_dir):
   config = _config(synthetic_data_dir)
-  builder = input_pipeline.get_builder(config.data)
+  builder = datasets.get_builder(config.data)
   config.data.mix.name = config.data.name
   config.data.mix.data_dir = synthetic_data_dir
   config.data.mix.train_split = "test"

@@ -107,7 +107,7 @@ def test_nearest_never_holds_the_distance_matrix():
 # --- Training and evaluation ------------------------------------------------------------
 def test_runlocal_beats_the_baselines_on_unseen_speakers(trained):
   _, mg_dir, config, result = trained
-  ev = result["eval"]
+  ev = result["eval"]["motion"]
   print(json.dumps(ev, indent=1))
   assert result["step"] == config.total_steps
   losses = [loss for _, loss in result["history"]]
@@ -131,7 +131,8 @@ def test_evaluate_cli_restores_and_reports_the_same_figures(trained, tmp_path):
   report = json.loads(out.read_text())
   assert report["step"] == config.total_steps
   for key in ("lmd", "no_motion_lmd", "shuffled_audio_lmd", "d_l", "d_v", "d_a"):
-    assert report["measurements"][key] == pytest.approx(result["eval"][key], rel=1e-5), key
+    assert report["evals"]["motion"][key] == pytest.approx(result["eval"]["motion"][key],
+                                                   rel=1e-5), key
 
 
 def test_missing_audio_encoder_is_a_clear_error(synthetic_data_dir, tmp_path):
@@ -152,7 +153,7 @@ def test_sharded_steps_match_one_device(trained, tmp_path):
            "configs/motion_generator.py:runlocal", "--workdir", str(workdir),
            f"--config.data.data_dir={config.data.data_dir}",
            f"--config.audio.encoder_workdir={apc_dir}", "--config.total_steps=3",
-           "--config.log_every_steps=1", "--config.eval.max_clips=2", "--config.progress=False"]
+           "--config.log_every_steps=1", "--config.evals.motion.max_clips=2", "--config.progress=False"]
     if mesh:
       cmd.append(f"--config.mesh={mesh}")
     proc = run(cmd, env={"XLA_FLAGS": f"--xla_force_host_platform_device_count={devices}"})

@@ -6,7 +6,7 @@ import os
 import numpy as np
 import tensorflow_datasets as tfds
 
-from data_prep import build
+from stylehead_jax import datasets
 from stylehead_jax import media
 
 
@@ -18,7 +18,7 @@ def test_speech_folder_builds(tmp_path, real_dir, bad_dir, caplog):
   os.symlink(bad_dir / "speech_float32_16k.wav", root / "float32.wav")
   media.write_wav(root / "silent.wav", np.zeros(media.SAMPLE_RATE, np.float32))
   (root / "broken.mp3").write_bytes(b"not audio at all")
-  builder = build.make_builder("speech_audio", str(tmp_path / "tfds"), {"test_fraction": "0"})
+  builder = datasets.make_builder("speech_audio", str(tmp_path / "tfds"), {"test_fraction": "0"})
   with caplog.at_level(logging.WARNING):
     builder.download_and_prepare(
         download_config=tfds.download.DownloadConfig(manual_dir=str(root)))

@@ -12,8 +12,12 @@ import numpy as np
 import pytest
 
 from configs import style_transfer as style_config
+from stylehead_jax import datasets
 from stylehead_jax import motion
+from stylehead_jax.errors import ConfigError
+from stylehead_jax.evaluators import style_transfer as style_eval
 from stylehead_jax.models import style_transfer as style_net
+from stylehead_jax.style import references
 from stylehead_jax.style import templates
 from stylehead_jax.tasks import style_transfer as task
 from tests.conftest import REAL, TRACKED_CLIPS, run
@@ -124,9 +128,9 @@ def _config(trained, data_dir, reference):
 def test_eval_clips_are_other_speakers_in_the_reference_style(trained, synthetic_data_dir):
   from stylehead_jax import input_pipeline  # pylint: disable=g-import-not-at-top
   config = _config(trained, synthetic_data_dir, "test/test-0000-opera-000")
-  builder = input_pipeline.get_builder(config.data)
-  reference = task.reference_clip(builder, config)
-  clips = task.eval_clips(builder, config, reference)
+  builder = datasets.get_builder(config.data)
+  reference = style_eval.reference(builder, config)
+  clips = style_eval.eval_clips(builder, config, config.evals.style, reference)
   assert clips and all(c["style"] == reference["style"] for c in clips)
   assert all(c["speaker_id"] != reference["speaker_id"] for c in clips)
   batch = next(task.train_batches(builder, config, start_step=7))
@@ -134,8 +138,8 @@ def test_eval_clips_are_other_speakers_in_the_reference_style(trained, synthetic
   np.testing.assert_array_equal(batch["landmarks"], again["landmarks"])
   assert batch["log_mel"].shape == (config.batch_size, 2 * config.data.window_frames, 80)
   config.style.reference = "test/no-such-clip"
-  with pytest.raises(task.ConfigError, match="no clip 'no-such-clip'"):
-    task.reference_clip(builder, config)
+  with pytest.raises(ConfigError, match="no clip 'no-such-clip'"):
+    references.reference_clip(config.style.reference, builder)
 
 
 def test_video_reference_trains_sharded_resumes_and_evaluates(trained, tmp_path):
@@ -152,7 +156,7 @@ def test_video_reference_trains_sharded_resumes_and_evaluates(trained, tmp_path)
             "--config.progress=False"]
   env = {"XLA_FLAGS": "--xla_force_host_platform_device_count=2"}
   first = run([sys.executable, "-m", "stylehead_jax.train", *common,
-               "--config.total_steps=6", "--config.eval_every_steps=100"], env=env)
+               "--config.total_steps=6", "--config.evals.style.every_steps=100"], env=env)
   assert "'data': 2" in first.stderr
   run([sys.executable, "-m", "stylehead_jax.train", *common, "--config.total_steps=10"],
       env=env)
@@ -162,13 +166,13 @@ def test_video_reference_trains_sharded_resumes_and_evaluates(trained, tmp_path)
   run([sys.executable, "-m", "stylehead_jax.evaluate", *common, "--config.total_steps=10",
        "--json", str(out)], env=env)
   report = json.loads(out.read_text())
-  m = report["measurements"]
+  m = report["evals"]["style"]
   assert report["step"] == 10 and m["num_clips"] == 1
-  for key in task.METRICS:
+  for key in style_eval.METRICS:
     assert np.isfinite(m[f"before_{key}"]) and np.isfinite(m[f"after_{key}"])
     assert m[f"{key}_change"] == pytest.approx(m[f"after_{key}"] / m[f"before_{key}"] - 1)
   # The same figures as training's own last evaluation: one evaluator.
-  assert m["after_smd"] == pytest.approx(summary["eval"]["after_smd"], rel=1e-5)
+  assert m["after_smd"] == pytest.approx(summary["eval"]["style"]["after_smd"], rel=1e-5)
   # A perfect mouth held still beats the untransferred model's mouth.
   assert m["still_head_smd"] < m["before_smd"]
   # The model moved: before and after differ.

@@ -6,8 +6,8 @@ import pathlib
 import numpy as np
 import pytest
 
-from data_prep import build
 from data_prep.synthetic_talking_heads import world
+from stylehead_jax import datasets
 from stylehead_jax import media
 from stylehead_jax.landmarks import conventions as lmk
 from stylehead_jax.landmarks import pose
@@ -97,7 +97,7 @@ def test_splits_draw_different_speakers():
 
 
 def test_built_dataset_is_aligned(synthetic_data_dir):
-  builder = build.make_builder("synthetic_talking_heads", synthetic_data_dir)
+  builder = datasets.make_builder("synthetic_talking_heads", synthetic_data_dir)
   info = builder.info
   assert info.splits["train"].num_examples == 8 * 4 * 2
   assert info.splits["test"].num_examples == 4 * 4 * 1
@@ -129,7 +129,7 @@ def test_same_seed_rebuilds_byte_identical(tmp_path):
            "utterances_per_style": "1"}
   digests = []
   for name, seed in (("a", "3"), ("b", "3"), ("c", "4")):
-    builder = build.make_builder("synthetic_talking_heads", str(tmp_path / name),
+    builder = datasets.make_builder("synthetic_talking_heads", str(tmp_path / name),
                                  dict(small, seed=seed))
     builder.download_and_prepare()
     digests.append(_tfrecord_digests(tmp_path / name))
@@ -139,6 +139,6 @@ def test_same_seed_rebuilds_byte_identical(tmp_path):
 
 def test_unknown_build_value_fails_clearly():
   with pytest.raises(KeyError, match="unknown world value 'resolutoin'"):
-    build.make_builder("synthetic_talking_heads", None, {"resolutoin": "64"})
+    datasets.make_builder("synthetic_talking_heads", None, {"resolutoin": "64"})
   with pytest.raises(KeyError, match="unknown style value 'rap.tempo'"):
-    build.make_builder("synthetic_talking_heads", None, {"rap.tempo": "3"})
+    datasets.make_builder("synthetic_talking_heads", None, {"rap.tempo": "3"})

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import tensorflow_datasets as tfds
 
-from data_prep import build
 from data_prep.talking_head_videos import talking_head_videos as thv
+from stylehead_jax import datasets
 from stylehead_jax import media
 from tests.conftest import SHARED_DATA
 
@@ -66,7 +66,7 @@ def bad_folder(tmp_path_factory, bad_dir, real_dir):
 
 
 def test_bad_inputs_are_skipped_with_one_line_each(bad_folder, tmp_path, caplog):
-  builder = build.make_builder("talking_head_videos", str(tmp_path),
+  builder = datasets.make_builder("talking_head_videos", str(tmp_path),
                                {"resolution": "64", "test_fraction": "0"})
   with caplog.at_level(logging.WARNING):
     builder.download_and_prepare(
@@ -97,7 +97,7 @@ def test_beam_pipeline_matches_the_local_build(real_dir, tmp_path):
   os.symlink(SHARED_DATA / "voxceleb2_sample" / "00010.mp4", root / "b.mp4")
   examples = {}
   for mode in ("local", "beam"):
-    builder = build.make_builder("talking_head_videos", str(tmp_path / mode),
+    builder = datasets.make_builder("talking_head_videos", str(tmp_path / mode),
                                  {"resolution": "64", "test_fraction": "0"})
     config = tfds.download.DownloadConfig(manual_dir=str(root))
     if mode == "beam":

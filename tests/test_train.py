@@ -24,7 +24,7 @@ def _config(data_dir, **overrides):
   config.data.data_dir = data_dir
   config.total_steps = STEPS
   config.checkpoint_every_steps = 50
-  config.eval_every_steps = STEPS
+  config.evals.prediction.every_steps = STEPS
   config.log_every_steps = 10
   config.progress = False
   for key, value in overrides.items():
@@ -36,7 +36,7 @@ def _cli(workdir, data_dir, *flags):
   return [sys.executable, "-m", "stylehead_jax.train",
           "--config", "configs/audio_encoder.py:runlocal", "--workdir", str(workdir),
           f"--config.data.data_dir={data_dir}", f"--config.total_steps={STEPS}",
-          "--config.checkpoint_every_steps=50", f"--config.eval_every_steps={STEPS}",
+          "--config.checkpoint_every_steps=50", f"--config.evals.prediction.every_steps={STEPS}",
           "--config.progress=False", *flags]
 
 
@@ -69,7 +69,8 @@ def test_loss_falls_and_checkpoint_is_written(reference):
   step, params = _params_from_checkpoint(workdir)
   assert step == STEPS
   _assert_trees_equal(params, jax.device_get(result["state"]["params"]))
-  assert result["eval"]["num_windows"] > 0 and np.isfinite(result["eval"]["l1"])
+  assert result["eval"]["prediction"]["num_windows"] > 0
+  assert np.isfinite(result["eval"]["prediction"]["l1"])
   events = list((workdir / "tensorboard").glob("events.out.tfevents.*"))
   assert events and events[0].stat().st_size > 1000  # scalars and eval images
 
@@ -129,7 +130,7 @@ def test_meshes_give_the_same_losses(synthetic_data_dir, tmp_path):
   losses = {}
   for name, (devices, mesh, split) in MESHES.items():
     flags = ["--config.total_steps=3", "--config.log_every_steps=1",
-             "--config.eval_every_steps=3"]
+             "--config.evals.prediction.every_steps=3"]
     if mesh:
       flags.append(f"--config.mesh={mesh}")
     workdir = tmp_path / name.replace(" ", "_").replace(",", "")
@@ -153,7 +154,8 @@ def test_init_from_another_workdir(reference, synthetic_data_dir, tmp_path):
   result = train.train_and_evaluate(config, str(tmp_path))
   _assert_trees_equal(result["state"]["params"], full["state"]["params"])
   assert int(result["state"]["step"]) == 0  # a new run: step and optimizer start afresh
-  assert result["eval"]["l1"] == pytest.approx(full["eval"]["l1"], rel=1e-5)
+  assert result["eval"]["prediction"]["l1"] == pytest.approx(
+      full["eval"]["prediction"]["l1"], rel=1e-5)
 
 
 def test_config_typo_fails_clearly(tmp_path):

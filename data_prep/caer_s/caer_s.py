@@ -33,13 +33,11 @@ import tensorflow_datasets as tfds
 
 from data_prep import features
 from data_prep import files
-from data_prep import overrides as overrides_lib
+from stylehead_jax import overrides as overrides_lib
 from stylehead_jax import emotions
 from stylehead_jax import media
 from stylehead_jax.landmarks import detectors
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")
-VIDEO_SUFFIXES = (".avi", ".mp4", ".mov", ".mkv", ".webm")
 SPLIT_FOLDERS = {"train": "train", "validation": "validation", "val": "validation",
                  "test": "test"}
 ALIASES = {"angry": "Anger"}
@@ -126,11 +124,11 @@ class CaerS(tfds.core.GeneratorBasedBuilder):
     root = os.fspath(dl_manager.manual_dir)
     prep = self.builder_config.prep
     if prep.source == "videos":
-      videos = files.list_media(root, VIDEO_SUFFIXES)
+      videos = files.list_media(root, media.VIDEO_SUFFIXES)
       splits = split_videos(videos, prep.test_fraction, prep.seed)
       return {name: self._generate_examples(root, paths) for name, paths in splits.items()
               if paths}
-    images = files.list_media(root, IMAGE_SUFFIXES)
+    images = files.list_media(root, media.IMAGE_SUFFIXES)
     by_split = {}
     for path in images:
       folder = path.replace("\\", "/").split("/")[0].lower()
@@ -192,3 +190,6 @@ class CaerS(tfds.core.GeneratorBasedBuilder):
             label=label, image_id=image_id, video_id=path)
     if skipped:
       logging.warning("%d videos or frames left out (see the lines above)", skipped)
+
+
+BUILDER = CaerS  # stylehead_jax.datasets reads it (entry point in pyproject.toml)

@@ -22,10 +22,9 @@ import numpy as np
 import tensorflow_datasets as tfds
 
 from data_prep import files
-from data_prep import overrides as overrides_lib
+from stylehead_jax import overrides as overrides_lib
 from stylehead_jax import media
 
-AUDIO_SUFFIXES = (".wav", ".flac", ".mp3", ".ogg", ".m4a", ".opus")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -76,7 +75,7 @@ class SpeechAudio(tfds.core.GeneratorBasedBuilder):
     root = os.fspath(dl_manager.manual_dir)
     fraction = self.builder_config.speech.test_fraction
     by_split = {"train": [], "test": []}
-    for f in files.list_media(root, AUDIO_SUFFIXES):
+    for f in files.list_media(root, media.AUDIO_SUFFIXES):
       by_split["test" if is_test(f, fraction) else "train"].append(f)
     return {split: self._generate_examples(root, paths)
             for split, paths in by_split.items() if paths}
@@ -97,3 +96,6 @@ class SpeechAudio(tfds.core.GeneratorBasedBuilder):
       audio = media.pad_to_frames(audio)
       clip_id = os.path.splitext(relative.replace(os.sep, "/"))[0]
       yield clip_id, {"audio": audio, "log_mel": media.log_mel(audio), "clip_id": clip_id}
+
+
+BUILDER = SpeechAudio  # stylehead_jax.datasets reads it (entry point in pyproject.toml)

@@ -19,7 +19,7 @@ import numpy as np
 import tensorflow_datasets as tfds
 
 from data_prep import features
-from data_prep import overrides as overrides_lib
+from stylehead_jax import overrides as overrides_lib
 from data_prep.synthetic_context_emotion import scene
 from stylehead_jax import emotions
 
@@ -69,3 +69,6 @@ class SyntheticContextEmotion(tfds.core.GeneratorBasedBuilder):
     for i in range(count):
       example = scene.make_scene(cfg, split, i)
       yield example["image_id"], example
+
+
+BUILDER = SyntheticContextEmotion  # stylehead_jax.datasets reads it (entry point in pyproject.toml)

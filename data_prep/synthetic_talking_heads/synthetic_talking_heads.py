@@ -19,7 +19,7 @@ import numpy as np
 import tensorflow_datasets as tfds
 
 from data_prep import features
-from data_prep import overrides as overrides_lib
+from stylehead_jax import overrides as overrides_lib
 from data_prep.synthetic_talking_heads import world
 from stylehead_jax import media
 from stylehead_jax.landmarks import regions
@@ -101,3 +101,6 @@ def make_example(cfg: world.WorldConfig, split: str, speaker_index: int, style: 
       "style": style,
       "style_params": {k: np.float32(v) for k, v in dataclasses.asdict(utt.style).items()},
   }
+
+
+BUILDER = SyntheticTalkingHeads  # stylehead_jax.datasets reads it (entry point in pyproject.toml)

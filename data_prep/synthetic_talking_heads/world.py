@@ -30,7 +30,7 @@ import cv2
 import numpy as np
 from scipy import ndimage
 
-from data_prep import overrides as overrides_lib
+from stylehead_jax import overrides as overrides_lib
 from stylehead_jax import media
 from stylehead_jax.landmarks import conventions as lmk
 from stylehead_jax.landmarks import pose

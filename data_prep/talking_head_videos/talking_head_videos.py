@@ -35,25 +35,22 @@ import os
 import re
 
 from absl import logging
-import numpy as np
 import tensorflow_datasets as tfds
 
 from data_prep import features
 from data_prep import files
-from data_prep import overrides as overrides_lib
+from stylehead_jax import overrides as overrides_lib
+from stylehead_jax import footage
 from stylehead_jax import media
 from stylehead_jax.landmarks import detectors
-from stylehead_jax.landmarks import regions
 from stylehead_jax.landmarks import tracking
-from stylehead_jax.metrics import sync
 
-VIDEO_SUFFIXES = (".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v")
 AUDIO_OFFSETS_FILE = "audio_offsets.tsv"
 
 
 @dataclasses.dataclass(frozen=True)
 class PrepConfig:
-  resolution: int = 512
+  resolution: int = media.CROP_SIZE
   margin: float = 0.35
   backend: str = "dlib"  # or "face_alignment"
   speaker_pattern: str = r"^id\d+$"
@@ -133,7 +130,7 @@ class TalkingHeadVideos(tfds.core.GeneratorBasedBuilder):
 
   def _split_generators(self, dl_manager):
     root = os.fspath(dl_manager.manual_dir)
-    videos = files.list_media(root, VIDEO_SUFFIXES)
+    videos = files.list_media(root, media.VIDEO_SUFFIXES)
     offsets = read_audio_offsets(root)
     unknown = sorted(set(offsets) - set(videos))
     if unknown:
@@ -177,36 +174,17 @@ def prepare_video(root: str, relative: str, audio_lead: float, prep: PrepConfig)
   """(key, example) per face segment of one video whose audio leads its mouth by
   `audio_lead` seconds; logs one line and yields nothing when the video cannot be used."""
   path = os.path.join(root, relative)
-  backend = _backend(prep.backend)
+  if audio_lead:
+    logging.info("%s: audio shifted by %+.3f s (%s)", path, -audio_lead, AUDIO_OFFSETS_FILE)
   try:
-    audio = media.load_audio(path)
-    video = media.read_video(path, fps=None, min_frames=2)
-    tracks = tracking.track_segments(video.frames, video.source_fps, backend, prep.tracker(),
-                                     path)
+    clips = footage.video_clips(path, prep.tracker(), _backend(prep.backend), audio_lead)
   except (media.MediaError, tracking.NoFaceError) as e:
     logging.warning("skipped %s", e)
     return
-  if audio_lead:
-    logging.info("%s: audio shifted by %+.3f s (%s)", path, -audio_lead, AUDIO_OFFSETS_FILE)
-    audio = sync.shift_audio(audio, audio_lead)
   clip_id = os.path.splitext(relative.replace(os.sep, "/"))[0]
   speaker = speaker_of(relative, prep.speaker_pattern)
-  for k, track in enumerate(tracks):
-    num_frames = len(track.frames)
-    start = int(round(track.start_seconds * media.SAMPLE_RATE))
-    clip_audio = audio[start:start + num_frames * media.SAMPLES_PER_FRAME]
-    clip_audio = np.pad(clip_audio, (0, num_frames * media.SAMPLES_PER_FRAME - len(clip_audio)))
-    logging.info("%s segment %d: %d frames, face detected in %.1f%%", path, k, num_frames,
-                 100 * track.detected_fraction)
-    yield f"{clip_id}#{k}", {
-        "frames": track.frames,
-        "region_maps": regions.region_maps(track.landmarks, prep.resolution)[..., None],
-        "landmarks": track.landmarks,
-        "head_pose": {"rotation": track.rotation, "translation": track.translation},
-        "torso": track.torso,
-        "log_mel": media.log_mel(clip_audio),
-        "audio": clip_audio,
-        "valid": track.detected,
-        "speaker_id": speaker,
-        "clip_id": f"{clip_id}#{k}",
-    }
+  for k, clip in enumerate(clips):
+    yield f"{clip_id}#{k}", dict(clip, speaker_id=speaker, clip_id=f"{clip_id}#{k}")
+
+
+BUILDER = TalkingHeadVideos  # stylehead_jax.datasets reads it (entry point in pyproject.toml)

@@ -8,19 +8,11 @@ import numpy as np
 
 NUM_LANDMARKS = 68
 
-JAW = np.arange(0, 17)
-LEFT_BROW = np.arange(17, 22)
-RIGHT_BROW = np.arange(22, 27)
-NOSE_BRIDGE = np.arange(27, 31)
-NOSE_BOTTOM = np.arange(31, 36)
-NOSE = np.arange(27, 36)
-LEFT_EYE = np.arange(36, 42)
-RIGHT_EYE = np.arange(42, 48)
-EYES = np.arange(36, 48)
-OUTER_LIPS = np.arange(48, 60)
-INNER_LIPS = np.arange(60, 68)
-MOUTH = np.arange(48, 68)
-BROWS = np.arange(17, 27)
+# Point groups, [first, last + 1) in the iBUG numbering.
+(JAW, LEFT_BROW, RIGHT_BROW, BROWS, NOSE_BRIDGE, NOSE_BOTTOM, NOSE, LEFT_EYE, RIGHT_EYE, EYES,
+ OUTER_LIPS, INNER_LIPS, MOUTH) = (np.arange(first, stop) for first, stop in (
+     (0, 17), (17, 22), (22, 27), (17, 27), (27, 31), (31, 36), (27, 36), (36, 42), (42, 48),
+     (36, 48), (48, 60), (60, 68), (48, 68)))
 
 GROUPS = {
     "jaw": JAW, "left_brow": LEFT_BROW, "right_brow": RIGHT_BROW,
@@ -41,6 +33,7 @@ POLYLINES = (
 INNER_LIP_TOP = np.array([61, 62, 63])
 INNER_LIP_BOTTOM = np.array([67, 66, 65])
 LEFT_EYE_OUTER, RIGHT_EYE_OUTER = 36, 45
+LEFT_MOUTH_CORNER, RIGHT_MOUTH_CORNER = 48, 54
 NOSE_TIP = 30
 CHIN = 8
 

@@ -1,6 +1,6 @@
 """Face tracks of real footage: detect, follow one face, crop, landmarks, pose, torso.
 
-One code path serves training data (data_prep/talking_head_videos) and evaluation or
+One code path serves training data (the talking_head_videos builder) and evaluation or
 inference (`extract`):
 
 1. Detection, per source frame. The first face is the largest one. After that the
@@ -46,6 +46,7 @@ from scipy import signal
 import tqdm
 
 from stylehead_jax import media
+from stylehead_jax.errors import NoFaceError  # tracking.NoFaceError for callers
 from stylehead_jax.landmarks import conventions as lmk
 from stylehead_jax.landmarks import detectors
 from stylehead_jax.landmarks import pose
@@ -60,13 +61,9 @@ WEAK_SIZE = 1.3
 RECENT_FRAMES = 2
 
 
-class NoFaceError(ValueError):
-  """No usable face in an input, with the file and the reason in the message."""
-
-
 @dataclasses.dataclass(frozen=True)
 class TrackerConfig:
-  resolution: int = 512
+  resolution: int = media.CROP_SIZE
   margin: float = 0.35  # crop side = landmark box side x (1 + 2 margin)
   smooth_seconds: float = 0.2  # Savitzky-Golay window for landmarks
   crop_smooth_seconds: float = 0.3  # Gaussian sigma for the crop box

@@ -1,4 +1,4 @@
-"""Emotion metrics over per-frame class predictions (GLAMOR-Net's, tasks/glamor.py).
+"""Emotion metrics over class predictions (GLAMOR-Net's: stylehead_jax/emotion_classifier.py).
 
 consistency: the reference video shows one emotion, the most frequent class among its
   frames' predictions (ties to the lower class index); the consistency of a generated
@@ -28,8 +28,13 @@ def consistency(generated, reference) -> tuple[float, int]:
   return float(np.mean(np.asarray(generated) == target)), target
 
 
+def accuracy_by_group(predictions, labels, groups, names) -> dict[str, float]:
+  """{names[g]: accuracy over the examples of group g} for the groups present."""
+  predictions, labels, groups = (np.asarray(a) for a in (predictions, labels, groups))
+  correct = predictions == labels
+  return {names[g]: float(np.mean(correct[groups == g])) for g in np.unique(groups)}
+
+
 def per_class_accuracy(predictions, labels) -> dict[str, float]:
   """{emotion name: accuracy over the frames labelled with it} for the classes present."""
-  predictions, labels = np.asarray(predictions), np.asarray(labels)
-  return {emotions.EMOTIONS[c]: float(np.mean(predictions[labels == c] == c))
-          for c in np.unique(labels)}
+  return accuracy_by_group(predictions, labels, labels, emotions.EMOTIONS)

@@ -32,7 +32,7 @@ aioz (the paper's released code, aioz-ai/AudioDrivenStyleTransfer src/style_metr
   over running means (of windows 0..j), not over single windows: `aioz` reproduces that,
   and `AIOZ_RUNNING_MEAN` says so in the output. The released code measures dlib
   landmarks on whole frames resampled to 29.97 fps and resized to 512 x 512 (see
-  `aioz_track`).
+  stylehead_jax/landmarks/aioz.py).
 """
 
 from __future__ import annotations
@@ -40,19 +40,14 @@ from __future__ import annotations
 import dataclasses
 import math
 
-import cv2
 import numpy as np
 
-from stylehead_jax import media
 from stylehead_jax.landmarks import conventions as lmk
-from stylehead_jax.landmarks import tracking
 from stylehead_jax.metrics import distances
 
 PROTOCOLS = ("clean", "aioz")
 AIOZ_WINDOWS = range(10, 101)
 AIOZ_STRIDES = range(1, 20)
-AIOZ_FPS = 29.97
-AIOZ_RESOLUTION = 512
 AIOZ_RUNNING_MEAN = True
 _ROWS_PER_CHUNK = 64  # reference frames per block of the frame-pair distance matrix
 
@@ -195,17 +190,3 @@ def style_metrics(reference, generated, settings: StyleSettings = StyleSettings(
     out[metric] = float(np.mean(values))
   out["window_stride_pairs"] = len(used)
   return out
-
-
-def aioz_track(frames: np.ndarray, fps: float, backend, progress: str | None = None
-               ) -> np.ndarray:
-  """Landmarks as the released metric code measures them: frames resampled to 29.97 fps
-  (sample-and-hold), each whole frame resized to 512 x 512 (INTER_AREA), dlib run on
-  it without smoothing; frames without a face get their neighbours' interpolation."""
-  idx = media.resample_indices(len(frames), fps, AIOZ_FPS)
-  size = (AIOZ_RESOLUTION, AIOZ_RESOLUTION)
-  resized = np.stack([cv2.resize(frames[i], size, interpolation=cv2.INTER_AREA) for i in idx])
-  raw, detected = tracking.detect_track(resized, backend, progress)
-  if not detected.any():
-    raise ValueError("no face in any frame")
-  return tracking.interpolate(raw, detected)

@@ -5,7 +5,7 @@ scaled by the inter-ocular distance) correlates with the soundtrack's per-frame 
 energy once both are aligned. `audio_lead` finds the shift that maximises the Pearson r:
 positive when the audio comes first (the mouth follows it), in seconds. A clear peak
 near 0 means the soundtrack is the speaker's own voice in sync; a clear peak elsewhere
-is an offset to correct (data_prep.talking_head_videos reads corrections from
+is an offset to correct (the talking_head_videos builder reads corrections from
 `audio_offsets.tsv`); no clear peak means the soundtrack is probably not their speech.
 """
 

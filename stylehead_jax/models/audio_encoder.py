@@ -9,10 +9,7 @@ Motion Generator (two per video frame, at 120 Hz).
 import flax.linen as nn
 
 from stylehead_jax import media
-
-
-def _kernel(names, init=nn.initializers.lecun_normal()):
-  return nn.with_logical_partitioning(init, names)
+from stylehead_jax.models import partitioning
 
 
 class APCEncoder(nn.Module):
@@ -37,13 +34,13 @@ class APCEncoder(nn.Module):
     out_carries = []
     for i in range(self.num_layers):
       cell = nn.GRUCell(
-          self.hidden, kernel_init=_kernel(("mel" if i == 0 else "embed", "hidden")),
-          recurrent_kernel_init=_kernel(("embed", "hidden"), nn.initializers.orthogonal()),
+          self.hidden, kernel_init=partitioning.kernel(("mel" if i == 0 else "embed", "hidden")),
+          recurrent_kernel_init=partitioning.kernel(("embed", "hidden"), nn.initializers.orthogonal()),
           name=f"gru_{i}")
       carry, y = nn.RNN(cell, return_carry=True, name=f"rnn_{i}")(
           x, initial_carry=None if carries is None else carries[i])
       out_carries.append(carry)
       x = x + y if self.residual and i > 0 else y
-    prediction = nn.Dense(self.num_mels, kernel_init=_kernel(("hidden", "mel")),
+    prediction = nn.Dense(self.num_mels, kernel_init=partitioning.kernel(("hidden", "mel")),
                           name="postnet")(x)
     return prediction, {"features": x, "carries": tuple(out_carries)}

@@ -31,18 +31,15 @@ import flax.linen as nn
 import jax.numpy as jnp
 
 from stylehead_jax import emotions
+from stylehead_jax.models import partitioning
 
 VARIANTS = ("face", "masked_context", "face_context", "context_attention", "gla")
 MASKED_VARIANTS = ("masked_context", "context_attention", "gla")  # face hidden in context
 _ATTENTION = ("context_attention", "gla")
 
 
-def _kernel(names, init=nn.initializers.lecun_normal()):
-  return nn.with_logical_partitioning(init, names)
-
-
 def _dense(features: int, name: str, names=("embed", "mlp")) -> nn.Dense:
-  return nn.Dense(features, kernel_init=_kernel(names), name=name)
+  return nn.Dense(features, kernel_init=partitioning.kernel(names), name=name)
 
 
 class Encoder(nn.Module):
@@ -55,7 +52,7 @@ class Encoder(nn.Module):
   def __call__(self, x, *, train: bool):
     for i, width in enumerate(self.widths):
       x = nn.Conv(width, (3, 3), use_bias=False, name=f"conv_{i}",
-                  kernel_init=_kernel((None, None, "conv_in", "conv_out")))(x)
+                  kernel_init=partitioning.kernel((None, None, "conv_in", "conv_out")))(x)
       x = nn.BatchNorm(use_running_average=not train, momentum=self.bn_momentum,
                        name=f"bn_{i}")(x)
       x = nn.relu(x)
@@ -138,3 +135,26 @@ class GlamorNet(nn.Module):
     x = nn.Dropout(self.dropout, deterministic=not train)(x)
     logits = _dense(self.num_classes, "logits", ("mlp", None))(x)
     return logits, aux
+
+
+# --- Inputs -----------------------------------------------------------------------------
+def face_mask(face_box, size: int):
+  """(B, size, size, 1): 1 where a pixel's centre lies in the box [y0, x0, y1, x1]
+  (fractions of the image side)."""
+  centres = (jnp.arange(size) + 0.5) / size
+  y0, x0, y1, x1 = (face_box[:, i, None] for i in range(4))
+  rows = (centres >= y0) & (centres <= y1)  # (B, size)
+  cols = (centres >= x0) & (centres <= x1)
+  return (rows[:, :, None] & cols[:, None, :])[..., None].astype(jnp.float32)
+
+
+def model_inputs(batch, variant: str):
+  """(face, context) as the network reads them, from uint8 images: scaled to [-1, 1],
+  the face hidden in the context (every pixel whose centre lies in the face box set to
+  0) for the MASKED_VARIANTS."""
+  scale = lambda image: jnp.asarray(image, jnp.float32) / 127.5 - 1.0
+  face, context = scale(batch["face"]), scale(batch["context"])
+  if variant in MASKED_VARIANTS:
+    context = context * (1.0 - face_mask(batch["face_box"], context.shape[1]))
+  return face, context
+

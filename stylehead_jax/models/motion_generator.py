@@ -23,14 +23,11 @@ import flax.linen as nn
 import jax.numpy as jnp
 
 from stylehead_jax.landmarks import conventions as lmk
+from stylehead_jax.models import partitioning
 
 POSE_SIZE = 12  # yaw, pitch, roll, x, y, log-scale, torso 3 x 2
 POSE_LIMIT = 60.0  # |pose value| bound: degrees, or hundredths of a face width
 LOG_STD_RANGE = (-6.0, 3.0)
-
-
-def _kernel(names, init=nn.initializers.lecun_normal()):
-  return nn.with_logical_partitioning(init, names)
 
 
 class PoseStep(nn.Module):
@@ -45,10 +42,10 @@ class PoseStep(nn.Module):
     lstm_carry, previous = carry
     context, target, noise, force = inputs
     lstm_carry, h = nn.OptimizedLSTMCell(
-        self.hidden, kernel_init=_kernel(("embed", "hidden")),
-        recurrent_kernel_init=_kernel(("embed", "hidden"), nn.initializers.orthogonal()),
+        self.hidden, kernel_init=partitioning.kernel(("embed", "hidden")),
+        recurrent_kernel_init=partitioning.kernel(("embed", "hidden"), nn.initializers.orthogonal()),
         name="lstm")(lstm_carry, jnp.concatenate([context, previous], -1))
-    out = nn.Dense(2 * POSE_SIZE, kernel_init=_kernel(("hidden", "embed"),
+    out = nn.Dense(2 * POSE_SIZE, kernel_init=partitioning.kernel(("hidden", "embed"),
                                                       nn.initializers.zeros), name="out")(h)
     raw, log_std = jnp.split(out, 2, -1)
     # The mean is the pose itself, not a change from the previous one, and bounded: a
@@ -83,23 +80,23 @@ class MotionGenerator(nn.Module):
     carries = carries or {}
     # The face's shape, not its size or offset, identifies it: normalise the flat vector.
     shape = nn.LayerNorm(name="identity_norm")(neutral.reshape(batch, -1))
-    identity = nn.Dense(self.identity_features, kernel_init=_kernel(("embed", "hidden")),
+    identity = nn.Dense(self.identity_features, kernel_init=partitioning.kernel(("embed", "hidden")),
                         name="identity")(shape)
-    x = nn.Dense(self.hidden, kernel_init=_kernel(("embed", "hidden")), name="audio_in")(audio)
-    x = nn.relu(x + nn.Dense(self.hidden, kernel_init=_kernel(("hidden", "embed")),
+    x = nn.Dense(self.hidden, kernel_init=partitioning.kernel(("embed", "hidden")), name="audio_in")(audio)
+    x = nn.relu(x + nn.Dense(self.hidden, kernel_init=partitioning.kernel(("hidden", "embed")),
                              name="identity_to_audio")(identity)[:, None])
     out_carries = {}
     for i in range(self.num_layers):
       cell = nn.OptimizedLSTMCell(
-          self.hidden, kernel_init=_kernel(("embed", "hidden")),
-          recurrent_kernel_init=_kernel(("embed", "hidden"), nn.initializers.orthogonal()),
+          self.hidden, kernel_init=partitioning.kernel(("embed", "hidden")),
+          recurrent_kernel_init=partitioning.kernel(("embed", "hidden"), nn.initializers.orthogonal()),
           name=f"lstm_{i}")
       carry, y = nn.RNN(cell, return_carry=True, name=f"rnn_{i}")(
           x, initial_carry=carries.get(f"lstm_{i}"))
       out_carries[f"lstm_{i}"] = carry
       x = x + y if i > 0 else y
     # Zero-initialised displacements: training starts from the no-motion baseline.
-    displacement = nn.Dense(lmk.NUM_LANDMARKS * 3, kernel_init=_kernel(
+    displacement = nn.Dense(lmk.NUM_LANDMARKS * 3, kernel_init=partitioning.kernel(
         ("hidden", "embed"), nn.initializers.zeros), name="face_out")(x)
     face = neutral[:, None] + displacement.reshape(batch, frames, lmk.NUM_LANDMARKS, 3)
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import flax.linen as nn
 
+from stylehead_jax.models import partitioning
+
 
 class StyleNetwork(nn.Module):
   """f: motion windows (B, W, 68, 3) -> features (B, features[-1])."""
@@ -22,8 +24,7 @@ class StyleNetwork(nn.Module):
     x = windows.reshape(windows.shape[0], -1)
     for i, width in enumerate(self.features):
       names = ("embed", "mlp") if i == 0 else ("mlp", "embed") if i % 2 else ("embed", "mlp")
-      x = nn.Dense(width, kernel_init=nn.with_logical_partitioning(
-          nn.initializers.lecun_normal(), names), name=f"dense_{i}")(x)
+      x = nn.Dense(width, kernel_init=partitioning.kernel(names), name=f"dense_{i}")(x)
       if i < len(self.features) - 1:
         x = nn.leaky_relu(x, 0.2)
     return x

@@ -59,7 +59,8 @@ def mouth_shapes(track) -> np.ndarray:
   """(T, 2) (opening, width) of every frame, as the module docstring defines them."""
   face = align(track)
   gap = np.linalg.norm(face[:, lmk.INNER_LIP_TOP] - face[:, lmk.INNER_LIP_BOTTOM], axis=-1)
-  width = np.linalg.norm(face[:, 54] - face[:, 48], axis=-1)
+  width = np.linalg.norm(face[:, lmk.RIGHT_MOUTH_CORNER] - face[:, lmk.LEFT_MOUTH_CORNER],
+                         axis=-1)
   rest = float(np.median(width))
   if not rest > 0:
     raise ValueError("the track's mouth corners coincide: not a face track")

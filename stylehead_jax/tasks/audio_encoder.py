@@ -9,28 +9,18 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
-import optax
 
 from stylehead_jax import media
+from stylehead_jax import optim
 from stylehead_jax.models import audio_encoder as apc
-
-FEATURES = ("log_mel",)
-
+from stylehead_jax.tasks import base
 
 def make_model(config) -> apc.APCEncoder:
   return apc.APCEncoder(**config.model)
 
 
-def make_schedule(config) -> optax.Schedule:
-  """Linear warm-up to config.lr, then constant (the paper trains at a fixed 1e-4)."""
-  return optax.join_schedules(
-      [optax.linear_schedule(0.0, config.lr, max(1, config.warmup_steps)),
-       optax.constant_schedule(config.lr)], [config.warmup_steps])
-
-
-def make_optimizer(config) -> optax.GradientTransformation:
-  return optax.chain(optax.clip_by_global_norm(config.grad_clip_norm),
-                     optax.adamw(make_schedule(config), weight_decay=config.weight_decay))
+def make_optimizer(config) -> optim.Optimizer:
+  return optim.make(config.optimizer, config.total_steps)
 
 
 def init(config, rng, batch):
@@ -60,13 +50,10 @@ def loss_fn(params, batch, config):
 def train_step(state, batch, rng, *, config):
   del rng  # APC has no dropout or sampling: the step is deterministic given the batch.
   loss, grads = jax.value_and_grad(loss_fn)(state["params"], batch, config)
-  tx = make_optimizer(config)
-  updates, opt_state = tx.update(grads, state["opt_state"], state["params"])
-  params = optax.apply_updates(state["params"], updates)
-  measurements = {"loss": loss, "grad_norm": optax.global_norm(grads),
-                  "param_norm": optax.global_norm(params),
-                  "learning_rate": make_schedule(config)(state["step"])}
-  return {"step": state["step"] + 1, "params": params, "opt_state": opt_state}, measurements
+  params, opt_state, measurements = make_optimizer(config).apply(
+      state["params"], state["opt_state"], grads, state["step"])
+  return ({"step": state["step"] + 1, "params": params, "opt_state": opt_state},
+          dict(loss=loss, **measurements))
 
 
 def eval_step(state, batch, *, config):
@@ -90,3 +77,7 @@ def eval_images(state, batch, *, config, num=2, zoom=2):
   image = jnp.clip((image + 1.5) / 4.0, 0.0, 1.0)
   image = jnp.repeat(jnp.repeat(image, zoom, axis=1), zoom, axis=2)
   return {"log_mel_target_above_prediction": jnp.repeat(image[..., None], 3, axis=-1)}
+
+
+STAGE = base.Stage(name="audio_encoder", init=init, train_step=train_step,
+                   eval_step=eval_step, eval_images=eval_images)

@@ -1,9 +1,17 @@
-"""`--set key=value` overrides of builder configs: parsing, typing, naming."""
+"""`key=value` strings -> typed values: builder `--set`, config `--set` and `:arg` suffixes.
+
+One strict converter (`convert`) serves all three: a value takes the type of the value it
+replaces; booleans are true/false/yes/no/1/0 (anything else is an error, so a typo such
+as `runlocal=ture` fails instead of reading as True); tuples are written "a+b".
+"""
 
 from __future__ import annotations
 
 import dataclasses
 from typing import Any
+
+TRUE = ("true", "yes", "1")
+FALSE = ("false", "no", "0")
 
 
 def parse(items) -> dict[str, str]:
@@ -21,16 +29,20 @@ def parse(items) -> dict[str, str]:
 
 def convert(key: str, current: Any, value: Any) -> Any:
   """String `value` as the type of `current` (the value it replaces): tuples from "a+b"
-  (elements typed like the first current one), bools from true/false/1/0. Non-strings pass."""
+  (elements typed like the first current one), bools from TRUE / FALSE. Non-strings pass.
+
+  Raises:
+    ValueError: the value does not read as that type (the key is in the message).
+  """
   if not isinstance(value, str):
     return value
   if isinstance(current, tuple):
     parts = [v for v in value.split("+") if v]
     return tuple(convert(key, current[0], v) for v in parts) if current else tuple(parts)
   if isinstance(current, bool):
-    if value.lower() not in ("true", "false", "1", "0"):
+    if value.lower() not in TRUE + FALSE:
       raise ValueError(f"{key}={value!r}: expected true or false")
-    return value.lower() in ("true", "1")
+    return value.lower() in TRUE
   try:
     return type(current)(value)
   except ValueError:
@@ -40,8 +52,7 @@ def convert(key: str, current: Any, value: Any) -> Any:
 def apply(config: Any, overrides: dict[str, Any], *, what: str, skip=()) -> Any:
   """A copy of dataclass `config` with string overrides converted to each field's type.
 
-  Tuples are written "a+b"; bools "true"/"false"; unknown keys and bad values raise
-  with the key in the message.
+  Unknown keys and bad values raise with the key in the message.
   """
   known = sorted(f.name for f in dataclasses.fields(config) if f.name not in skip)
   typed = {}

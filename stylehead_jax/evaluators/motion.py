@@ -1,0 +1,121 @@
+"""Evaluator "motion": phi_mg over whole clips of the eval split, against baselines.
+
+Runs `motion.generate_motion` over each clip (the inference code path) from the clip's
+first frame, and scores phi_mg against the tracked landmarks with stylehead_jax.metrics,
+next to two baselines: no motion (the source frame held) and the same model fed another
+clip's audio; with config.manifold.weight > 0, also the model on features projected onto
+a bank of the training split's (manifold_*). Measurements are means over clips, with
+num_clips and num_frames.
+
+eval_config: max_clips, chunk_frames (generation chunk), seed (clip i draws its head
+motion from fold_in(key(seed), i)), num_image_frames.
+
+`generate`, `mean_over_clips` and `facial_maps` are the clip-level loop every
+motion evaluator shares (evaluators/style_transfer.py too).
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import jax
+import numpy as np
+
+from stylehead_jax import input_pipeline
+from stylehead_jax import metrics
+from stylehead_jax import motion
+from stylehead_jax.errors import ConfigError
+from stylehead_jax.evaluators import base
+from stylehead_jax.landmarks import conventions as lmk
+from stylehead_jax.landmarks import facial_map
+from stylehead_jax.metrics import sync
+
+METRICS = {"lmd": metrics.lmd, "d_l": metrics.landmark_distance,
+           "d_v": metrics.velocity_distance, "d_a": metrics.area_difference}
+
+
+# --- The clip-level loop ----------------------------------------------------------------
+def generate(model: motion.MotionModel, clip: dict, key, *, resolution: int,
+             chunk_frames: int, log_mel=None, **kwargs) -> motion.MotionTrack:
+  """phi_mg of `log_mel` (default the clip's own) from the clip's first frame: its
+  landmarks, head pose and torso as the source."""
+  return motion.generate_motion(
+      clip["log_mel"] if log_mel is None else log_mel, clip["landmarks"][0], model, key,
+      source_pose=(clip["head_pose"]["rotation"][0], clip["head_pose"]["translation"][0]),
+      source_torso=clip["torso"][0], resolution=resolution, chunk_frames=chunk_frames,
+      **kwargs)
+
+
+def mean_over_clips(clips, score: Callable[[int, dict, jax.Array], dict], seed: int) -> dict:
+  """Means over clips of score(i, clip, key) (key = fold_in(key(seed), i)), with
+  num_clips and num_frames."""
+  rng = jax.random.key(seed)
+  rows = [score(i, clip, jax.random.fold_in(rng, i)) for i, clip in enumerate(clips)]
+  measurements = {k: float(np.mean([r[k] for r in rows])) for k in rows[0]}
+  measurements["num_clips"] = len(rows)
+  measurements["num_frames"] = int(sum(len(c["landmarks"]) for c in clips))
+  return measurements
+
+
+def facial_maps(tracks, resolution: int, num: int) -> np.ndarray:
+  """(num, len(tracks) R, R, 3) in [0, 1]: facial maps of `num` evenly spaced frames,
+  the tracks stacked top to bottom."""
+  idx = np.linspace(0, len(tracks[0]) - 1, num).astype(int)
+  columns = [np.concatenate([facial_map.render_facial_map(t[i], resolution) for t in tracks], 0)
+             for i in idx]
+  return np.stack(columns).astype(np.float32) / 255.0
+
+
+def crop_size(builder) -> int:
+  """The side of a talking-head dataset's frames, the pixels its landmarks are in."""
+  return int(builder.info.features["frames"].shape[1])
+
+
+def scores(generated: np.ndarray, truth: np.ndarray) -> dict[str, float]:
+  return {name: fn(generated, truth) for name, fn in METRICS.items()}
+
+
+# --- The evaluator ----------------------------------------------------------------------
+class Evaluator(base.Evaluator):
+
+  def run(self, state) -> tuple[dict, dict]:
+    config, ev, builder = self.config, self.eval_config, self.builder
+    model = motion.MotionModel(config, jax.device_get(state["params"]),
+                               jax.device_get(state.get("audio_params")))
+    clips = list(input_pipeline.clips(builder, config.data.eval_split, motion.FEATURES,
+                                      limit=ev.max_clips))
+    if len(clips) < 2:
+      raise ConfigError(f"eval split {config.data.eval_split!r} has {len(clips)} clips; the "
+                        "shuffled-audio baseline needs 2")
+    bank = None
+    if config.manifold.weight > 0:  # the training speakers' features, as LSP's target bank
+      train_clips = input_pipeline.clips(builder, config.data.train_split, ("log_mel",),
+                                         limit=config.manifold.bank_clips)
+      bank = motion.feature_bank(model, [c["log_mel"] for c in train_clips],
+                                 config.manifold.bank_frames, ev.seed, ev.chunk_frames)
+    resolution = crop_size(builder)
+    images = {}
+
+    def score(i, clip, key):
+      truth = clip["landmarks"]
+      run = lambda **kw: generate(model, clip, key, resolution=resolution,
+                                  chunk_frames=ev.chunk_frames, **kw)
+      generated = run()
+      other = clips[(i + 1) % len(clips)]["log_mel"]
+      shuffled = run(log_mel=np.resize(other, clip["log_mel"].shape))  # tiled or cut
+      still = np.repeat(truth[:1], len(truth), axis=0)
+      row = scores(generated.landmarks, truth)
+      row.update({f"no_motion_{k}": v for k, v in scores(still, truth).items()})
+      row.update({f"shuffled_audio_{k}": v
+                  for k, v in scores(shuffled.landmarks, truth).items()})
+      if bank is not None:
+        projected = run(bank=bank)
+        row.update({f"manifold_{k}": v for k, v in scores(projected.landmarks, truth).items()})
+      row["mouth_opening_r"] = sync.pearson(lmk.mouth_opening(generated.landmarks),
+                                            lmk.mouth_opening(truth))
+      if i == 0:
+        images["facial_map_truth_above_generated"] = facial_maps(
+            (truth, generated.landmarks), resolution, ev.num_image_frames)
+      return row
+
+    return mean_over_clips(clips, score, ev.seed), images

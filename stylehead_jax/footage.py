@@ -1,0 +1,53 @@
+"""Real footage -> clips of the media contract: what one video gives the data pipeline.
+
+A clip is a dict of numpy arrays at 60 fps, the features of talking_head_videos
+(the talking_head_videos builder): frames, region_maps, landmarks, head_pose {rotation,
+translation}, torso, log_mel, audio, valid. The builder writes one example per clip;
+style references (stylehead_jax/style/references.py) and `animate` track a video the
+same way, so a reference is measured exactly as training footage was.
+"""
+
+from __future__ import annotations
+
+from absl import logging
+import numpy as np
+
+from stylehead_jax import media
+from stylehead_jax.landmarks import regions
+from stylehead_jax.landmarks import tracking
+from stylehead_jax.metrics import sync
+
+
+def video_clips(path: str, config: tracking.TrackerConfig, backend,
+                audio_lead: float = 0.0) -> list[dict]:
+  """One clip per face segment of the video at `path`, its audio shifted back by
+  `audio_lead` seconds (the seconds it leads the mouth; the gap is silence).
+
+  Raises:
+    MediaError: unreadable, no audio, silent, corrupt or too short (names the file).
+    NoFaceError: no usable face segment (names the file).
+  """
+  audio = media.load_audio(path)
+  video = media.read_video(path, fps=None, min_frames=2)
+  tracks = tracking.track_segments(video.frames, video.source_fps, backend, config, path)
+  if audio_lead:
+    audio = sync.shift_audio(audio, audio_lead)
+  clips = []
+  for k, track in enumerate(tracks):
+    num_frames = len(track.frames)
+    start = int(round(track.start_seconds * media.SAMPLE_RATE))
+    clip_audio = audio[start:start + num_frames * media.SAMPLES_PER_FRAME]
+    clip_audio = np.pad(clip_audio, (0, num_frames * media.SAMPLES_PER_FRAME - len(clip_audio)))
+    logging.info("%s segment %d: %d frames, face detected in %.1f%%", path, k, num_frames,
+                 100 * track.detected_fraction)
+    clips.append({
+        "frames": track.frames,
+        "region_maps": regions.region_maps(track.landmarks, config.resolution)[..., None],
+        "landmarks": track.landmarks,
+        "head_pose": {"rotation": track.rotation, "translation": track.translation},
+        "torso": track.torso,
+        "log_mel": media.log_mel(clip_audio),
+        "audio": clip_audio,
+        "valid": track.detected,
+    })
+  return clips
