@@ -1,39 +1,59 @@
-# make demo: create .venv, install, build the synthetic world, train the audio encoder and
-#   the Motion Generator on it (:runlocal), evaluate that against its baselines (JSON).
+# make demo: create .venv, install the locked versions, build the synthetic world, train the
+#   audio encoder and the Motion Generator on it (:runlocal, 3 seeds), evaluate each against
+#   its baselines and report the figures as mean and spread over the seeds (JSON).
 # make test: create .venv if needed, run the test suite.
+# make lock: re-resolve requirements.lock from pyproject.toml's ranges (then run make demo
+#   and say in the README which versions the figures were measured with).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+LOCK := requirements.lock
 DATA_DIR ?= $(CURDIR)/.data/tfds
 DEMO_WORKDIR ?= $(CURDIR)/runs/demo
+DEMO_SEEDS ?= 0 1 2
 PYTEST_ARGS ?=
 
-.PHONY: install demo test clean
+.PHONY: install demo test lock clean
 
 install: $(STAMP)
 
-# uv installs the same requirements as pip, several times faster; pip is the fallback.
-# Bytecode is compiled at install (as pip does; about 30 s on 2 cores): where nothing may
-# write __pycache__ (PYTHONDONTWRITEBYTECODE), every process would otherwise compile what
-# it imports, about 6 s for jax + flax + tensorflow.
-$(STAMP): pyproject.toml
+$(BIN)/uv:
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q uv
+
+# The locked versions first, then the project itself without re-resolving anything. uv
+# installs several times faster than pip, which is the fallback. Bytecode is compiled at
+# install (as pip does; about 30 s on 2 cores): where nothing may write __pycache__
+# (PYTHONDONTWRITEBYTECODE), every process would otherwise compile what it imports.
+$(STAMP): pyproject.toml $(LOCK)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	( $(BIN)/python -m pip install -q uv && \
-	  $(BIN)/uv pip install -q --compile-bytecode --python $(BIN)/python -e '.[dev]' ) || \
-	$(BIN)/python -m pip install -q -e '.[dev]'
+	  $(BIN)/uv pip install -q --compile-bytecode --python $(BIN)/python -r $(LOCK) && \
+	  $(BIN)/uv pip install -q --compile-bytecode --python $(BIN)/python --no-deps -e . ) || \
+	( $(BIN)/python -m pip install -q -r $(LOCK) && \
+	  $(BIN)/python -m pip install -q --no-deps -e . )
 	touch $(STAMP)
+
+lock: $(BIN)/uv
+	$(BIN)/uv pip compile pyproject.toml --extra dev --universal --python-version 3.11 \
+	  -o $(LOCK)
 
 demo: $(STAMP)
 	$(BIN)/python -m data_prep.build synthetic_talking_heads --data_dir $(DATA_DIR)
 	$(BIN)/python -m stylehead_jax.train --config configs/audio_encoder.py:runlocal \
 	  --config.data.data_dir=$(DATA_DIR) --workdir $(DEMO_WORKDIR)/audio_encoder
-	$(BIN)/python -m stylehead_jax.train --config configs/motion_generator.py:runlocal \
-	  --config.data.data_dir=$(DATA_DIR) --config.audio.encoder_workdir=$(DEMO_WORKDIR)/audio_encoder \
-	  --workdir $(DEMO_WORKDIR)/motion_generator
-	$(BIN)/python -m stylehead_jax.evaluate --config configs/motion_generator.py:runlocal \
-	  --config.data.data_dir=$(DATA_DIR) --config.audio.encoder_workdir=$(DEMO_WORKDIR)/audio_encoder \
-	  --workdir $(DEMO_WORKDIR)/motion_generator --json $(DEMO_WORKDIR)/motion_generator/eval.json
+	for seed in $(DEMO_SEEDS); do \
+	  $(BIN)/python -m stylehead_jax.train --config configs/motion_generator.py:runlocal \
+	    --config.data.data_dir=$(DATA_DIR) --config.audio.encoder_workdir=$(DEMO_WORKDIR)/audio_encoder \
+	    --config.seed=$$seed --workdir $(DEMO_WORKDIR)/motion_generator/seed_$$seed && \
+	  $(BIN)/python -m stylehead_jax.evaluate --config configs/motion_generator.py:runlocal \
+	    --config.data.data_dir=$(DATA_DIR) --config.audio.encoder_workdir=$(DEMO_WORKDIR)/audio_encoder \
+	    --config.seed=$$seed --workdir $(DEMO_WORKDIR)/motion_generator/seed_$$seed \
+	    --json $(DEMO_WORKDIR)/motion_generator/seed_$$seed/eval.json || exit 1; \
+	done
+	$(BIN)/python eval/seeds.py $(DEMO_WORKDIR)/motion_generator/seed_*/eval.json \
+	  --headline lmd,d_l,d_v,no_motion_lmd,no_motion_d_l --json $(DEMO_WORKDIR)/motion_generator/eval.json
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS) tests
