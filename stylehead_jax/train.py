@@ -249,7 +249,8 @@ def train_and_evaluate(config, workdir: str) -> dict:
         pending.append(measurements)
         progress.update(1)
         last = step == config.total_steps
-        saving = last or preemption.requested or ckpt.due(step)
+        preempted = preemption.requested  # read once: a signal from here on waits a step
+        saving = last or preempted or ckpt.due(step)
         logging_now = step % config.log_every_steps == 0 or last
         if saving or logging_now:  # nothing non-finite is ever saved or logged
           bad = first_non_finite(pending, step - len(pending) + 1)
@@ -270,7 +271,7 @@ def train_and_evaluate(config, workdir: str) -> dict:
         if saving:
           ckpt.save(step, state, force=True)
         result["step"] = step
-        if preemption.requested:
+        if preempted:
           ckpt.wait()
           logging.warning("preempted: saved step %d to %s", step, ckpt.directory)
           result["preempted"] = True
