@@ -36,18 +36,14 @@ class Checkpointer:
     """Whether `step` is one the schedule saves (a multiple of `every_steps`)."""
     return step % self.every_steps == 0
 
-  def save(self, step: int, state: Any, *, force: bool = False) -> bool:
-    """Saves if `step` is a multiple of `every_steps` (or `force`); returns whether it did.
-
-    A save still being written is waited for first: orbax would otherwise skip the new
-    one, and a preemption save must never be skipped.
+  def save(self, step: int, state: Any) -> None:
+    """Saves `state` as `step` (the caller decides when: `due`, the last step, a
+    preemption). A save still being written is waited for first: orbax would otherwise
+    skip the new one, and a preemption save must never be skipped.
     """
-    if not force and not self.due(step):
-      return False
     self._manager.wait_until_finished()
     if not self._manager.save(step, args=ocp.args.StandardSave(state), force=True):
       raise RuntimeError(f"{self.directory}: orbax did not save step {step}")
-    return True
 
   def restore(self, abstract_state: Any, step: int | None = None) -> Any:
     """Restores into the structure, dtypes and shardings of `abstract_state` (None: as

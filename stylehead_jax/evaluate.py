@@ -40,9 +40,8 @@ def evaluate_workdir(config, workdir: str, step: int | None = None) -> dict:
   run = train.setup(config)
   state = ckpt.restore(run.abstract_state, step)
   ckpt.close()
-  results = train.run_evaluators(run.evaluators(config), state)
-  return {"step": int(jax.device_get(state["step"])),
-          "evals": {name: measurements for name, (measurements, _) in results.items()}}
+  evals = {name: evaluator.run(state)[0] for name, evaluator in run.evaluators(config).items()}
+  return {"step": int(jax.device_get(state["step"])), "evals": evals}
 
 
 def format_table(measurements: dict) -> str:

@@ -166,11 +166,6 @@ def setup(config) -> Setup:
       train_rng=train_rng)
 
 
-def run_evaluators(evaluators: dict, state) -> dict[str, tuple[dict, dict]]:
-  """{name: (measurements, images)} of each evaluator on `state`."""
-  return {name: evaluator.run(state) for name, evaluator in evaluators.items()}
-
-
 def is_main_process() -> bool:
   """Whether this process writes the run's files (config.json, result.json, TensorBoard):
   process 0 of a multi-host run; checkpoints are written by all together (orbax)."""
@@ -178,12 +173,13 @@ def is_main_process() -> bool:
 
 
 def first_non_finite(pending: list[dict], first_step: int) -> tuple[int, str, float] | None:
-  """(step, name, value) of the first NaN or infinite measurement among those of
-  consecutive steps from `first_step`, or None."""
-  for i, measurements in enumerate(jax.device_get(pending)):
+  """(step, name, value) of the first NaN or infinite value among the host measurements
+  of consecutive steps from `first_step`, or None."""
+  for i, measurements in enumerate(pending):
     for name, value in measurements.items():
-      if not np.all(np.isfinite(value)):
-        return first_step + i, name, float(np.asarray(value).ravel()[0])
+      bad = ~np.isfinite(value)
+      if np.any(bad):
+        return first_step + i, name, float(np.asarray(value)[bad].ravel()[0])
   return None
 
 
@@ -253,15 +249,16 @@ def train_and_evaluate(config, workdir: str) -> dict:
         saving = last or preempted or ckpt.due(step)
         logging_now = step % config.log_every_steps == 0 or last
         if saving or logging_now:  # nothing non-finite is ever saved or logged
+          pending = jax.device_get(pending)  # host values: fetched once, checked, averaged
           bad = first_non_finite(pending, step - len(pending) + 1)
           if bad is not None:
+            ckpt.wait()
             raise NonFiniteError(
                 f"step {bad[0]}: train/{bad[1]} = {bad[2]}; stopped without saving it "
                 f"(the last good checkpoint, step {ckpt.latest_step()}, is kept in "
                 f"{ckpt.directory})")
         if logging_now:
-          means = {k: float(np.mean([jax.device_get(m[k]) for m in pending]))
-                   for k in pending[0]}
+          means = {k: float(np.mean([m[k] for m in pending])) for k in pending[0]}
           means["steps_per_second"] = len(pending) / (time.time() - last_log)
           pending, last_log = [], time.time()
           _write_scalars(writer, step, {f"train/{k}": v for k, v in means.items()})
@@ -269,7 +266,7 @@ def train_and_evaluate(config, workdir: str) -> dict:
           progress.set_postfix(loss=f"{means['loss']:.4f}")
           logging.info("step %d: %s", step, " ".join(f"{k}={v:.4g}" for k, v in means.items()))
         if saving:
-          ckpt.save(step, state, force=True)
+          ckpt.save(step, state)
         result["step"] = step
         if preempted:
           ckpt.wait()
