@@ -51,10 +51,18 @@ def run_loop(task: str) -> ml_collections.ConfigDict:
   return config
 
 
+def _block(what: str, values: dict, defaults: dict) -> ml_collections.ConfigDict:
+  """`defaults` with `values` replacing some of them (an unknown name is an error)."""
+  unknown = sorted(set(values) - set(defaults))
+  if unknown:
+    raise KeyError(f"unknown {what} field(s) {unknown}; known: {sorted(defaults)}")
+  return ml_collections.ConfigDict(dict(defaults, **values))
+
+
 def data(name: str, features, **values) -> ml_collections.ConfigDict:
   """A data block: dataset `name` (stylehead_jax.datasets) with its builder overrides,
   where it is (data_dir), its splits, windows and the features the stage reads."""
-  block = ml_collections.ConfigDict(dict(
+  return _block("data", values, dict(
       name=name,
       overrides="",  # builder values, "key=value,key=value" (a config name of their own)
       data_dir="",  # "" -> $TFDS_DATA_DIR or ~/tensorflow_datasets
@@ -63,24 +71,14 @@ def data(name: str, features, **values) -> ml_collections.ConfigDict:
       shuffle_buffer=1_000,
       cache=True,  # keep decoded examples in memory
       features=tuple(features)))
-  for key, value in values.items():
-    if key not in block:
-      raise KeyError(f"unknown data field {key!r}; known: {sorted(block)}")
-    block[key] = value
-  return block
 
 
 def optimizer(name: str = "adamw", lr: float = 1e-4, **values) -> ml_collections.ConfigDict:
   """An optimizer block (stylehead_jax/optim.py documents each field)."""
-  block = ml_collections.ConfigDict(dict(
+  return _block("optimizer", values, dict(
       name=name, lr=lr, b1=0.9, b2=0.999, eps=1e-8, momentum=0.9, nesterov=False,
       weight_decay=0.0, grad_clip_norm=0.0, schedule="constant", warmup_steps=0,
       end_lr_fraction=0.0, decay_steps=(), decay_factor=0.1))
-  for key, value in values.items():
-    if key not in block:
-      raise KeyError(f"unknown optimizer field {key!r}; known: {sorted(block)}")
-    block[key] = value
-  return block
 
 
 def evaluator(kind: str, every_steps: int, **values) -> ml_collections.ConfigDict:

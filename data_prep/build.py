@@ -15,7 +15,6 @@ config name of its own (printed), which training configs name in `config.data.ov
 from __future__ import annotations
 
 import argparse
-import importlib
 import os
 import sys
 import time
@@ -40,7 +39,8 @@ def main(argv=None) -> int:
                       help="folder of the user's media (talking_head_videos, speech_audio, caer_s)")
   args = parser.parse_args(argv)
   try:
-    builder = datasets.make_builder(args.dataset, args.data_dir, overrides_lib.parse(args.overrides))
+    builder = datasets.make_builder(args.dataset, args.data_dir,
+                                    overrides_lib.parse(args.overrides))
   except (KeyError, ValueError) as e:
     parser.error(str(e.args[0] if e.args else e))
   start = time.time()

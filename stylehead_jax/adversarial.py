@@ -46,6 +46,8 @@ def critic_update(state: dict, loss_fn: Callable, optimizer: optim.Optimizer, rn
      {"critic_loss", "critic_grad_norm", "critic_param_norm", "critic_learning_rate"}
      of the last step).
   """
+  if steps < 1:
+    raise ValueError(f"critic_update needs at least one step, got {steps}")
   params, opt_state = state["critic_params"], state["critic_opt_state"]
   for k in range(steps):
     (loss, aux), grads = jax.value_and_grad(loss_fn, has_aux=True)(

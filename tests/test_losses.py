@@ -8,6 +8,7 @@ import numpy as np
 import optax
 import pytest
 
+from configs import audio_encoder
 from configs import common
 from stylehead_jax import adversarial
 from stylehead_jax import losses
@@ -151,7 +152,6 @@ def test_two_player_updates():
 
 def test_strict_config_values():
   with pytest.raises(ValueError, match="expected true or false"):
-    from configs import audio_encoder  # pylint: disable=g-import-not-at-top
     audio_encoder.get_config("runlocal=ture")
   assert common.parse_arg("runlocal=no", runlocal=True).runlocal is False
   config = ml_collections.ConfigDict({"a": {"flag": False, "n": 3}})

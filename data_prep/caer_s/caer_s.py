@@ -33,9 +33,9 @@ import tensorflow_datasets as tfds
 
 from data_prep import features
 from data_prep import files
-from stylehead_jax import overrides as overrides_lib
 from stylehead_jax import emotions
 from stylehead_jax import media
+from stylehead_jax import overrides as overrides_lib
 from stylehead_jax.landmarks import detectors
 
 SPLIT_FOLDERS = {"train": "train", "validation": "validation", "val": "validation",

@@ -22,9 +22,8 @@ import numpy as np
 import tensorflow_datasets as tfds
 
 from data_prep import files
-from stylehead_jax import overrides as overrides_lib
 from stylehead_jax import media
-
+from stylehead_jax import overrides as overrides_lib
 
 
 @dataclasses.dataclass(frozen=True)

@@ -19,9 +19,9 @@ import numpy as np
 import tensorflow_datasets as tfds
 
 from data_prep import features
-from stylehead_jax import overrides as overrides_lib
 from data_prep.synthetic_context_emotion import scene
 from stylehead_jax import emotions
+from stylehead_jax import overrides as overrides_lib
 
 
 @dataclasses.dataclass(kw_only=True)

@@ -19,9 +19,9 @@ import numpy as np
 import tensorflow_datasets as tfds
 
 from data_prep import features
-from stylehead_jax import overrides as overrides_lib
 from data_prep.synthetic_talking_heads import world
 from stylehead_jax import media
+from stylehead_jax import overrides as overrides_lib
 from stylehead_jax.landmarks import regions
 
 SPLITS = ("train", "test")

@@ -30,8 +30,8 @@ import cv2
 import numpy as np
 from scipy import ndimage
 
-from stylehead_jax import overrides as overrides_lib
 from stylehead_jax import media
+from stylehead_jax import overrides as overrides_lib
 from stylehead_jax.landmarks import conventions as lmk
 from stylehead_jax.landmarks import pose
 from stylehead_jax.landmarks import regions

@@ -34,8 +34,10 @@ class APCEncoder(nn.Module):
     out_carries = []
     for i in range(self.num_layers):
       cell = nn.GRUCell(
-          self.hidden, kernel_init=partitioning.kernel(("mel" if i == 0 else "embed", "hidden")),
-          recurrent_kernel_init=partitioning.kernel(("embed", "hidden"), nn.initializers.orthogonal()),
+          self.hidden,
+          kernel_init=partitioning.kernel(("mel" if i == 0 else "embed", "hidden")),
+          recurrent_kernel_init=partitioning.kernel(("embed", "hidden"),
+                                                    nn.initializers.orthogonal()),
           name=f"gru_{i}")
       carry, y = nn.RNN(cell, return_carry=True, name=f"rnn_{i}")(
           x, initial_carry=None if carries is None else carries[i])

@@ -157,4 +157,3 @@ def model_inputs(batch, variant: str):
   if variant in MASKED_VARIANTS:
     context = context * (1.0 - face_mask(batch["face_box"], context.shape[1]))
   return face, context
-

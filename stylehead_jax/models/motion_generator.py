@@ -43,10 +43,11 @@ class PoseStep(nn.Module):
     context, target, noise, force = inputs
     lstm_carry, h = nn.OptimizedLSTMCell(
         self.hidden, kernel_init=partitioning.kernel(("embed", "hidden")),
-        recurrent_kernel_init=partitioning.kernel(("embed", "hidden"), nn.initializers.orthogonal()),
+        recurrent_kernel_init=partitioning.kernel(("embed", "hidden"),
+                                                  nn.initializers.orthogonal()),
         name="lstm")(lstm_carry, jnp.concatenate([context, previous], -1))
-    out = nn.Dense(2 * POSE_SIZE, kernel_init=partitioning.kernel(("hidden", "embed"),
-                                                      nn.initializers.zeros), name="out")(h)
+    out = nn.Dense(2 * POSE_SIZE, name="out", kernel_init=partitioning.kernel(
+        ("hidden", "embed"), nn.initializers.zeros))(h)
     raw, log_std = jnp.split(out, 2, -1)
     # The mean is the pose itself, not a change from the previous one, and bounded: a
     # bias in its estimate cannot accumulate into a drift over a long generation.
@@ -80,16 +81,18 @@ class MotionGenerator(nn.Module):
     carries = carries or {}
     # The face's shape, not its size or offset, identifies it: normalise the flat vector.
     shape = nn.LayerNorm(name="identity_norm")(neutral.reshape(batch, -1))
-    identity = nn.Dense(self.identity_features, kernel_init=partitioning.kernel(("embed", "hidden")),
-                        name="identity")(shape)
-    x = nn.Dense(self.hidden, kernel_init=partitioning.kernel(("embed", "hidden")), name="audio_in")(audio)
+    identity = nn.Dense(self.identity_features, name="identity",
+                        kernel_init=partitioning.kernel(("embed", "hidden")))(shape)
+    x = nn.Dense(self.hidden, name="audio_in",
+                 kernel_init=partitioning.kernel(("embed", "hidden")))(audio)
     x = nn.relu(x + nn.Dense(self.hidden, kernel_init=partitioning.kernel(("hidden", "embed")),
                              name="identity_to_audio")(identity)[:, None])
     out_carries = {}
     for i in range(self.num_layers):
       cell = nn.OptimizedLSTMCell(
           self.hidden, kernel_init=partitioning.kernel(("embed", "hidden")),
-          recurrent_kernel_init=partitioning.kernel(("embed", "hidden"), nn.initializers.orthogonal()),
+          recurrent_kernel_init=partitioning.kernel(("embed", "hidden"),
+                                                    nn.initializers.orthogonal()),
           name=f"lstm_{i}")
       carry, y = nn.RNN(cell, return_carry=True, name=f"rnn_{i}")(
           x, initial_carry=carries.get(f"lstm_{i}"))

@@ -6,6 +6,7 @@ references, optimizers, the two-player update) lives in the library beside them.
 
 import importlib
 
+from stylehead_jax.errors import ConfigError
 from stylehead_jax.tasks import base
 
 STAGES = ("audio_encoder", "motion_generator", "style_transfer", "glamor")
@@ -14,6 +15,6 @@ STAGES = ("audio_encoder", "motion_generator", "style_transfer", "glamor")
 def get(name: str) -> base.Stage:
   """The checked Stage of task `name`."""
   if name not in STAGES:
-    raise base.ConfigError(f"unknown task {name!r}; known: {', '.join(STAGES)}")
+    raise ConfigError(f"unknown task {name!r}; known: {', '.join(STAGES)}")
   module = importlib.import_module(f"stylehead_jax.tasks.{name}")
   return base.check(getattr(module, "STAGE", None))

@@ -109,6 +109,8 @@ def init(config, rng, batch):
   Generator's parameters are random here; `load_pretrained` fills in the trained ones."""
   if config.critic.mode not in MODES:
     raise ConfigError(f"config.critic.mode={config.critic.mode!r}: one of {MODES}")
+  if config.critic.steps < 1:
+    raise ConfigError(f"config.critic.steps={config.critic.steps}: at least 1")
   mg_rng, critic_rng = jax.random.split(rng)
   params, audio_params = motion.init_params(mg_config(config), mg_rng, batch)
   windows = jnp.zeros((1, config.critic.window) + batch["landmarks"].shape[2:3] + (3,))
