@@ -36,7 +36,7 @@ $(STAMP): pyproject.toml $(LOCK)
 	touch $(STAMP)
 
 lock: $(BIN)/uv
-	$(BIN)/uv pip compile pyproject.toml --extra dev --universal --python-version 3.11 \
+	$(BIN)/uv pip compile pyproject.toml --extra dev --extra perceptual --universal --python-version 3.11 \
 	  -o $(LOCK)
 
 demo: $(STAMP)

@@ -14,6 +14,9 @@ batches already trained on -> prefetch. With `config.data.mix.name` set, a fract
 (say real footage next to the synthetic world); both must have the features asked for. The stream is a pure function of
 (config.seed, step), so a resumed run sees exactly the batches an uninterrupted one would.
 Image datasets (config.data.window_frames = 0) skip the windowing: examples go whole.
+Image stages train on frame pairs instead (`train_pairs`): two frames of one clip, or at
+the rate `config.data.cross_clip_rate` the second from another clip of the same speaker,
+every per-frame feature taken at each frame; the same purity in (config.seed, step).
 Evaluation cuts every clip into consecutive windows, pads the last batch and marks real
 windows with mask = 1. With several hosts each reads its own shard of the eval split,
 and every host must get the same number of eval batches; nothing equalises them yet
@@ -22,10 +25,8 @@ and every host must get the same number of eval batches; nothing equalises them 
 
 from __future__ import annotations
 
-import os
 from typing import Iterator
 
-from absl import logging
 import jax
 import numpy as np
 import tensorflow as tf
@@ -122,6 +123,67 @@ def train_batches(builder, config, *, start_step: int = 0) -> Iterator[dict[str,
     other = _train_windows(datasets.get_builder(mix), mix.train_split, config)
     ds = tf.data.Dataset.sample_from_datasets(
         [ds, other], weights=[1.0 - mix.weight, mix.weight], seed=config.seed)
+  ds = ds.batch(host_batch, drop_remainder=True).skip(start_step)
+  options = tf.data.Options()
+  options.deterministic = True
+  ds = ds.with_options(options).prefetch(2)
+  return iter(tfds.as_numpy(ds))
+
+
+PAIR_PARTS = ("source", "driving")
+
+
+def _frame(example, index):
+  """Frame `index` of every per-frame feature (rate 1) of a clip; per-clip ones kept."""
+  return {k: tf.nest.map_structure(lambda v: v[index], v) if TIME_RATES.get(k) == 1 else v
+          for k, v in example.items() if TIME_RATES.get(k, 1) == 1}
+
+
+def _train_pairs(builder, split, config) -> tf.data.Dataset:
+  """Endless {"source": frame, "driving": frame} pairs of `split`, seeded (module doc)."""
+  features = tuple(config.data.features) + (
+      ("speaker_id",) if config.data.cross_clip_rate > 0 else ())
+  ds = _load(builder, split, sorted(set(features)), shard=True,
+             exclude_clips=tuple(config.data.get("exclude_clips", ())))
+  ds = ds.filter(lambda ex: _num_frames(ex) >= 2)
+  if config.data.cache:
+    ds = ds.cache()
+  ds = ds.repeat().shuffle(config.data.shuffle_buffer, seed=config.seed)
+
+  def random_pair(index, example):
+    seed = tf.stack([tf.cast(config.seed, tf.int64), index])
+    i, j = tf.unstack(tf.random.stateless_uniform([2], seed, 0, _num_frames(example),
+                                                  dtype=tf.int32))
+    return {"source": _frame(example, i), "driving": _frame(example, j)}
+
+  ds = ds.enumerate().map(random_pair, num_parallel_calls=tf.data.AUTOTUNE)
+  if config.data.cross_clip_rate <= 0:
+    return ds
+
+  # Consecutive pairs of one speaker, two at a time: the second's driving frame replaces
+  # the first's at the cross-clip rate (another clip of that speaker where it has more).
+  rate = config.data.cross_clip_rate
+  ds = ds.group_by_window(
+      key_func=lambda p: tf.strings.to_hash_bucket_fast(p["source"]["speaker_id"], 1 << 62),
+      reduce_func=lambda _, w: w.batch(2, drop_remainder=True), window_size=2)
+
+  def choose(index, two):
+    seed = tf.stack([tf.cast(config.seed, tf.int64) + 1, index])
+    cross = tf.random.stateless_uniform([], seed) < rate
+    pick = lambda v: tf.where(cross, v[1], v[0])
+    return {"source": tf.nest.map_structure(lambda v: v[0], two["source"]),
+            "driving": tf.nest.map_structure(pick, two["driving"])}
+
+  return ds.enumerate().map(choose, num_parallel_calls=tf.data.AUTOTUNE)
+
+
+def train_pairs(builder, config, *, start_step: int = 0) -> Iterator[dict]:
+  """Endless host-local batches of frame pairs {"source": {...}, "driving": {...}} of
+  the features in `config.data.features` (a Stage.train_batches for image stages)."""
+  host_batch = config.batch_size // jax.process_count()
+  ds = _train_pairs(builder, config.data.train_split, config)
+  ds = ds.map(lambda p: {part: {k: v for k, v in p[part].items() if k != "speaker_id"}
+                         for part in PAIR_PARTS})
   ds = ds.batch(host_batch, drop_remainder=True).skip(start_step)
   options = tf.data.Options()
   options.deterministic = True

@@ -9,7 +9,7 @@ import importlib
 from stylehead_jax.errors import ConfigError
 from stylehead_jax.tasks import base
 
-STAGES = ("audio_encoder", "motion_generator", "style_transfer", "glamor")
+STAGES = ("audio_encoder", "motion_generator", "style_transfer", "glamor", "style_mapping")
 
 
 def get(name: str) -> base.Stage:

@@ -1,0 +1,256 @@
+"""Evaluator "isp": Style Mapping's ISP images on held-out speakers, against two baselines.
+
+Pairs, from the first `max_clips` clips of the eval split (held-out speakers):
+  same identity: I_s the clip's first frame, I_r each of its four template frames
+    (style/templates.retrieve: None, M, R, O); the truth is I_r;
+  cross identity (the real use): I_s of one clip, I_r the template frames of the next
+    clip of another speaker; the target landmarks are render/warp.retarget's (the
+    portrait's face with I_r's expression, relative to that clip's "None" frame, in
+    I_r's pose).
+Measurements (prefix "" for I_o, "warp_" for render/warp.py's piecewise-affine warp of
+I_s to the target landmarks, "source_" for I_s unchanged):
+  lpips (AlexNet LPIPS, perceptual.lpips), psnr_face (pixels whose region label of I_r is
+  > 0), ssim: same identity, against I_r;
+  landmark_error_px: the project's dlib tracker on the image (enlarged to
+    `tracker_size`), mean distance to I_r's landmarks, in pixels of a 512 crop;
+  identity_distance: dlib face descriptors of the image and I_s (metrics/identity.py);
+  cross_identity_distance, cross_landmark_error_px: the same on cross pairs (landmarks
+    against the retargeted target).
+Also `truth_landmark_error_px` (the tracker on I_r itself: the floor of the landmark
+error) and `detection_rate` (where the detector finds no face in an image, the predictor
+runs in the box of the expected landmarks). The baselines do not change with training
+and are computed once. Images: I_s | I_r | warp | I_o, keypoints C_k drawn on I_s and C̄_k
+on I_o.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import cv2
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from stylehead_jax import input_pipeline
+from stylehead_jax import isp
+from stylehead_jax import perceptual
+from stylehead_jax.errors import ConfigError
+from stylehead_jax.evaluators import base
+from stylehead_jax.landmarks import detectors
+from stylehead_jax.metrics import identity
+from stylehead_jax.metrics import images as image_metrics
+from stylehead_jax.models import style_mapping
+from stylehead_jax.render import warp
+from stylehead_jax.style import templates
+
+CLIP_FEATURES = ("frames", "landmarks", "head_pose", "region_maps", "speaker_id")
+PREFIXES = ("", "warp_", "source_")
+CROP = 512  # landmark errors are reported in pixels of a crop this size
+
+
+def _apply(params, sources, references, *, config):
+  out = style_mapping.make_model(config).apply({"params": params}, sources, references)
+  return {k: out[k] for k in ("image", "source_kp", "driving_kp")}
+
+
+def _lpips(weights, a, b):
+  return perceptual.lpips(weights, a, b, "alexnet")
+
+
+class Evaluator(base.Evaluator):
+
+  def __init__(self, context, config, eval_config):
+    super().__init__(context, config, eval_config)
+    self._apply = jax.jit(functools.partial(_apply, config=config))
+    self._lpips = jax.jit(_lpips)
+    self._ssim = jax.jit(perceptual.ssim)
+    self._pairs = None
+    self._baselines = None
+    self._backend = detectors.get_backend("dlib")
+
+  # --- The pairs, built once ------------------------------------------------------------
+  def pairs(self) -> dict:
+    if self._pairs is None:
+      self._pairs = self._build_pairs()
+    return self._pairs
+
+  def _clip_records(self) -> list[dict]:
+    """Per eval clip only what the pairs use (its first frame, its four template frames,
+    their landmarks, poses and region maps), clips streamed one at a time; up to
+    `max_clips`, taken round-robin over the speakers (so cross pairs exist)."""
+    by_speaker = {}
+    for clip in input_pipeline.clips(self.builder, self.config.data.eval_split,
+                                     CLIP_FEATURES):
+      refs = templates.retrieve(clip["landmarks"]).indices
+      keep = np.concatenate([[0], refs])
+      by_speaker.setdefault(clip["speaker_id"], []).append({
+          "speaker": clip["speaker_id"], "frames": clip["frames"][keep],
+          "landmarks": clip["landmarks"][keep],
+          "rotation": clip["head_pose"]["rotation"][keep],
+          "translation": clip["head_pose"]["translation"][keep],
+          "regions": clip["region_maps"][keep, ..., 0]})
+    if not by_speaker:
+      raise ConfigError(f"eval split {self.config.data.eval_split!r} of "
+                        f"{self.config.data.name} is empty")
+    queues = list(by_speaker.values())
+    records = []
+    while len(records) < self.eval_config.max_clips and any(queues):
+      for q in queues:
+        if q and len(records) < self.eval_config.max_clips:
+          records.append(q.pop(0))
+    return records
+
+  def _build_pairs(self) -> dict:
+    clips = self._clip_records()
+    size = isp.output_size(self.config)
+    pose = lambda c, i: (c["landmarks"][i], c["rotation"][i], c["translation"][i])
+    refs = np.arange(1, 5)  # the records' template frames (index 0: the portrait)
+    out = {k: [] for k in ("source", "reference", "regions", "truth_landmarks",
+                           "source_landmarks", "warp", "cross_source", "cross_reference",
+                           "cross_landmarks", "cross_source_landmarks", "cross_warp")}
+    for n, clip in enumerate(clips):
+      scale = size / clip["frames"].shape[1]
+      portrait = clip["frames"][0]
+      out["source"] += [portrait] * len(refs)
+      out["reference"] += list(clip["frames"][refs])
+      out["regions"] += list(clip["regions"][refs])
+      out["truth_landmarks"] += list(clip["landmarks"][refs] * scale)
+      out["source_landmarks"] += [clip["landmarks"][0] * scale] * len(refs)
+      out["warp"] += list(warp.render(portrait, clip["landmarks"][0], clip["landmarks"][refs]))
+      other = next((clips[(n + k) % len(clips)] for k in range(1, len(clips))
+                    if clips[(n + k) % len(clips)]["speaker"] != clip["speaker"]), None)
+      if other is None:
+        continue
+      # The reference clip's neutral frame: its "None" template (the first of the four).
+      target = warp.retarget(pose(clip, 0), pose(other, refs), pose(other, 1))
+      out["cross_source"] += [portrait] * len(refs)
+      out["cross_reference"] += list(other["frames"][refs])
+      out["cross_landmarks"] += list(target * scale)
+      out["cross_source_landmarks"] += [clip["landmarks"][0] * scale] * len(refs)
+      out["cross_warp"] += list(warp.render(portrait, clip["landmarks"][0], target))
+    resize = lambda images, s, interp=cv2.INTER_AREA: np.stack(
+        [cv2.resize(i, (s, s), interpolation=interp) if i.shape[0] != s else i for i in images])
+    pairs = {k: np.stack(v) if v else np.zeros((0,)) for k, v in out.items()}
+    for key in ("reference", "warp", "cross_warp"):  # compared at the output size
+      if len(pairs[key]):
+        pairs[key] = resize(pairs[key], size)
+    pairs["regions"] = resize(pairs["regions"], size, cv2.INTER_NEAREST)
+    pairs["source_out"] = resize(pairs["source"], size)
+    return pairs
+
+  # --- Generation -------------------------------------------------------------------------
+  def generate(self, params, sources, references) -> dict:
+    """I_o and keypoints for uint8 sources and references, in eval batches."""
+    b = self.config.eval_batch_size
+    outs = []
+    for start in range(0, len(sources), b):
+      s, r = sources[start:start + b], references[start:start + b]
+      n = len(s)
+      pad = lambda x: np.concatenate([x, np.repeat(x[-1:], b - n, 0)]) if n < b else x
+      inputs = isp.images(pad(s), pad(r), self.config)
+      out = jax.device_get(self._apply(params, inputs["source"], inputs["driving"]))
+      outs.append(jax.tree.map(lambda x: x[:n], out))
+    return jax.tree.map(lambda *x: np.concatenate(x), *outs)
+
+  # --- Measures ---------------------------------------------------------------------------
+  def _track(self, image: np.ndarray, expected: np.ndarray) -> tuple[np.ndarray, bool]:
+    """Landmarks (68, 2) of the face in a uint8 image (its pixels) and whether the
+    detector found it (else the predictor runs in the expected landmarks' box)."""
+    big, scale = identity.enlarge(image, self.eval_config.tracker_size)
+    boxes = self._backend.detect(big)
+    found = len(boxes) > 0
+    if found:
+      box = boxes[0]
+    else:
+      (x0, y0), (x1, y1) = expected[:, :2].min(0) * scale, expected[:, :2].max(0) * scale
+      box = np.array([x0, y0, x1, y1])
+    points = self._backend.landmarks(big, box)[:, :2]
+    return points / scale, found, (big, points)
+
+  def _landmarks_and_identity(self, images, expected, portraits, portrait_landmarks):
+    size = images.shape[1]
+    errors, dists, found = [], [], []
+    portrait_descriptors = {}
+    for image, target, portrait, plm in zip(images, expected, portraits, portrait_landmarks):
+      points, ok, (big, big_points) = self._track(image, target)
+      errors.append(np.linalg.norm(points - target[:, :2], axis=-1).mean() * CROP / size)
+      found.append(ok)
+      key = portrait.tobytes()
+      if key not in portrait_descriptors:
+        p_points, _, (p_big, p_big_points) = self._track(portrait, plm)
+        portrait_descriptors[key] = identity.descriptor(p_big, p_big_points)
+      dists.append(identity.distance(identity.descriptor(big, big_points),
+                                     portrait_descriptors[key]))
+    return float(np.mean(errors)), float(np.mean(dists)), float(np.mean(found))
+
+  def measure(self, same: np.ndarray, cross: np.ndarray | None, prefix: str) -> dict:
+    """The measurements of same-identity outputs (N, S, S, 3) uint8 and of cross ones."""
+    p = self.pairs()
+    unit = lambda x: jnp.asarray(x, jnp.float32) / 255
+    weights = perceptual.load("alexnet")
+    lp = np.concatenate([np.asarray(self._lpips(weights, unit(same[i:i + 16]),
+                                                unit(p["reference"][i:i + 16])))
+                         for i in range(0, len(same), 16)])
+    ss = np.asarray(self._ssim(unit(same), unit(p["reference"])))
+    psnr = [image_metrics.psnr(a / 255, b / 255, m > 0)
+            for a, b, m in zip(same, p["reference"], p["regions"])]
+    lmk_err, ident, det = self._landmarks_and_identity(
+        same, p["truth_landmarks"], p["source_out"], p["source_landmarks"])
+    out = {"lpips": float(lp.mean()), "psnr_face": float(np.mean(psnr)),
+           "ssim": float(ss.mean()), "landmark_error_px": lmk_err,
+           "identity_distance": ident}
+    detections = [det]
+    if cross is not None and len(cross):
+      cross_err, cross_ident, cross_det = self._landmarks_and_identity(
+          cross, p["cross_landmarks"], np.stack([cv2.resize(s, same.shape[1:3])
+                                                 for s in p["cross_source"]]),
+          p["cross_source_landmarks"])
+      out.update(cross_identity_distance=cross_ident, cross_landmark_error_px=cross_err)
+      detections.append(cross_det)
+    out = {prefix + k: v for k, v in out.items()}
+    out[prefix + "detection_rate"] = float(np.mean(detections))
+    return out
+
+  def baselines(self) -> dict:
+    if self._baselines is None:
+      p = self.pairs()
+      size = p["reference"].shape[1]
+      cross_source = (np.stack([cv2.resize(s, (size, size)) for s in p["cross_source"]])
+                      if len(p["cross_source"]) else None)
+      self._baselines = {**self.measure(p["warp"], p["cross_warp"], "warp_"),
+                         **self.measure(p["source_out"], cross_source, "source_")}
+      truth = [np.linalg.norm(self._track(r, t)[0] - t[:, :2], axis=-1).mean() * CROP / size
+               for r, t in zip(p["reference"], p["truth_landmarks"])]
+      self._baselines["truth_landmark_error_px"] = float(np.mean(truth))
+    return self._baselines
+
+  def run(self, state) -> tuple[dict, dict]:
+    p = self.pairs()
+    to_uint8 = lambda x: np.clip(np.round(x * 255), 0, 255).astype(np.uint8)
+    same = self.generate(state["params"], p["source"], p["reference"])
+    cross = (self.generate(state["params"], p["cross_source"], p["cross_reference"])
+             if len(p["cross_source"]) else None)
+    measurements = self.measure(to_uint8(same["image"]),
+                                None if cross is None else to_uint8(cross["image"]), "")
+    measurements.update(self.baselines())
+    measurements["num_pairs"] = len(p["source"])
+    measurements["num_cross_pairs"] = len(p["cross_source"])
+    return measurements, {"source_reference_warp_isp": self.image_grid(same)}
+
+  def image_grid(self, same) -> np.ndarray:
+    """(n, S, 4 S, 3) in [0, 1]: I_s | I_r | warp | I_o with keypoints drawn."""
+    p = self.pairs()
+    n = min(self.eval_config.num_image_pairs, len(same["image"]))
+    rows = []
+    for i in range(n):
+      size = same["image"].shape[1]
+      cells = [p["source_out"][i], p["reference"][i], p["warp"][i],
+               np.clip(np.round(same["image"][i] * 255), 0, 255).astype(np.uint8)]
+      cells = [cv2.resize(c, (4 * size, 4 * size), interpolation=cv2.INTER_NEAREST)
+               for c in cells]
+      for cell, kp in ((cells[0], same["source_kp"][i]), (cells[3], same["driving_kp"][i])):
+        for x, y in (kp[:, :2] + 1) / 2 * 4 * size:
+          cv2.circle(cell, (int(x), int(y)), 3, (255, 255, 0), -1)
+      rows.append(np.concatenate(cells, 1))
+    return np.stack(rows).astype(np.float32) / 255

