@@ -154,9 +154,10 @@ class Evaluator(base.Evaluator):
     return jax.tree.map(lambda *x: np.concatenate(x), *outs)
 
   # --- Measures ---------------------------------------------------------------------------
-  def _track(self, image: np.ndarray, expected: np.ndarray) -> tuple[np.ndarray, bool]:
-    """Landmarks (68, 2) of the face in a uint8 image (its pixels) and whether the
-    detector found it (else the predictor runs in the expected landmarks' box)."""
+  def _track(self, image: np.ndarray, expected: np.ndarray):
+    """(landmarks (68, 2) of the face in a uint8 image, in its pixels; whether the
+    detector found it (else the predictor runs in the expected landmarks' box); the
+    enlarged image and the landmarks in it, for the face descriptor)."""
     big, scale = identity.enlarge(image, self.eval_config.tracker_size)
     boxes = self._backend.detect(big)
     found = len(boxes) > 0
