@@ -137,6 +137,8 @@ class Evaluator(base.Evaluator):
         pairs[key] = resize(pairs[key], size)
     pairs["regions"] = resize(pairs["regions"], size, cv2.INTER_NEAREST)
     pairs["source_out"] = resize(pairs["source"], size)
+    pairs["cross_source_out"] = (resize(pairs["cross_source"], size)
+                                 if len(pairs["cross_source"]) else None)
     return pairs
 
   # --- Generation -------------------------------------------------------------------------
@@ -204,9 +206,7 @@ class Evaluator(base.Evaluator):
     detections = [det]
     if cross is not None and len(cross):
       cross_err, cross_ident, cross_det = self._landmarks_and_identity(
-          cross, p["cross_landmarks"], np.stack([cv2.resize(s, same.shape[1:3])
-                                                 for s in p["cross_source"]]),
-          p["cross_source_landmarks"])
+          cross, p["cross_landmarks"], p["cross_source_out"], p["cross_source_landmarks"])
       out.update(cross_identity_distance=cross_ident, cross_landmark_error_px=cross_err)
       detections.append(cross_det)
     out = {prefix + k: v for k, v in out.items()}
@@ -217,10 +217,8 @@ class Evaluator(base.Evaluator):
     if self._baselines is None:
       p = self.pairs()
       size = p["reference"].shape[1]
-      cross_source = (np.stack([cv2.resize(s, (size, size)) for s in p["cross_source"]])
-                      if len(p["cross_source"]) else None)
       self._baselines = {**self.measure(p["warp"], p["cross_warp"], "warp_"),
-                         **self.measure(p["source_out"], cross_source, "source_")}
+                         **self.measure(p["source_out"], p["cross_source_out"], "source_")}
       truth = [np.linalg.norm(self._track(r, t)[0] - t[:, :2], axis=-1).mean() * CROP / size
                for r, t in zip(p["reference"], p["truth_landmarks"])]
       self._baselines["truth_landmark_error_px"] = float(np.mean(truth))
