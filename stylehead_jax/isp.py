@@ -22,10 +22,12 @@ import jax.numpy as jnp
 import numpy as np
 
 from stylehead_jax import perceptual
+from stylehead_jax.landmarks import conventions as lmk
 from stylehead_jax.landmarks import pose as pose_lib
 from stylehead_jax.models import layers
 from stylehead_jax.models import style_mapping
 from stylehead_jax.render import sampling
+from stylehead_jax.render import warp
 
 FEATURES = ("frames", "landmarks", "head_pose")
 
@@ -53,11 +55,15 @@ def images(source, driving, config) -> dict:
 
 
 def prepare(pair: dict, config) -> dict:
-  """A batch of frame pairs (input_pipeline.train_pairs) -> `images` and the tracked
-  poses (angles in degrees, the nose's shift in normalised units)."""
+  """A batch of frame pairs (input_pipeline.train_pairs) -> `images`, the landmarks
+  normalised ("source_points", "driving_points": the target's are the reference's own in
+  self-reenactment) and the tracked poses (angles in degrees, the nose's shift in
+  normalised units)."""
   resolution = pair["source"]["frames"].shape[1]
   return {
       **images(pair["source"]["frames"], pair["driving"]["frames"], config),
+      "source_points": warp.normalised(pair["source"]["landmarks"], resolution),
+      "driving_points": warp.normalised(pair["driving"]["landmarks"], resolution),
       "source_angles": pose_lib.angles_from_rotation(pair["source"]["head_pose"]["rotation"]),
       "driving_angles": pose_lib.angles_from_rotation(pair["driving"]["head_pose"]["rotation"]),
       "nose_shift": (pair["driving"]["head_pose"]["translation"][:, :2]
@@ -111,7 +117,8 @@ def reconstruction_losses(params, inputs, rng, config, *, vgg_params=None):
   """Every loss that needs no discriminator: ({name: value}, model output)."""
   model = style_mapping.make_model(config)
   lc = config.loss
-  out = model.apply({"params": params}, inputs["source"], inputs["driving"])
+  out = model.apply({"params": params}, inputs["source"], inputs["driving"],
+                    inputs["source_points"], inputs["driving_points"])
   own_kp = model.apply({"params": params}, inputs["driving"], method=model.driving_keypoints)
   terms = {
       "perceptual": perceptual_loss(perceptual.resolve_loss_kind(lc.perceptual), vgg_params,
@@ -130,11 +137,13 @@ def weighted_sum(terms: dict, config) -> jax.Array:
 
 
 def random_pairs(batch: int, size: int, seed: int = 0) -> dict:
-  """A batch of frame pairs of random pixels, frontal poses (benchmarks and tests: the
-  step's cost does not depend on the pixels)."""
+  """A batch of frame pairs of random pixels, the mean face's landmarks, frontal poses
+  (benchmarks and tests: the step's cost does not depend on the pixels)."""
   rng = np.random.default_rng(seed)
+  face = np.concatenate([lmk.MEAN_FACE_3D[:, :2] * size / 2 + size / 2,
+                         np.zeros((68, 1))], -1).astype(np.float32)
   part = lambda: {"frames": rng.integers(0, 256, (batch, size, size, 3), dtype=np.uint8),
-                  "landmarks": np.zeros((batch, 68, 3), np.float32),
+                  "landmarks": np.tile(face, (batch, 1, 1)),
                   "head_pose": {"rotation": np.tile(np.eye(3, dtype=np.float32), (batch, 1, 1)),
                                 "translation": np.full((batch, 3), size / 2, np.float32)}}
   return {"source": part(), "driving": part()}

@@ -70,17 +70,21 @@ def test_bilinear_sample_between_pixels_and_outside():
   np.testing.assert_allclose(got, [0.5, 2.5, 0.0], atol=1e-6)  # outside reads zeros
 
 
-def test_zero_motion_gives_identity_flow_and_leaves_features_unchanged():
-  """C = C̄ and R_s = R_d: every proposal T_k is the identity, whatever the masks, so the
-  flow is the identity grid and warping returns the volume."""
+@pytest.mark.parametrize("guided", [False, True])
+def test_zero_motion_gives_identity_flow_and_leaves_features_unchanged(guided):
+  """C = C̄ and R_s = R_d (and the landmarks' guide the identity): every proposal T_k is
+  the identity, whatever the masks, so the flow is the identity grid and warping returns
+  the volume."""
   rng = np.random.default_rng(1)
   kp = jnp.asarray(rng.uniform(-0.5, 0.5, (2, 4, 3)), jnp.float32)
   rot = jnp.asarray(pose.rotation_from_angles(rng.uniform(-20, 20, 2), rng.uniform(-10, 10, 2),
                                               rng.uniform(-10, 10, 2)), jnp.float32)
   volume = jnp.asarray(rng.normal(size=(2, 4, 8, 8, 6)), jnp.float32)
   net = dense_motion.DenseMotion(widths=(8, 8), compressed=2)
-  params = net.init(jax.random.key(0), volume, kp, kp, rot, rot)
-  out = net.apply(params, volume, kp, kp, rot, rot)
+  guide = jnp.broadcast_to(sampling.identity_grid((8, 8)), (2, 8, 8, 2)) if guided else None
+  params = net.init(jax.random.key(0), volume, kp, kp, rot, rot, guide)
+  out = net.apply(params, volume, kp, kp, rot, rot, guide)
+  assert out["masks"].shape[-1] == 4 + 1 + guided
   grid = sampling.identity_grid((4, 8, 8))
   np.testing.assert_allclose(out["flow"], jnp.broadcast_to(grid, out["flow"].shape), atol=1e-5)
   np.testing.assert_allclose(sampling.sample(volume, out["flow"]), volume, atol=1e-4)
@@ -203,6 +207,24 @@ def test_warp_baseline_identity_and_translation():
   x0, y0 = landmarks[:, :2].min(0).astype(int) + 6
   x1, y1 = landmarks[:, :2].max(0).astype(int) - 6
   np.testing.assert_array_equal(moved[0, y0:y1, x0 + 2:x1 + 2], image[y0:y1, x0:x1])
+
+
+def test_landmark_flow_identity_and_translation():
+  """The model's landmark guide (template triangulation, normalised units): the same
+  landmarks give the identity grid; landmarks moved by d take every pixel inside the face
+  from d back."""
+  from stylehead_jax.landmarks import conventions as lmk  # pylint: disable=g-import-not-at-top
+  face = jnp.asarray(lmk.MEAN_FACE_3D[None, :, :2] * 0.8, jnp.float32)
+  grid = sampling.identity_grid((32, 32))
+  np.testing.assert_allclose(warp.landmark_flow(face, face, (32, 32))[0], grid, atol=1e-5)
+  shift = jnp.array([0.1, -0.05])
+  flow = warp.landmark_flow(face, face + shift, (32, 32))[0]
+  inside = np.all(np.abs(np.asarray(grid) - [0.1, 0.05]) < 0.15, -1)  # the face's middle
+  np.testing.assert_allclose(np.asarray(flow)[inside], np.asarray(grid - shift)[inside],
+                             atol=1e-5)
+  with pytest.raises(ValueError, match="landmarks"):
+    model = style_mapping.StyleMapping(landmark_guidance=True)
+    model.init(jax.random.key(0), jnp.zeros((1, 32, 32, 3)), jnp.zeros((1, 32, 32, 3)))
 
 
 def test_retarget_within_one_clip_gives_the_reference_landmarks():

@@ -20,7 +20,10 @@ Also `truth_landmark_error_px` (the tracker on I_r itself: the floor of the land
 error) and `detection_rate` (where the detector finds no face in an image, the predictor
 runs in the box of the expected landmarks). The baselines do not change with training
 and are computed once. Images: I_s | I_r | warp | I_o, keypoints C_k drawn on I_s and C̄_k
-on I_o.
+on I_o, and the blend weights of I_o's candidates.
+
+The model gets the landmarks of I_s and of the target (I_r's own, or the retargeted ones
+of a cross pair) where its config has landmark_guidance, as `animate` gives them.
 """
 
 from __future__ import annotations
@@ -49,9 +52,12 @@ PREFIXES = ("", "warp_", "source_")
 CROP = 512  # landmark errors are reported in pixels of a crop this size
 
 
-def _apply(params, sources, references, *, config):
-  out = style_mapping.make_model(config).apply({"params": params}, sources, references)
-  return {k: out[k] for k in ("image", "source_kp", "driving_kp")}
+def _apply(params, sources, references, source_points, target_points, *, config):
+  out = style_mapping.make_model(config).apply({"params": params}, sources, references,
+                                               source_points, target_points)
+  keep = ("image", "source_kp", "driving_kp") + (("weights",) if out["weights"] is not None
+                                                 else ())
+  return {k: out[k] for k in keep}
 
 
 def _lpips(weights, a, b):
@@ -142,16 +148,20 @@ class Evaluator(base.Evaluator):
     return pairs
 
   # --- Generation -------------------------------------------------------------------------
-  def generate(self, params, sources, references) -> dict:
-    """I_o and keypoints for uint8 sources and references, in eval batches."""
+  def generate(self, params, sources, references, source_landmarks, target_landmarks) -> dict:
+    """I_o and keypoints for uint8 sources and references (the landmarks of the sources
+    and of the targets in pixels of the output size), in eval batches."""
     b = self.config.eval_batch_size
+    size = isp.output_size(self.config)
     outs = []
     for start in range(0, len(sources), b):
       s, r = sources[start:start + b], references[start:start + b]
       n = len(s)
       pad = lambda x: np.concatenate([x, np.repeat(x[-1:], b - n, 0)]) if n < b else x
       inputs = isp.images(pad(s), pad(r), self.config)
-      out = jax.device_get(self._apply(params, inputs["source"], inputs["driving"]))
+      points = [warp.normalised(pad(x[start:start + b]), size)
+                for x in (source_landmarks, target_landmarks)]
+      out = jax.device_get(self._apply(params, inputs["source"], inputs["driving"], *points))
       outs.append(jax.tree.map(lambda x: x[:n], out))
     return jax.tree.map(lambda *x: np.concatenate(x), *outs)
 
@@ -227,8 +237,10 @@ class Evaluator(base.Evaluator):
   def run(self, state) -> tuple[dict, dict]:
     p = self.pairs()
     to_uint8 = lambda x: np.clip(np.round(x * 255), 0, 255).astype(np.uint8)
-    same = self.generate(state["params"], p["source"], p["reference"])
-    cross = (self.generate(state["params"], p["cross_source"], p["cross_reference"])
+    same = self.generate(state["params"], p["source"], p["reference"],
+                         p["source_landmarks"], p["truth_landmarks"])
+    cross = (self.generate(state["params"], p["cross_source"], p["cross_reference"],
+                           p["cross_source_landmarks"], p["cross_landmarks"])
              if len(p["cross_source"]) else None)
     measurements = self.measure(to_uint8(same["image"]),
                                 None if cross is None else to_uint8(cross["image"]), "")
@@ -238,7 +250,9 @@ class Evaluator(base.Evaluator):
     return measurements, {"source_reference_warp_isp": self.image_grid(same)}
 
   def image_grid(self, same) -> np.ndarray:
-    """(n, S, 4 S, 3) in [0, 1]: I_s | I_r | warp | I_o with keypoints drawn."""
+    """(n, S, 4 S or 5 S, 3) in [0, 1]: I_s | I_r | warp | I_o with keypoints drawn [|
+    the generator's blend weights as colours: red the decoded image, green and blue the
+    candidates (models/style_mapping.py)]."""
     p = self.pairs()
     n = min(self.eval_config.num_image_pairs, len(same["image"]))
     rows = []
@@ -251,5 +265,10 @@ class Evaluator(base.Evaluator):
       for cell, kp in ((cells[0], same["source_kp"][i]), (cells[3], same["driving_kp"][i])):
         for x, y in (kp[:, :2] + 1) / 2 * 4 * size:
           cv2.circle(cell, (int(x), int(y)), 3, (255, 255, 0), -1)
+      if "weights" in same:
+        w = same["weights"][i][..., :3]
+        w = np.concatenate([w, np.zeros(w.shape[:-1] + (3 - w.shape[-1],))], -1)
+        cells.append(cv2.resize(np.round(w * 255).astype(np.uint8), (4 * size, 4 * size),
+                                interpolation=cv2.INTER_NEAREST))
       rows.append(np.concatenate(cells, 1))
     return np.stack(rows).astype(np.float32) / 255

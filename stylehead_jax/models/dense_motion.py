@@ -6,7 +6,9 @@ about the keypoint); the identity T_0(z) = z covers the background. The network 
 per proposal, the source volume (compressed to `compressed` channels) sampled at T_k and
 the difference of Gaussian heatmaps G(z; C̄_k) - G(z; C_k) (FOMM, face-vid2vid); a 3-D
 hourglass predicts softmax masks m_k over the K + 1 proposals, and the flow is
-sum_k m_k T_k(z). The occlusion map (sigmoid, per pixel of the 2-D output) says where the
+sum_k m_k T_k(z). With a `guide` (a 2-D flow from outside, e.g. the piecewise-affine warp
+of the 68 landmarks, render/warp.landmark_flow) it is one more proposal, the same x, y at
+every depth, with no heatmap of its own. The occlusion map (sigmoid, per pixel of the 2-D output) says where the
 source shows nothing usable (the inside of an opening mouth, a turned-away cheek).
 """
 
@@ -46,13 +48,18 @@ class DenseMotion(nn.Module):
   variance: float = 0.01  # of the keypoint Gaussians, in normalised units squared
 
   @nn.compact
-  def __call__(self, volume, source_kp, driving_kp, source_rotation, driving_rotation):
+  def __call__(self, volume, source_kp, driving_kp, source_rotation, driving_rotation,
+               guide=None):
     """volume f_s (B, D, H, W, C), keypoints C_k, C̄_k (B, K, 3), rotations R_s, R_d
-    (B, 3, 3) -> {"flow": (B, D, H, W, 3) source coordinates, "occlusion": (B, H, W, 1),
-    "masks": (B, D, H, W, K + 1)}."""
+    (B, 3, 3), optional guide (B, H, W, 2) -> {"flow": (B, D, H, W, 3) source
+    coordinates, "occlusion": (B, H, W, 1), "masks": (B, D, H, W, proposals)}."""
     b, d, h, w, _ = volume.shape
     grid = sampling.identity_grid((d, h, w))
     moves = proposals(grid, source_kp, driving_kp, source_rotation, driving_rotation)
+    if guide is not None:
+      guided = jnp.concatenate([jnp.broadcast_to(guide[:, None], (b, d, h, w, 2)),
+                                jnp.broadcast_to(grid[None, ..., 2:], (b, d, h, w, 1))], -1)
+      moves = jnp.concatenate([moves, guided[:, None]], 1)
     k1 = moves.shape[1]
     small = layers.conv(self.compressed, 1, dims=3, name="compress", head=True)(volume)
     small = nn.relu(layers.norm(self.compressed, "compress_norm")(small))
@@ -60,7 +67,8 @@ class DenseMotion(nn.Module):
         jnp.repeat(small, k1, 0), moves.reshape(b * k1, d, h, w, 3)
     ).reshape(b, k1, d, h, w, self.compressed)
     heat = heatmaps(driving_kp, grid, self.variance) - heatmaps(source_kp, grid, self.variance)
-    heat = jnp.concatenate([jnp.zeros_like(heat[..., :1]), heat], -1)  # none for identity
+    none = jnp.zeros_like(heat[..., :1])  # the identity and the guide have no keypoint
+    heat = jnp.concatenate([none, heat] + [none] * (guide is not None), -1)
     inputs = jnp.concatenate([deformed.transpose(0, 2, 3, 4, 1, 5).reshape(
         b, d, h, w, k1 * self.compressed), heat], -1)
     x = layers.Hourglass(tuple(self.widths), dims=3, name="hourglass")(inputs)

@@ -4,11 +4,11 @@ The volume f_s warped by the dense flow (W(f_s, w), models/style_mapping.py) is 
 over depth into a 2-D feature map, masked by the occlusion map, refined by residual
 blocks and upsampled `len(widths)` times back to the input's size, then `extra_up`
 more times by sub-pixel convolution (256 px in -> 512 px out in the full config). A
-sigmoid gives the decoded image in [0, 1]; with `image_skip` a fourth channel gives the
-mask m that blends it with the source image warped by the same flow:
-I_o = m W(I_s) + (1 - m) decoded (models/style_mapping.py), so the network need not
-redraw what only moves (hair, background) and spends its capacity on what the source
-does not show.
+sigmoid gives the decoded image in [0, 1]. With `candidates` > 0, further channels give
+softmax weights w_0..w_n per pixel that blend the decoded image with n candidate images
+(models/style_mapping.py: the source image warped by the same flow, and by the
+landmarks): I_o = w_0 decoded + sum_i w_i candidate_i. The network need not redraw what
+only moves (hair, background) and spends its capacity on what the sources do not show.
 """
 
 from __future__ import annotations
@@ -27,12 +27,12 @@ class IntermediateGenerator(nn.Module):
   widths: Sequence[int] = (128, 64)  # one 2x Up block each (undoes the encoder's Downs)
   extra_up: int = 0  # further 2x sub-pixel upsamplings (output / input size)
   extra_width: int = 32
-  image_skip: bool = True
+  candidates: int = 1  # images the decoded one is blended with
 
   @nn.compact
-  def __call__(self, warped: jax.Array, occlusion: jax.Array) -> jax.Array:
-    """warped (B, D, h, w, C), occlusion (B, h, w, 1) -> (B, H, W, 3 or 4) in [0, 1]: the
-    decoded image [and the blend mask]."""
+  def __call__(self, warped: jax.Array, occlusion: jax.Array):
+    """warped (B, D, h, w, C), occlusion (B, h, w, 1) -> the decoded image (B, H, W, 3) in
+    [0, 1] and the blend weights (B, H, W, candidates + 1) (None without candidates)."""
     b, d, h, w, c = warped.shape
     x = warped.transpose(0, 2, 3, 1, 4).reshape(b, h, w, d * c)
     x = layers.conv(self.features, 3, name="from_volume")(x) * occlusion
@@ -42,4 +42,7 @@ class IntermediateGenerator(nn.Module):
       x = layers.Up(width, name=f"up_{i}")(x)
     for i in range(self.extra_up):
       x = layers.PixelShuffleUp(self.extra_width, name=f"subpixel_{i}")(x)
-    return nn.sigmoid(layers.conv(3 + self.image_skip, 7, name="to_image", head=True)(x))
+    out = layers.conv(3 + (self.candidates + 1 if self.candidates else 0), 7,
+                      name="to_image", head=True)(x)
+    decoded = nn.sigmoid(out[..., :3])
+    return decoded, (jax.nn.softmax(out[..., 3:], -1) if self.candidates else None)

@@ -8,8 +8,18 @@ Style Pattern I_o (I_s's identity in I_r's pose and expression).
   f_s             = AppearanceEncoder(I_s)
   w, o            = DenseMotion(f_s, C_k, C̄_k, R, R̄)     flow to the source, occlusion
   I_o             = IntermediateGenerator(W(f_s, w), o)  W: trilinear sampling
-  (image_skip: I_o = m W2(I_s, w) + (1 - m) I_o, W2 the source image warped bilinearly by
-   the flow's x, y averaged over depth, m the generator's fourth channel)
+  candidates, blended with I_o by the generator's per-pixel softmax weights:
+    image_skip:         W2(I_s, w), the source image warped bilinearly by the flow's x, y
+                        averaged over depth;
+    landmark_guidance:  W2(I_s, g), I_s warped piecewise-affinely by the 68 landmarks of
+                        I_s and the target (render/warp.landmark_flow); g also joins the
+                        dense motion as one more proposal.
+
+landmark_guidance is ours, not the paper's: the keypoints learned unsupervised from a few
+thousand CPU steps place the mouth less precisely than the tracked landmarks do, and the
+landmarks exist wherever an ISP is made (the dataset's tracks in training, the portrait's
+and the retargeted template landmarks at inference). The network keeps the keypoint
+flows and learns, per pixel, which motion and which candidate to trust.
 
 C̄_k reuses the source's c_k, as the paper says: the reference contributes only its pose
 and expression, never its identity. Four references (the key motion templates
@@ -32,6 +42,7 @@ from stylehead_jax.models import intermediate_generator
 from stylehead_jax.models import keypoint_extractor
 from stylehead_jax.models import pose_expression
 from stylehead_jax.render import sampling
+from stylehead_jax.render import warp
 
 
 def posed_keypoints(canonical, rotation, translation, expression):
@@ -64,6 +75,7 @@ class StyleMapping(nn.Module):
   generator_blocks: int = 6
   extra_up: int = 1  # 256 px in, 512 px out
   image_skip: bool = True
+  landmark_guidance: bool = False
 
   def setup(self):
     self.keypoints = keypoint_extractor.KeypointExtractor(
@@ -80,7 +92,7 @@ class StyleMapping(nn.Module):
     self.generator = intermediate_generator.IntermediateGenerator(
         features=self.generator_features, num_blocks=self.generator_blocks,
         widths=tuple(self.encoder_widths[::-1]), extra_up=self.extra_up,
-        image_skip=self.image_skip)
+        candidates=self.image_skip + self.landmark_guidance)
 
   def pose(self, image):
     """{"angles", "translation", "expression", "rotation"} of an image."""
@@ -95,10 +107,13 @@ class StyleMapping(nn.Module):
     return posed_keypoints(self.keypoints(image), p["rotation"], p["translation"],
                            p["expression"])
 
-  def __call__(self, source, reference):
-    """source I_s, reference I_r (B, H, W, 3) in [0, 1] -> {"image": I_o, "source_kp":
-    C_k, "driving_kp": C̄_k, "canonical": c_k, "source_pose", "driving_pose",
-    "occlusion"}."""
+  def __call__(self, source, reference, source_points=None, target_points=None):
+    """source I_s, reference I_r (B, H, W, 3) in [0, 1] [, the 68 landmarks (B, 68, 2+)
+    of I_s and of the target, normalised (render/warp.normalised): landmark_guidance]
+    -> {"image": I_o, "source_kp": C_k, "driving_kp": C̄_k, "canonical": c_k,
+    "source_pose", "driving_pose", "occlusion", "weights"}."""
+    if self.landmark_guidance and (source_points is None or target_points is None):
+      raise ValueError("landmark_guidance needs the landmarks of I_s and of the target")
     canonical = self.keypoints(source)
     source_pose, driving_pose = self.pose(source), self.pose(reference)
     source_kp = posed_keypoints(canonical, source_pose["rotation"],
@@ -106,26 +121,40 @@ class StyleMapping(nn.Module):
     driving_kp = posed_keypoints(canonical, driving_pose["rotation"],
                                  driving_pose["translation"], driving_pose["expression"])
     volume = self.appearance(source)
+    guide = None
+    if self.landmark_guidance:
+      guide = warp.landmark_flow(source_points, target_points, volume.shape[2:4])
     motion = self.dense_motion(volume, source_kp, driving_kp, source_pose["rotation"],
-                               driving_pose["rotation"])
+                               driving_pose["rotation"], guide)
     warped = sampling.sample(volume, motion["flow"])
-    image = self.generator(warped, motion["occlusion"])
+    image, weights = self.generator(warped, motion["occlusion"])
+    size = image.shape[1]
+    candidates = []
     if self.image_skip:
-      image, mask = image[..., :3], image[..., 3:]
-      image = mask * warp_source(source, motion["flow"], image.shape[1]) + (1 - mask) * image
+      candidates.append(warp_source(source, motion["flow"], size))
+    if self.landmark_guidance:
+      candidates.append(sampling.sample(
+          _resized(source, size), warp.landmark_flow(source_points, target_points, (size, size))))
+    if candidates:
+      image = weights[..., :1] * image + sum(
+          weights[..., i + 1:i + 2] * c for i, c in enumerate(candidates))
     return {"image": image, "source_kp": source_kp, "driving_kp": driving_kp,
             "canonical": canonical, "source_pose": source_pose,
-            "driving_pose": driving_pose, "occlusion": motion["occlusion"]}
+            "driving_pose": driving_pose, "occlusion": motion["occlusion"],
+            "weights": weights}
+
+
+def _resized(images: jax.Array, size: int) -> jax.Array:
+  if images.shape[1] == size:
+    return images
+  return jax.image.resize(images, (images.shape[0], size, size, images.shape[-1]), "linear")
 
 
 def warp_source(source: jax.Array, flow: jax.Array, size: int) -> jax.Array:
   """The source image (B, H, W, 3) resampled at `size` x `size` by the x, y of a volume
   flow (B, D, h, w, 3) averaged over depth (upsampled linearly)."""
   flow_2d = flow[..., :2].mean(1)
-  flow_2d = jax.image.resize(flow_2d, (flow.shape[0], size, size, 2), "linear")
-  if source.shape[1] != size:
-    source = jax.image.resize(source, (source.shape[0], size, size, 3), "linear")
-  return sampling.sample(source, flow_2d)
+  return sampling.sample(_resized(source, size), _resized(flow_2d, size))
 
 
 def make_model(config) -> StyleMapping:

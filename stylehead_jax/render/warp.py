@@ -15,12 +15,14 @@ when no trained generator exists.
 
 from __future__ import annotations
 
+import functools
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 from scipy import spatial
 
+from stylehead_jax.landmarks import conventions as lmk
 from stylehead_jax.landmarks import pose
 from stylehead_jax.render import sampling
 
@@ -56,27 +58,66 @@ def _barycentric(pixels, corners):
   return jnp.stack([1 - l1 - l2, l1, l2], -1)
 
 
+def backward_map(source_points: jax.Array, target_points: jax.Array, triangles,
+                 shape) -> jax.Array:
+  """Where piecewise-affine warping takes each pixel of an output of spatial `shape`
+  (H, W) from: (H, W, 2) source positions, for control points `source_points` moving to
+  `target_points` (P, 2). Points and positions in normalised coordinates
+  (render/sampling.py: x, y in [-1, 1], pixel centres at (2 i + 1) / n - 1)."""
+  pixels = sampling.identity_grid(shape).reshape(-1, 2)
+  bary = _barycentric(pixels, target_points[triangles])
+  # The triangle that holds the pixel has all coordinates >= 0 (the largest minimum).
+  best = jnp.argmax(bary.min(-1), -1)
+  weights = jnp.take_along_axis(bary, best[:, None, None], 1)[:, 0]
+  source = jnp.einsum("nk,nkc->nc", weights, source_points[triangles][best])
+  return source.reshape(*shape, 2)
+
+
+def normalised(points, size: int):
+  """Pixel positions (..., 2) in a `size` crop -> normalised coordinates."""
+  return (2 * points[..., :2] + 1) / size - 1
+
+
 @jax.jit
 def warp(image: jax.Array, source_points: jax.Array, target_points: jax.Array,
          triangles: jax.Array) -> jax.Array:
   """The portrait `image` (H, W, C) warped so that its `source_points` (P, 2) move to
-  each frame's `target_points` (N, P, 2) -> (N, H, W, C); pixels in pixel units."""
-  height, width = image.shape[:2]
-  ys, xs = jnp.meshgrid(jnp.arange(height, dtype=jnp.float32),
-                        jnp.arange(width, dtype=jnp.float32), indexing="ij")
-  pixels = jnp.stack([xs, ys], -1).reshape(-1, 2)
-  source_corners = source_points[triangles]
+  each frame's `target_points` (N, P, 2) -> (N, H, W, C); points in pixels of a square
+  image."""
+  size = image.shape[0]
+  source = normalised(source_points, size)
 
   def one(target):
-    bary = _barycentric(pixels, target[triangles])
-    # The triangle that holds the pixel has all coordinates >= 0 (the largest minimum).
-    best = jnp.argmax(bary.min(-1), -1)
-    weights = jnp.take_along_axis(bary, best[:, None, None], 1)[:, 0]
-    source = jnp.einsum("nk,nkc->nc", weights, source_corners[best])
-    coords = (2 * source + 1) / jnp.array([width, height], jnp.float32) - 1
-    return sampling.sample(image[None], coords[None])[0].reshape(height, width, -1)
+    coords = backward_map(source, normalised(target, size), triangles, image.shape[:2])
+    return sampling.sample(image[None], coords[None])[0]
 
   return jax.lax.map(one, target_points)
+
+
+# Inside a jitted model Delaunay cannot run per face: one topology serves every face, the
+# triangulation of the mean face (filling the middle half of the frame) with the border
+# anchors at the frame's edges.
+_ANCHORS = np.array([[-1, -1], [0, -1], [1, -1], [1, 0], [1, 1], [0, 1], [-1, 1], [-1, 0]],
+                    np.float32)
+
+
+@functools.cache
+def template_triangles() -> np.ndarray:
+  """(T, 3) triangles over the 68 landmarks + 8 border anchors, from the mean face."""
+  face = lmk.MEAN_FACE_3D[:, :2]
+  face = (face - face.mean(0)) / np.abs(face - face.mean(0)).max() / 2
+  return triangulate(np.concatenate([face, _ANCHORS]))
+
+
+def landmark_flow(source_points: jax.Array, target_points: jax.Array, shape) -> jax.Array:
+  """Batched `backward_map` over the template triangles: landmarks (B, 68, 2) of the
+  sources and of the targets, normalised, -> (B, H, W, 2) source positions."""
+  anchors = jnp.broadcast_to(jnp.asarray(_ANCHORS), source_points.shape[:1] + _ANCHORS.shape)
+  triangles = jnp.asarray(template_triangles())
+  return jax.lax.map(
+      lambda st: backward_map(st[0], st[1], triangles, shape),
+      (jnp.concatenate([source_points[..., :2], anchors], 1),
+       jnp.concatenate([target_points[..., :2], anchors], 1)))
 
 
 def retarget(portrait, reference, reference_neutral):

