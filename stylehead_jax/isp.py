@@ -27,7 +27,6 @@ from stylehead_jax.landmarks import pose as pose_lib
 from stylehead_jax.models import layers
 from stylehead_jax.models import style_mapping
 from stylehead_jax.render import sampling
-from stylehead_jax.render import warp
 
 FEATURES = ("frames", "landmarks", "head_pose")
 
@@ -62,8 +61,8 @@ def prepare(pair: dict, config) -> dict:
   resolution = pair["source"]["frames"].shape[1]
   return {
       **images(pair["source"]["frames"], pair["driving"]["frames"], config),
-      "source_points": warp.normalised(pair["source"]["landmarks"], resolution),
-      "driving_points": warp.normalised(pair["driving"]["landmarks"], resolution),
+      "source_points": sampling.normalised(pair["source"]["landmarks"], resolution),
+      "driving_points": sampling.normalised(pair["driving"]["landmarks"], resolution),
       "source_angles": pose_lib.angles_from_rotation(pair["source"]["head_pose"]["rotation"]),
       "driving_angles": pose_lib.angles_from_rotation(pair["driving"]["head_pose"]["rotation"]),
       "nose_shift": (pair["driving"]["head_pose"]["translation"][:, :2]

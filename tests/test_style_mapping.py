@@ -220,6 +220,7 @@ def test_landmark_flow_identity_and_translation():
   shift = jnp.array([0.1, -0.05])
   flow = warp.landmark_flow(face, face + shift, (32, 32))[0]
   inside = np.all(np.abs(np.asarray(grid) - [0.1, 0.05]) < 0.15, -1)  # the face's middle
+  assert inside.sum() >= 16
   np.testing.assert_allclose(np.asarray(flow)[inside], np.asarray(grid - shift)[inside],
                              atol=1e-5)
   with pytest.raises(ValueError, match="landmarks"):

@@ -44,6 +44,7 @@ from stylehead_jax.landmarks import detectors
 from stylehead_jax.metrics import identity
 from stylehead_jax.metrics import images as image_metrics
 from stylehead_jax.models import style_mapping
+from stylehead_jax.render import sampling
 from stylehead_jax.render import warp
 from stylehead_jax.style import templates
 
@@ -159,7 +160,7 @@ class Evaluator(base.Evaluator):
       n = len(s)
       pad = lambda x: np.concatenate([x, np.repeat(x[-1:], b - n, 0)]) if n < b else x
       inputs = isp.images(pad(s), pad(r), self.config)
-      points = [warp.normalised(pad(x[start:start + b]), size)
+      points = [sampling.normalised(pad(x[start:start + b]), size)
                 for x in (source_landmarks, target_landmarks)]
       out = jax.device_get(self._apply(params, inputs["source"], inputs["driving"], *points))
       outs.append(jax.tree.map(lambda x: x[:n], out))

@@ -8,8 +8,9 @@ the difference of Gaussian heatmaps G(z; C̄_k) - G(z; C_k) (FOMM, face-vid2vid)
 hourglass predicts softmax masks m_k over the K + 1 proposals, and the flow is
 sum_k m_k T_k(z). With a `guide` (a 2-D flow from outside, e.g. the piecewise-affine warp
 of the 68 landmarks, render/warp.landmark_flow) it is one more proposal, the same x, y at
-every depth, with no heatmap of its own. The occlusion map (sigmoid, per pixel of the 2-D output) says where the
-source shows nothing usable (the inside of an opening mouth, a turned-away cheek).
+every depth, with no heatmap of its own. The occlusion map (sigmoid, per pixel of the 2-D
+output) says where the source shows nothing usable (the inside of an opening mouth, a
+turned-away cheek).
 """
 
 from __future__ import annotations

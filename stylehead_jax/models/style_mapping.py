@@ -109,7 +109,7 @@ class StyleMapping(nn.Module):
 
   def __call__(self, source, reference, source_points=None, target_points=None):
     """source I_s, reference I_r (B, H, W, 3) in [0, 1] [, the 68 landmarks (B, 68, 2+)
-    of I_s and of the target, normalised (render/warp.normalised): landmark_guidance]
+    of I_s and of the target, normalised (render/sampling.normalised): landmark_guidance]
     -> {"image": I_o, "source_kp": C_k, "driving_kp": C̄_k, "canonical": c_k,
     "source_pose", "driving_pose", "occlusion", "weights"}."""
     if self.landmark_guidance and (source_points is None or target_points is None):

@@ -26,6 +26,11 @@ def identity_grid(shape) -> jax.Array:
   return jnp.stack(jnp.meshgrid(*axes, indexing="ij")[::-1], -1)
 
 
+def normalised(points, size: int):
+  """Pixel positions (..., 2+) in a square image of `size` pixels -> normalised (x, y)."""
+  return (2 * points[..., :2] + 1) / size - 1
+
+
 def sample(values: jax.Array, coords: jax.Array) -> jax.Array:
   """Linear interpolation of `values` (B, *spatial, C) at `coords` (B, *out, n), n the
   number of spatial axes (2: bilinear, 3: trilinear) -> (B, *out, C)."""

@@ -27,11 +27,14 @@ from stylehead_jax.landmarks import pose
 from stylehead_jax.render import sampling
 
 
+# The frame's corners and edge midpoints, normalised (render/sampling.py's coordinates).
+_ANCHORS = np.array([[-1, -1], [0, -1], [1, -1], [1, 0], [1, 1], [0, 1], [-1, 1], [-1, 0]],
+                    np.float32)
+
+
 def border_anchors(size: int) -> np.ndarray:
   """(8, 2) pixel positions of the frame's corners and edge midpoints."""
-  e = size - 1.0
-  m = e / 2
-  return np.array([[0, 0], [m, 0], [e, 0], [e, m], [e, e], [m, e], [0, e], [0, m]], np.float32)
+  return (_ANCHORS + 1) / 2 * (size - 1)
 
 
 def with_anchors(landmarks: np.ndarray, size: int) -> np.ndarray:
@@ -73,11 +76,6 @@ def backward_map(source_points: jax.Array, target_points: jax.Array, triangles,
   return source.reshape(*shape, 2)
 
 
-def normalised(points, size: int):
-  """Pixel positions (..., 2) in a `size` crop -> normalised coordinates."""
-  return (2 * points[..., :2] + 1) / size - 1
-
-
 @jax.jit
 def warp(image: jax.Array, source_points: jax.Array, target_points: jax.Array,
          triangles: jax.Array) -> jax.Array:
@@ -85,10 +83,10 @@ def warp(image: jax.Array, source_points: jax.Array, target_points: jax.Array,
   each frame's `target_points` (N, P, 2) -> (N, H, W, C); points in pixels of a square
   image."""
   size = image.shape[0]
-  source = normalised(source_points, size)
+  source = sampling.normalised(source_points, size)
 
   def one(target):
-    coords = backward_map(source, normalised(target, size), triangles, image.shape[:2])
+    coords = backward_map(source, sampling.normalised(target, size), triangles, image.shape[:2])
     return sampling.sample(image[None], coords[None])[0]
 
   return jax.lax.map(one, target_points)
@@ -97,10 +95,6 @@ def warp(image: jax.Array, source_points: jax.Array, target_points: jax.Array,
 # Inside a jitted model Delaunay cannot run per face: one topology serves every face, the
 # triangulation of the mean face (filling the middle half of the frame) with the border
 # anchors at the frame's edges.
-_ANCHORS = np.array([[-1, -1], [0, -1], [1, -1], [1, 0], [1, 1], [0, 1], [-1, 1], [-1, 0]],
-                    np.float32)
-
-
 @functools.cache
 def template_triangles() -> np.ndarray:
   """(T, 3) triangles over the 68 landmarks + 8 border anchors, from the mean face."""
