@@ -15,7 +15,6 @@ bfloat16 inputs (jax_default_matmul_precision), float32 accumulation.
 import functools
 import json
 import os
-import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -27,6 +26,7 @@ from ml_collections import config_flags
 
 from stylehead_jax import isp
 from stylehead_jax.tasks import style_mapping as task
+import timing  # bench/timing.py, beside this script
 
 _CONFIG = config_flags.DEFINE_config_file("config", "configs/style_mapping.py:runlocal",
                                           "Style Mapping config.")
@@ -45,37 +45,18 @@ def bench_size(config, size: int) -> dict:
   state = jax.jit(lambda r, b: nn.unbox(task.init(config, r, b)))(jax.random.key(0), batch)
   state = task.load_pretrained(state, config)
   step = jax.jit(functools.partial(task.train_step, config=config), donate_argnums=0)
-  rng = jax.random.key(1)
-  start = time.perf_counter()
-  compiled = step.lower(state, batch, rng).compile()
-  compile_s = time.perf_counter() - start
-  cost = compiled.cost_analysis()
-  cost = cost[0] if isinstance(cost, (list, tuple)) else cost
-  flops = float(cost.get("flops", float("nan"))) if cost else float("nan")
-  state, m = compiled(state, batch, rng)
-  jax.block_until_ready(m)
-  start = time.perf_counter()
-  for _ in range(_STEPS.value):
-    state, m = compiled(state, batch, rng)
-  jax.block_until_ready(m)
-  step_s = (time.perf_counter() - start) / _STEPS.value
+  timed = timing.compile_and_time(step, (state, batch, jax.random.key(1)), _STEPS.value)
   n = len(batch["source"]["frames"])
   return {"size": size, "output_size": size * 2 ** config.model.extra_up, "batch_size": n,
-          "compile_s": round(compile_s, 2), "step_s": round(step_s, 4),
-          "images_per_s": round(n / step_s, 2), "gflop_per_step": round(flops / 1e9, 2),
-          "achieved_tflop_per_s": round(flops / step_s / 1e12, 4)}
+          **timing.figures(timed, n)}
 
 
 def main(argv):
   del argv
-  jax.config.update("jax_platforms", _PLATFORM.value)
-  if _BF16.value:
-    jax.config.update("jax_default_matmul_precision", "bfloat16")
+  timing.setup(_PLATFORM.value, _BF16.value)
   config = _CONFIG.value
   results = [bench_size(config, int(s)) for s in _SIZES.value]
-  print(json.dumps({"device": jax.devices()[0].device_kind, "devices": jax.device_count(),
-                    "bf16": _BF16.value, "perceptual": config.loss.perceptual,
-                    "gan": config.loss.gan_weight > 0, "sizes": results}, indent=1))
+  print(json.dumps({**timing.header(config, _BF16.value), "sizes": results}, indent=1))
 
 
 if __name__ == "__main__":

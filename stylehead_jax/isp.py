@@ -35,22 +35,14 @@ def output_size(config) -> int:
   return config.image_size * 2 ** config.model.extra_up
 
 
-def resize(images: jax.Array, size: int) -> jax.Array:
-  """(B, H, W, C) float images -> (B, size, size, C) (antialiased linear resize)."""
-  if images.shape[1] == size and images.shape[2] == size:
-    return images
-  return jax.image.resize(images, images.shape[:1] + (size, size) + images.shape[3:],
-                          "linear", antialias=True)
-
-
 def images(source, driving, config) -> dict:
   """uint8 frames (B, H, W, 3) of sources and references -> float images in [0, 1]:
   "source" and "driving" at the model's input size, "target" (the driving frame) at its
   output size."""
   source, driving = layers.to_unit(source), layers.to_unit(driving)
-  return {"source": resize(source, config.image_size),
-          "driving": resize(driving, config.image_size),
-          "target": resize(driving, output_size(config))}
+  return {"source": sampling.resize(source, config.image_size),
+          "driving": sampling.resize(driving, config.image_size),
+          "target": sampling.resize(driving, output_size(config))}
 
 
 def prepare(pair: dict, config) -> dict:

@@ -103,16 +103,6 @@ def style_motion(face, pose):
 
 
 # --- Models -----------------------------------------------------------------------------
-@functools.lru_cache(maxsize=8)
-def read_run_config(workdir: str) -> ml_collections.ConfigDict:
-  """The config.json a training run wrote in `workdir` (cached)."""
-  path = os.path.join(workdir, "config.json")
-  if not os.path.exists(path):
-    raise ConfigError(f"{workdir}: no config.json (not a training workdir)")
-  with open(path) as f:
-    return ml_collections.ConfigDict(json.load(f))
-
-
 def audio_encoder(config) -> apc.APCEncoder | None:
   """The frozen APC encoder of config.audio (None when the input is plain log-mels): its
   shape comes from the audio_encoder run's own config.json."""
@@ -123,7 +113,8 @@ def audio_encoder(config) -> apc.APCEncoder | None:
   if not config.audio.encoder_workdir:
     raise ConfigError("config.audio.encoder_workdir is empty: train the audio_encoder stage "
                      "first and point it there (or set config.audio.source='log_mel')")
-  return apc.APCEncoder(**read_run_config(os.path.abspath(config.audio.encoder_workdir)).model)
+  workdir = os.path.abspath(config.audio.encoder_workdir)
+  return apc.APCEncoder(**checkpoint.read_run_config(workdir).model)
 
 
 def motion_generator(config) -> mg.MotionGenerator:
@@ -152,7 +143,7 @@ class MotionModel:
 def load(workdir: str, step: int | None = None) -> MotionModel:
   """The Motion Generator of a motion_generator training workdir (latest checkpoint)."""
   workdir = os.path.abspath(workdir)
-  config = read_run_config(workdir)
+  config = checkpoint.read_run_config(workdir)
   state = checkpoint.load_state(checkpoint.checkpoint_dir(workdir), step)
   return MotionModel(config, state["params"], state.get("audio_params"))
 

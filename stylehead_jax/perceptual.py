@@ -90,13 +90,22 @@ def features(net: str, params, image: jax.Array, num_blocks: int = 5) -> list[ja
   return module.apply({"params": params}, normalise(image))
 
 
-def lpips(weights: dict, a: jax.Array, b: jax.Array, net: str = "alexnet") -> jax.Array:
-  """LPIPS distance per image (B,) of images (B, H, W, 3) in [0, 1]; weights from load."""
+def lpips(weights: dict, a: jax.Array, b: jax.Array, net: str = "alexnet",
+          mask: jax.Array | None = None) -> jax.Array:
+  """LPIPS distance per image (B,) of images (B, H, W, 3) in [0, 1]; weights from load.
+  With `mask` (B, H, W, 1) in [0, 1] each layer's spatial mean is weighted by the mask
+  area-averaged to that layer's grid (LPIPS of a region: the face, the mouth)."""
   unit = lambda f: f / (jnp.sqrt(jnp.sum(f ** 2, -1, keepdims=True)) + 1e-10)
   total = 0.0
   for fa, fb, head in zip(features(net, weights["features"], a),
                           features(net, weights["features"], b), weights["linear"]):
-    total = total + jnp.mean(jnp.sum((unit(fa) - unit(fb)) ** 2 * head, -1), (1, 2))
+    d = jnp.sum((unit(fa) - unit(fb)) ** 2 * head, -1)
+    if mask is None:
+      total = total + jnp.mean(d, (1, 2))
+    else:
+      w = jax.image.resize(mask.astype(d.dtype), mask.shape[:1] + d.shape[1:3] + (1,),
+                           "linear", antialias=True)[..., 0]
+      total = total + jnp.sum(w * d, (1, 2)) / jnp.maximum(jnp.sum(w, (1, 2)), 1e-12)
   return total
 
 

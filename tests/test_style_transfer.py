@@ -126,7 +126,6 @@ def _config(trained, data_dir, reference):
 
 
 def test_eval_clips_are_other_speakers_in_the_reference_style(trained, synthetic_data_dir):
-  from stylehead_jax import input_pipeline  # pylint: disable=g-import-not-at-top
   config = _config(trained, synthetic_data_dir, "test/test-0000-opera-000")
   builder = datasets.get_builder(config.data)
   reference = style_eval.reference(builder, config)

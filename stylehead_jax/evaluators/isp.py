@@ -40,8 +40,7 @@ from stylehead_jax import isp
 from stylehead_jax import perceptual
 from stylehead_jax.errors import ConfigError
 from stylehead_jax.evaluators import base
-from stylehead_jax.landmarks import detectors
-from stylehead_jax.metrics import identity
+from stylehead_jax.evaluators import faces
 from stylehead_jax.metrics import images as image_metrics
 from stylehead_jax.models import style_mapping
 from stylehead_jax.render import sampling
@@ -50,7 +49,6 @@ from stylehead_jax.style import templates
 
 CLIP_FEATURES = ("frames", "landmarks", "head_pose", "region_maps", "speaker_id")
 PREFIXES = ("", "warp_", "source_")
-CROP = 512  # landmark errors are reported in pixels of a crop this size
 
 
 def _apply(params, sources, references, source_points, target_points, *, config):
@@ -74,7 +72,7 @@ class Evaluator(base.Evaluator):
     self._ssim = jax.jit(perceptual.ssim)
     self._pairs = None
     self._baselines = None
-    self._backend = detectors.get_backend("dlib")
+    self._faces = faces.Faces(eval_config.tracker_size)
 
   # --- The pairs, built once ------------------------------------------------------------
   def pairs(self) -> dict:
@@ -167,36 +165,10 @@ class Evaluator(base.Evaluator):
     return jax.tree.map(lambda *x: np.concatenate(x), *outs)
 
   # --- Measures ---------------------------------------------------------------------------
-  def _track(self, image: np.ndarray, expected: np.ndarray):
-    """(landmarks (68, 2) of the face in a uint8 image, in its pixels; whether the
-    detector found it (else the predictor runs in the expected landmarks' box); the
-    enlarged image and the landmarks in it, for the face descriptor)."""
-    big, scale = identity.enlarge(image, self.eval_config.tracker_size)
-    boxes = self._backend.detect(big)
-    found = len(boxes) > 0
-    if found:
-      box = boxes[0]
-    else:
-      (x0, y0), (x1, y1) = expected[:, :2].min(0) * scale, expected[:, :2].max(0) * scale
-      box = np.array([x0, y0, x1, y1])
-    points = self._backend.landmarks(big, box)[:, :2]
-    return points / scale, found, (big, points)
-
   def _landmarks_and_identity(self, images, expected, portraits, portrait_landmarks):
-    size = images.shape[1]
-    errors, dists, found = [], [], []
-    portrait_descriptors = {}
-    for image, target, portrait, plm in zip(images, expected, portraits, portrait_landmarks):
-      points, ok, (big, big_points) = self._track(image, target)
-      errors.append(np.linalg.norm(points - target[:, :2], axis=-1).mean() * CROP / size)
-      found.append(ok)
-      key = portrait.tobytes()
-      if key not in portrait_descriptors:
-        p_points, _, (p_big, p_big_points) = self._track(portrait, plm)
-        portrait_descriptors[key] = identity.descriptor(p_big, p_big_points)
-      dists.append(identity.distance(identity.descriptor(big, big_points),
-                                     portrait_descriptors[key]))
-    return float(np.mean(errors)), float(np.mean(dists)), float(np.mean(found))
+    m = self._faces.measure(images, expected, portraits, portrait_landmarks)
+    return (float(m["landmark_error_px"].mean()), float(m["identity_distance"].mean()),
+            float(m["detected"].mean()))
 
   def measure(self, same: np.ndarray, cross: np.ndarray | None, prefix: str) -> dict:
     """The measurements of same-identity outputs (N, S, S, 3) uint8 and of cross ones."""
@@ -227,10 +199,9 @@ class Evaluator(base.Evaluator):
   def baselines(self) -> dict:
     if self._baselines is None:
       p = self.pairs()
-      size = p["reference"].shape[1]
       self._baselines = {**self.measure(p["warp"], p["cross_warp"], "warp_"),
                          **self.measure(p["source_out"], p["cross_source_out"], "source_")}
-      truth = [np.linalg.norm(self._track(r, t)[0] - t[:, :2], axis=-1).mean() * CROP / size
+      truth = [self._faces.landmark_error(r, t)
                for r, t in zip(p["reference"], p["truth_landmarks"])]
       self._baselines["truth_landmark_error_px"] = float(np.mean(truth))
     return self._baselines

@@ -21,7 +21,6 @@ seed, num_image_frames.
 from __future__ import annotations
 
 import jax
-import numpy as np
 
 from stylehead_jax import input_pipeline
 from stylehead_jax import metrics

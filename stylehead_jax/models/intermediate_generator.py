@@ -7,8 +7,10 @@ more times by sub-pixel convolution (256 px in -> 512 px out in the full config)
 sigmoid gives the decoded image in [0, 1]. With `candidates` > 0, further channels give
 softmax weights w_0..w_n per pixel that blend the decoded image with n candidate images
 (models/style_mapping.py: the source image warped by the same flow, and by the
-landmarks): I_o = w_0 decoded + sum_i w_i candidate_i. The network need not redraw what
-only moves (hair, background) and spends its capacity on what the sources do not show.
+landmarks): I_o = w_0 decoded + sum_i w_i candidate_i (layers.blend). The network need
+not redraw what only moves (hair, background) and spends its capacity on what the
+sources do not show. `prior_logits` (one per weight, fixed) set where the blend starts:
+zeros start uniform; a large last entry starts the map at its last candidate.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ class IntermediateGenerator(nn.Module):
   extra_up: int = 0  # further 2x sub-pixel upsamplings (output / input size)
   extra_width: int = 32
   candidates: int = 1  # images the decoded one is blended with
+  prior_logits: Sequence[float] | None = None  # added to the blend logits (None: zeros)
 
   @nn.compact
   def __call__(self, warped: jax.Array, occlusion: jax.Array):
@@ -42,7 +45,4 @@ class IntermediateGenerator(nn.Module):
       x = layers.Up(width, name=f"up_{i}")(x)
     for i in range(self.extra_up):
       x = layers.PixelShuffleUp(self.extra_width, name=f"subpixel_{i}")(x)
-    out = layers.conv(3 + (self.candidates + 1 if self.candidates else 0), 7,
-                      name="to_image", head=True)(x)
-    decoded = nn.sigmoid(out[..., :3])
-    return decoded, (jax.nn.softmax(out[..., 3:], -1) if self.candidates else None)
+    return layers.image_head(x, self.candidates, self.prior_logits)

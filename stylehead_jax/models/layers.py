@@ -106,6 +106,33 @@ class Hourglass(nn.Module):
     return x
 
 
+def blend_weights(logits: jax.Array, prior_logits=None) -> jax.Array:
+  """Per-pixel softmax weights (..., n) of n blended images from a head's logits, a fixed
+  `prior_logits` (n,) added first (where the blend starts; None: zeros, uniform)."""
+  if prior_logits is not None:
+    if len(prior_logits) != logits.shape[-1]:
+      raise ValueError(f"prior_logits has {len(prior_logits)} entries, the blend "
+                       f"{logits.shape[-1]}")
+    logits = logits + jnp.asarray(prior_logits, logits.dtype)
+  return jax.nn.softmax(logits, -1)
+
+
+def image_head(x: jax.Array, candidates: int = 0, prior_logits=None):
+  """An image generator's last layer (call it inside the generator's compact method): a
+  7 x 7 convolution "to_image" -> the decoded image (sigmoid, in [0, 1]) and, with
+  `candidates`, the blend weights of it and the candidates (blend_weights), else None."""
+  out = conv(3 + (candidates + 1 if candidates else 0), 7, name="to_image", head=True)(x)
+  decoded = nn.sigmoid(out[..., :3])
+  return decoded, (blend_weights(out[..., 3:], prior_logits) if candidates else None)
+
+
+def blend(decoded: jax.Array, weights: jax.Array, candidates) -> jax.Array:
+  """w_0 decoded + sum_i w_i candidate_i: a generator's decoded image (B, H, W, 3) blended
+  with candidate images of its size by blend_weights (B, H, W, 1 + len(candidates))."""
+  return weights[..., :1] * decoded + sum(
+      weights[..., i + 1:i + 2] * c for i, c in enumerate(candidates))
+
+
 def to_unit(x: jax.Array) -> jax.Array:
   """uint8 images (or floats in [0, 255]) -> float32 in [0, 1]."""
   return x.astype(jnp.float32) / 255.0

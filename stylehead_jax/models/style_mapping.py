@@ -19,7 +19,10 @@ landmark_guidance is ours, not the paper's: the keypoints learned unsupervised f
 thousand CPU steps place the mouth less precisely than the tracked landmarks do, and the
 landmarks exist wherever an ISP is made (the dataset's tracks in training, the portrait's
 and the retargeted template landmarks at inference). The network keeps the keypoint
-flows and learns, per pixel, which motion and which candidate to trust.
+flows and learns, per pixel, which motion and which candidate to trust. `guide_prior`
+(a fixed logit added to the landmark warp's blend weight) starts the map at that warp,
+the training-free renderer, so that a small training set refines it rather than
+replaces it.
 
 C̄_k reuses the source's c_k, as the paper says: the reference contributes only its pose
 and expression, never its identity. Four references (the key motion templates
@@ -40,6 +43,7 @@ from stylehead_jax.models import appearance_encoder
 from stylehead_jax.models import dense_motion
 from stylehead_jax.models import intermediate_generator
 from stylehead_jax.models import keypoint_extractor
+from stylehead_jax.models import layers
 from stylehead_jax.models import pose_expression
 from stylehead_jax.render import sampling
 from stylehead_jax.render import warp
@@ -76,6 +80,7 @@ class StyleMapping(nn.Module):
   extra_up: int = 1  # 256 px in, 512 px out
   image_skip: bool = True
   landmark_guidance: bool = False
+  guide_prior: float = 0.0  # initial blend logit of the landmark warp over the others
 
   def setup(self):
     self.keypoints = keypoint_extractor.KeypointExtractor(
@@ -92,7 +97,9 @@ class StyleMapping(nn.Module):
     self.generator = intermediate_generator.IntermediateGenerator(
         features=self.generator_features, num_blocks=self.generator_blocks,
         widths=tuple(self.encoder_widths[::-1]), extra_up=self.extra_up,
-        candidates=self.image_skip + self.landmark_guidance)
+        candidates=self.image_skip + self.landmark_guidance,
+        prior_logits=(None if not (self.landmark_guidance and self.guide_prior) else
+                      (0.0,) * (1 + self.image_skip) + (self.guide_prior,)))
 
   def pose(self, image):
     """{"angles", "translation", "expression", "rotation"} of an image."""
@@ -134,27 +141,21 @@ class StyleMapping(nn.Module):
       candidates.append(warp_source(source, motion["flow"], size))
     if self.landmark_guidance:
       candidates.append(sampling.sample(
-          _resized(source, size), warp.landmark_flow(source_points, target_points, (size, size))))
+          sampling.resize(source, size),
+          warp.landmark_flow(source_points, target_points, (size, size))))
     if candidates:
-      image = weights[..., :1] * image + sum(
-          weights[..., i + 1:i + 2] * c for i, c in enumerate(candidates))
+      image = layers.blend(image, weights, candidates)
     return {"image": image, "source_kp": source_kp, "driving_kp": driving_kp,
             "canonical": canonical, "source_pose": source_pose,
             "driving_pose": driving_pose, "occlusion": motion["occlusion"],
             "weights": weights}
 
 
-def _resized(images: jax.Array, size: int) -> jax.Array:
-  if images.shape[1] == size:
-    return images
-  return jax.image.resize(images, (images.shape[0], size, size, images.shape[-1]), "linear")
-
-
 def warp_source(source: jax.Array, flow: jax.Array, size: int) -> jax.Array:
   """The source image (B, H, W, 3) resampled at `size` x `size` by the x, y of a volume
   flow (B, D, h, w, 3) averaged over depth (upsampled linearly)."""
   flow_2d = flow[..., :2].mean(1)
-  return sampling.sample(_resized(source, size), _resized(flow_2d, size))
+  return sampling.sample(sampling.resize(source, size), sampling.resize(flow_2d, size))
 
 
 def make_model(config) -> StyleMapping:

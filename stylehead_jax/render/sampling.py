@@ -31,6 +31,15 @@ def normalised(points, size: int):
   return (2 * points[..., :2] + 1) / size - 1
 
 
+def resize(images: jax.Array, size: int, method: str = "linear") -> jax.Array:
+  """(B, H, W, C) images -> (B, size, size, C): antialiased linear (or "nearest", for
+  labels); the input itself where it is that size already."""
+  if images.shape[1] == size and images.shape[2] == size:
+    return images
+  return jax.image.resize(images, images.shape[:1] + (size, size) + images.shape[3:], method,
+                          antialias=method == "linear")
+
+
 def sample(values: jax.Array, coords: jax.Array) -> jax.Array:
   """Linear interpolation of `values` (B, *spatial, C) at `coords` (B, *out, n), n the
   number of spatial axes (2: bilinear, 3: trilinear) -> (B, *out, C)."""

@@ -65,7 +65,7 @@ def mg_config(config):
   if not workdir:
     raise ConfigError("config.style.motion_generator_workdir is empty: train the "
                       "motion_generator stage first and point it there")
-  return motion.read_run_config(os.path.abspath(workdir))
+  return checkpoint.read_run_config(os.path.abspath(workdir))
 
 
 def _critic(config) -> style_net.StyleNetwork:
