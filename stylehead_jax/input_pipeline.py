@@ -17,6 +17,9 @@ Image datasets (config.data.window_frames = 0) skip the windowing: examples go w
 Image stages train on frame pairs instead (`train_pairs`): two frames of one clip, or at
 the rate `config.data.cross_clip_rate` the second from another clip of the same speaker,
 every per-frame feature taken at each frame; the same purity in (config.seed, step).
+The Style-Aware Generator trains on frames (`train_frames`): a target frame and a source
+frame of one clip, the clip's four template frames (found once per clip, before the
+cache) and the target's facial map.
 Evaluation cuts every clip into consecutive windows, pads the last batch and marks real
 windows with mask = 1. With several hosts each reads its own shard of the eval split,
 and every host must get the same number of eval batches; nothing equalises them yet
@@ -34,6 +37,8 @@ import tensorflow_datasets as tfds
 
 from stylehead_jax import datasets
 from stylehead_jax import media
+from stylehead_jax.landmarks import facial_map
+from stylehead_jax.style import templates
 
 # Samples per video frame of each time-indexed feature; features not listed are per clip.
 TIME_RATES = {
@@ -184,6 +189,56 @@ def train_pairs(builder, config, *, start_step: int = 0) -> Iterator[dict]:
   ds = _train_pairs(builder, config.data.train_split, config)
   ds = ds.map(lambda p: {part: {k: v for k, v in p[part].items() if k != "speaker_id"}
                          for part in PAIR_PARTS})
+  ds = ds.batch(host_batch, drop_remainder=True).skip(start_step)
+  options = tf.data.Options()
+  options.deterministic = True
+  ds = ds.with_options(options).prefetch(2)
+  return iter(tfds.as_numpy(ds))
+
+
+def _with_templates(example):
+  """A clip with "template_indices" (4,): style/templates.retrieve of its landmarks."""
+  def indices(track):
+    return templates.retrieve(track).indices.astype(np.int32)
+  found = tf.numpy_function(indices, [example["landmarks"]], tf.int32, stateful=False)
+  return dict(example, template_indices=tf.ensure_shape(found, [len(templates.TEMPLATES)]))
+
+
+def _train_frames(builder, split, config) -> tf.data.Dataset:
+  """Endless {"target", "source", "templates", "facial_map"} examples of `split`."""
+  ds = _load(builder, split, sorted(set(config.data.features) | {"landmarks"}), shard=True,
+             exclude_clips=tuple(config.data.get("exclude_clips", ())))
+  ds = ds.filter(lambda ex: _num_frames(ex) >= len(templates.TEMPLATES))
+  ds = ds.map(_with_templates, num_parallel_calls=tf.data.AUTOTUNE)
+  if config.data.cache:
+    ds = ds.cache()
+  ds = ds.repeat().shuffle(config.data.shuffle_buffer, seed=config.seed)
+  size = config.image_size
+
+  def render_map(landmarks, resolution):
+    return facial_map.render_facial_map(landmarks, size, int(resolution))
+
+  def random_frames(index, example):
+    seed = tf.stack([tf.cast(config.seed, tf.int64), index])
+    i, j = tf.unstack(tf.random.stateless_uniform([2], seed, 0, _num_frames(example),
+                                                  dtype=tf.int32))
+    target = {k: v for k, v in _frame(example, i).items() if k != "template_indices"}
+    resolution = tf.shape(example["frames"])[1]
+    rendered = tf.numpy_function(render_map, [target["landmarks"], resolution], tf.uint8,
+                                 stateful=False)
+    picked = example["template_indices"]
+    return {"target": target,
+            "source": {k: example[k][j] for k in ("frames", "landmarks")},
+            "templates": {k: tf.gather(example[k], picked) for k in ("frames", "landmarks")},
+            "facial_map": tf.ensure_shape(rendered, [size, size, 3])}
+
+  return ds.enumerate().map(random_frames, num_parallel_calls=tf.data.AUTOTUNE)
+
+
+def train_frames(builder, config, *, start_step: int = 0) -> Iterator[dict]:
+  """Endless host-local batches of `_train_frames` examples (a Stage.train_batches)."""
+  host_batch = config.batch_size // jax.process_count()
+  ds = _train_frames(builder, config.data.train_split, config)
   ds = ds.batch(host_batch, drop_remainder=True).skip(start_step)
   options = tf.data.Options()
   options.deterministic = True

@@ -19,7 +19,7 @@ from typing import Any
 from stylehead_jax.errors import ConfigError
 from stylehead_jax.tasks import base as stage_base
 
-TYPES = ("windows", "motion", "style_transfer", "emotion", "isp")
+TYPES = ("windows", "motion", "style_transfer", "emotion", "isp", "frames")
 
 
 @dataclasses.dataclass(frozen=True)

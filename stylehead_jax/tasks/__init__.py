@@ -9,7 +9,8 @@ import importlib
 from stylehead_jax.errors import ConfigError
 from stylehead_jax.tasks import base
 
-STAGES = ("audio_encoder", "motion_generator", "style_transfer", "glamor", "style_mapping")
+STAGES = ("audio_encoder", "motion_generator", "style_transfer", "glamor", "style_mapping",
+          "style_aware_generator")
 
 
 def get(name: str) -> base.Stage:
