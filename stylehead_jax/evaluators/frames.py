@@ -218,7 +218,10 @@ class Evaluator(base.Evaluator):
                cpbd=float(np.mean(sharp)), flicker=float(np.mean(flicker)))
     return {prefix + k: v for k, v in out.items()}
 
-  def baselines(self, state, generated: list[dict]) -> dict:
+  def baselines(self, generated: list[dict]) -> dict:
+    """The warp renderer's and the nearest ISP's measurements and the truth's floors,
+    computed once (neither renderer trains; the ISPs are the template frames or a frozen
+    Style Mapping's), the nearest ISPs taken from `generated`."""
     if self._baselines is None:
       clips = self.clips()
       self._baselines = {**self.measure([c["warp"] for c in clips], "warp_"),
@@ -233,7 +236,7 @@ class Evaluator(base.Evaluator):
   def run(self, state) -> tuple[dict, dict]:
     generated = [self.generate(state, clip) for clip in self.clips()]
     measurements = self.measure([g["image"] for g in generated], "")
-    measurements.update(self.baselines(state, generated))
+    measurements.update(self.baselines(generated))
     measurements["num_clips"] = len(generated)
     measurements["num_frames"] = sum(len(g["image"]) for g in generated)
     return measurements, {"map_isps_generated_truth_warp": self.image_grid(generated),
