@@ -125,6 +125,9 @@ def test_frame_sampler_is_a_function_of_seed_and_step_with_the_clips_templates(
   batches = [next(stream) for _ in range(4)]
   for got, want in ((first[0], batches[0]), (first[1], batches[3])):
     jax.tree.map(np.testing.assert_array_equal, got, want)
+  config.seed = 1
+  other = next(input_pipeline.train_frames(builder, config))
+  assert not np.array_equal(other["target"]["frames"], batches[0]["target"]["frames"])
   batch = batches[0]
   assert batch["templates"]["frames"].shape[:2] == (config.batch_size, 4)
   resolution = batch["target"]["frames"].shape[1]

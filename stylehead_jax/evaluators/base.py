@@ -45,6 +45,17 @@ class Evaluator:
     raise NotImplementedError
 
 
+def round_robin(groups, limit: int) -> list:
+  """Up to `limit` items taken one from each group in turn (clips of several speakers,
+  so that a few clips still span speakers)."""
+  queues, out = [list(g) for g in groups], []
+  while len(out) < limit and any(queues):
+    for q in queues:
+      if q and len(out) < limit:
+        out.append(q.pop(0))
+  return out
+
+
 def build(context: Context, config) -> dict[str, Any]:
   """{name: Evaluator} for every entry of config.evals, in order."""
   evaluators = {}

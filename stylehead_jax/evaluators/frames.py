@@ -56,13 +56,18 @@ STRIP_FRAMES = 8
 VIEW_SIZE = 256  # image rows smaller than this are enlarged (nearest) for TensorBoard
 
 
-def _generate(params, isp_params, vgg, batch, *, config):
+def _isps(isp_params, batch, *, config):
+  """The clip's four ISPs (4, S, S, 3) from a batch of one of its frames."""
+  return frames.make_isps(frames.prepare(batch, config), config, isp_params)[0]
+
+
+def _generate(params, isps, vgg, batch, *, config):
   inputs = frames.prepare(batch, config)
-  isps = frames.make_isps(inputs, config, isp_params)
+  isps = jnp.broadcast_to(isps, (len(inputs["target"]),) + isps.shape)
   out = frames.generate(params, inputs, isps, config)
   nearest = frames.nearest_isp(isps, sampling.resize(inputs["target"], config.image_size),
                                vgg, min(3, config.loss.perceptual_blocks))
-  return {"image": out["image"], "isps": isps, "nearest": nearest}
+  return {"image": out["image"], "nearest": nearest}
 
 
 def _region_lpips(weights, a, b, labels):
@@ -72,21 +77,12 @@ def _region_lpips(weights, a, b, labels):
           perceptual.lpips(weights, a, b, "alexnet", mouth))
 
 
-def _to_uint8(x) -> np.ndarray:
-  return np.clip(np.round(np.asarray(x) * 255), 0, 255).astype(np.uint8)
-
-
-def _resize_all(images: np.ndarray, size: int, interpolation=cv2.INTER_AREA) -> np.ndarray:
-  if images.shape[1] == size:
-    return images
-  return np.stack([cv2.resize(i, (size, size), interpolation=interpolation) for i in images])
-
-
 class Evaluator(base.Evaluator):
 
   def __init__(self, context, config, eval_config):
     super().__init__(context, config, eval_config)
     self._generate = jax.jit(functools.partial(_generate, config=config))
+    self._isps = jax.jit(functools.partial(_isps, config=config))
     self._lpips = jax.jit(_region_lpips)
     self._ssim = jax.jit(perceptual.ssim)
     self._faces = faces.Faces(eval_config.tracker_size)
@@ -110,12 +106,8 @@ class Evaluator(base.Evaluator):
     if not by_speaker:
       raise ConfigError(f"eval split {self.config.data.eval_split!r} of "
                         f"{self.config.data.name} has no clip of {minimum} frames or more")
-    queues, records = list(by_speaker.values()), []
-    while len(records) < self.eval_config.max_clips and any(queues):
-      for q in queues:
-        if q and len(records) < self.eval_config.max_clips:
-          records.append(self._record(q.pop(0)))
-    return records
+    return [self._record(cut) for cut in
+            base.round_robin(by_speaker.values(), self.eval_config.max_clips)]
 
   def _cut(self, clip) -> dict:
     """What the clip's evaluation uses: `max_frames` consecutive frames from its middle
@@ -142,9 +134,9 @@ class Evaluator(base.Evaluator):
         cut,
         facial_maps=facial_map.render_facial_maps(cut["landmarks"], self.config.image_size,
                                                   resolution),
-        truth=_resize_all(cut["frames"], out),
-        labels=_resize_all(cut["region_maps"][..., 0], out, cv2.INTER_NEAREST),
-        warp=_resize_all(warp.render(cut["portrait"], cut["portrait_landmarks"],
+        truth=image_metrics.resize(cut["frames"], out),
+        labels=image_metrics.resize(cut["region_maps"][..., 0], out, cv2.INTER_NEAREST),
+        warp=image_metrics.resize(warp.render(cut["portrait"], cut["portrait_landmarks"],
                                      cut["landmarks"]), out),
         scale=out / resolution)
 
@@ -172,17 +164,18 @@ class Evaluator(base.Evaluator):
   def generate(self, state, clip) -> dict:
     """I' (T, S', S', 3) uint8, the ISPs (4, S, S, 3) uint8 and the ISP nearest each
     true frame, at the output size (T, S', S', 3) uint8."""
-    images, nearest, isps = [], [], None
-    for n, batch in self._batches(clip):
-      out = jax.device_get(self._generate(state["params"], state.get("isp_params"),
-                                          self._vgg_params(), batch))
+    batches = list(self._batches(clip))
+    first = jax.tree.map(lambda x: x[:1], batches[0][1])  # I_s and references are per clip
+    isps = self._isps(state.get("isp_params"), first)
+    images, nearest = [], []
+    for n, batch in batches:
+      out = jax.device_get(self._generate(state["params"], isps, self._vgg_params(), batch))
       images.append(out["image"][:n])
       nearest.append(out["nearest"][:n])
-      isps = out["isps"][0]
-    isps = _to_uint8(isps)
+    isps = image_metrics.to_uint8(isps)
     size = frames.output_size(self.config)
-    nearest_images = _resize_all(isps, size)[np.concatenate(nearest)]
-    return {"image": _to_uint8(np.concatenate(images)), "isps": isps,
+    nearest_images = image_metrics.resize(isps, size)[np.concatenate(nearest)]
+    return {"image": image_metrics.to_uint8(np.concatenate(images)), "isps": isps,
             "nearest_isp": nearest_images}
 
   # --- Measures ---------------------------------------------------------------------------
@@ -204,7 +197,7 @@ class Evaluator(base.Evaluator):
       per_frame["psnr_face"] += [image_metrics.psnr(a / 255, b / 255, m > 0)
                                  for a, b, m in zip(images, truth, labels)]
       scale = clip["scale"]
-      portrait = _resize_all(clip["portrait"][None], images.shape[1])
+      portrait = image_metrics.resize(clip["portrait"][None], images.shape[1])
       tracked = self._faces.measure(images, clip["landmarks"] * scale,
                                     np.repeat(portrait, len(images), 0),
                                     np.repeat(clip["portrait_landmarks"][None] * scale,
@@ -249,8 +242,8 @@ class Evaluator(base.Evaluator):
     for clip, g in list(zip(self.clips(), generated))[:self.eval_config.num_image_clips]:
       t = len(g["image"]) // 2
       size = g["image"].shape[1]
-      cells = ([_resize_all(clip["facial_maps"][t:t + 1], size)[0]]
-               + list(_resize_all(g["isps"], size))
+      cells = ([image_metrics.resize(clip["facial_maps"][t:t + 1], size)[0]]
+               + list(image_metrics.resize(g["isps"], size))
                + [g["image"][t], clip["truth"][t], clip["warp"][t]])
       rows.append(_enlarged(np.concatenate(cells, 1)))
     return np.stack(rows).astype(np.float32) / 255

@@ -98,13 +98,7 @@ class Evaluator(base.Evaluator):
     if not by_speaker:
       raise ConfigError(f"eval split {self.config.data.eval_split!r} of "
                         f"{self.config.data.name} is empty")
-    queues = list(by_speaker.values())
-    records = []
-    while len(records) < self.eval_config.max_clips and any(queues):
-      for q in queues:
-        if q and len(records) < self.eval_config.max_clips:
-          records.append(q.pop(0))
-    return records
+    return base.round_robin(by_speaker.values(), self.eval_config.max_clips)
 
   def _build_pairs(self) -> dict:
     clips = self._clip_records()
@@ -134,8 +128,7 @@ class Evaluator(base.Evaluator):
       out["cross_landmarks"] += list(target * scale)
       out["cross_source_landmarks"] += [clip["landmarks"][0] * scale] * len(refs)
       out["cross_warp"] += list(warp.render(portrait, clip["landmarks"][0], target))
-    resize = lambda images, s, interp=cv2.INTER_AREA: np.stack(
-        [cv2.resize(i, (s, s), interpolation=interp) if i.shape[0] != s else i for i in images])
+    resize = image_metrics.resize
     pairs = {k: np.stack(v) if v else np.zeros((0,)) for k, v in out.items()}
     for key in ("reference", "warp", "cross_warp"):  # compared at the output size
       if len(pairs[key]):
@@ -208,7 +201,7 @@ class Evaluator(base.Evaluator):
 
   def run(self, state) -> tuple[dict, dict]:
     p = self.pairs()
-    to_uint8 = lambda x: np.clip(np.round(x * 255), 0, 255).astype(np.uint8)
+    to_uint8 = image_metrics.to_uint8
     same = self.generate(state["params"], p["source"], p["reference"],
                          p["source_landmarks"], p["truth_landmarks"])
     cross = (self.generate(state["params"], p["cross_source"], p["cross_reference"],
@@ -231,7 +224,7 @@ class Evaluator(base.Evaluator):
     for i in range(n):
       size = same["image"].shape[1]
       cells = [p["source_out"][i], p["reference"][i], p["warp"][i],
-               np.clip(np.round(same["image"][i] * 255), 0, 255).astype(np.uint8)]
+               image_metrics.to_uint8(same["image"][i])]
       cells = [cv2.resize(c, (4 * size, 4 * size), interpolation=cv2.INTER_NEAREST)
                for c in cells]
       for cell, kp in ((cells[0], same["source_kp"][i]), (cells[3], same["driving_kp"][i])):
