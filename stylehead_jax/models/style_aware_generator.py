@@ -36,7 +36,7 @@ class StyleAwareGenerator(nn.Module):
   def __call__(self, facial_map: jax.Array, isps: jax.Array, candidates=()):
     """facial_map (B, H, W, 3), isps (B, 4, H, W, 3), `candidates` images (B, H', W', 3)
     at the output size (H' = H 2^extra_up), all in [0, 1] -> {"image": I' (B, H', W', 3),
-    "decoded", "weights" (B, H', W', 1 + candidates) or None}."""
+    "weights" (B, H', W', 1 + candidates) or None}."""
     if len(candidates) != self.candidates:
       raise ValueError(f"the generator blends {self.candidates} candidates, got "
                        f"{len(candidates)}")
@@ -58,5 +58,5 @@ class StyleAwareGenerator(nn.Module):
       x = layers.PixelShuffleUp(self.extra_width, name=f"subpixel_{i}")(x)
     decoded, weights = layers.image_head(x, self.candidates, self.prior_logits)
     image = decoded if weights is None else layers.blend(decoded, weights, candidates)
-    return {"image": image, "decoded": decoded, "weights": weights}
+    return {"image": image, "weights": weights}
 
