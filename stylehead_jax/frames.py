@@ -43,7 +43,6 @@ from stylehead_jax.landmarks import facial_map
 from stylehead_jax.landmarks import regions
 from stylehead_jax.models import layers
 from stylehead_jax.models import style_aware_generator
-from stylehead_jax.models import style_mapping
 from stylehead_jax.render import sampling
 from stylehead_jax.render import warp
 
@@ -80,27 +79,38 @@ def sp_weights(labels: jax.Array, variant: str) -> jax.Array:
   return jnp.asarray(regions.REGION_WEIGHTS)[labels]
 
 
+def render_inputs(source, source_landmarks, target_landmarks, facial_maps, config) -> dict:
+  """What `generate` reads besides the ISPs, from uint8 source frames (B, R, R, 3), their
+  landmarks and the targets' (B, 68, 2+) in pixels of R, and the facial maps (B, M, M, 3)
+  uint8: "facial_map" at the input size, "source_out" at the output size, the landmarks
+  normalised ("source_points", "target_points"). Training, evaluation and `animate`."""
+  resolution = source.shape[1]
+  return {
+      "facial_map": sampling.resize(layers.to_unit(facial_maps), config.image_size),
+      "source_out": sampling.resize(layers.to_unit(source), output_size(config)),
+      "source_points": sampling.normalised(source_landmarks, resolution),
+      "target_points": sampling.normalised(target_landmarks, resolution),
+  }
+
+
 def prepare(batch: dict, config) -> dict:
-  """A batch of input_pipeline.train_frames (or the evaluator's) -> float images in
-  [0, 1]: "target" and "source_out" at the output size, "source", "templates" (B, 4, S,
-  S, 3) and "facial_map" at the input size S; "labels" (B, S', S', 1) int32 at the output
-  size; landmarks normalised ("source_points", "target_points", "template_points")."""
+  """A batch of input_pipeline.train_frames (or the evaluator's) -> `render_inputs` and
+  float images in [0, 1]: "target" at the output size, "source" and "templates" (B, 4,
+  S, S, 3) at the input size S; "labels" (B, S', S', 1) int32 at the output size; the
+  templates' landmarks normalised ("template_points")."""
   resolution = batch["target"]["frames"].shape[1]
   size, out = config.image_size, output_size(config)
-  source = layers.to_unit(batch["source"]["frames"])
   tmpl = layers.to_unit(batch["templates"]["frames"])
   b, n = tmpl.shape[:2]
   labels = batch["target"]["region_maps"].astype(jnp.int32)
   return {
+      **render_inputs(batch["source"]["frames"], batch["source"]["landmarks"],
+                      batch["target"]["landmarks"], batch["facial_map"], config),
       "target": sampling.resize(layers.to_unit(batch["target"]["frames"]), out),
-      "source": sampling.resize(source, size),
-      "source_out": sampling.resize(source, out),
+      "source": sampling.resize(layers.to_unit(batch["source"]["frames"]), size),
       "templates": sampling.resize(tmpl.reshape((b * n,) + tmpl.shape[2:]), size).reshape(
           (b, n, size, size, 3)),
-      "facial_map": sampling.resize(layers.to_unit(batch["facial_map"]), size),
       "labels": sampling.resize(labels, out, "nearest"),
-      "source_points": sampling.normalised(batch["source"]["landmarks"], resolution),
-      "target_points": sampling.normalised(batch["target"]["landmarks"], resolution),
       "template_points": sampling.normalised(batch["templates"]["landmarks"], resolution),
   }
 
@@ -112,17 +122,12 @@ def make_isps(inputs: dict, config, sm_params=None) -> jax.Array:
   if config.isp_source == "frames":
     return inputs["templates"]
   sm_config = style_mapping_config(config)
-  model = style_mapping.make_model(sm_config)
-  b, n = inputs["templates"].shape[:2]
-  size = config.image_size
-  repeat = lambda x: jnp.repeat(x, n, axis=0)
-  flat = lambda x: x.reshape((b * n,) + x.shape[2:])
-  out = model.apply({"params": sm_params},
-                    repeat(sampling.resize(inputs["source_out"], sm_config.image_size)),
-                    sampling.resize(flat(inputs["templates"]), sm_config.image_size),
-                    repeat(inputs["source_points"]), flat(inputs["template_points"]))
-  isps = sampling.resize(jax.lax.stop_gradient(out["image"]), size)
-  return isps.reshape((b, n, size, size, 3))
+  one = lambda source, templates, source_points, template_points: isp.make_isps(
+      sm_config, sm_params, source, templates, source_points, template_points)
+  isps = jax.vmap(one)(inputs["source_out"], inputs["templates"], inputs["source_points"],
+                       inputs["template_points"])
+  return sampling.resize(isps.reshape((-1,) + isps.shape[2:]), config.image_size).reshape(
+      isps.shape[:2] + (config.image_size,) * 2 + (3,))
 
 
 def candidates(inputs: dict, config) -> list[jax.Array]:

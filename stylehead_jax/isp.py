@@ -45,6 +45,21 @@ def images(source, driving, config) -> dict:
           "target": sampling.resize(driving, output_size(config))}
 
 
+def make_isps(config, params, source, references, source_points, target_points):
+  """ISPs I_o = SM(I_s, I_r) (N, S', S', 3) at the output size, of float images in [0, 1]
+  of any size (resized to the input size): one source (H, W, 3) with its landmarks (68, 2+)
+  and N references (N, H', W', 3) with the landmarks each I_o should have (N, 68, 2+),
+  all normalised (sampling.normalised). What the Style-Aware Generator's stage (its
+  `isp_source` "style_mapping") and `animate` call."""
+  n = references.shape[0]
+  size = config.image_size
+  source = jnp.broadcast_to(sampling.resize(source[None], size), (n, size, size, 3))
+  out = style_mapping.make_model(config).apply(
+      {"params": params}, source, sampling.resize(references, size),
+      jnp.broadcast_to(source_points, (n,) + source_points.shape), target_points)
+  return jax.lax.stop_gradient(out["image"])
+
+
 def prepare(pair: dict, config) -> dict:
   """A batch of frame pairs (input_pipeline.train_pairs) -> `images`, the landmarks
   normalised ("source_points", "driving_points": the target's are the reference's own in

@@ -255,51 +255,103 @@ def _fill_frames(buffers, height: int, width: int, expected: int) -> np.ndarray:
 
 
 def read_image(path: str | os.PathLike) -> np.ndarray:
-  """Reads an image as RGB uint8 (H, W, 3): alpha is dropped, grey is expanded."""
-  import imageio.v3 as iio  # pylint: disable=g-import-not-at-top
+  """Reads an image as RGB uint8 (H, W, 3), whatever its mode: grey, palette and CMYK
+  are converted, alpha is composited over white (a transparent background reads as
+  white, not as the black of its unset colour), 16-bit is scaled to 8."""
+  from PIL import Image  # pylint: disable=g-import-not-at-top
   path = os.fspath(path)
   check_file(path)
   try:
-    image = np.asarray(iio.imread(path))
+    with Image.open(path) as image:
+      image.load()
+      if image.mode in ("I;16", "I;16B", "I;16L", "I"):
+        grey = np.asarray(image, np.float64)
+        grey = grey / max(1.0, float(np.iinfo(np.uint16).max))
+        return np.repeat(np.clip(grey * 255 + 0.5, 0, 255).astype(np.uint8)[..., None], 3, -1)
+      if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and
+                                                "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        image = Image.alpha_composite(white, rgba)
+      rgb = np.asarray(image.convert("RGB"), np.uint8)
   except Exception as e:  # pylint: disable=broad-except
-    raise MediaError(path, f"unreadable image ({type(e).__name__})") from None
-  if image.ndim == 2:
-    image = np.repeat(image[..., None], 3, axis=-1)
-  if image.ndim != 3 or image.shape[-1] not in (3, 4):
-    raise MediaError(path, f"not an RGB image (shape {image.shape})")
-  if image.dtype != np.uint8:
-    image = (image / np.iinfo(image.dtype).max * 255).astype(np.uint8)
-  return np.ascontiguousarray(image[..., :3])
+    raise MediaError(path, f"unreadable image ({type(e).__name__}: {e})") from None
+  if rgb.ndim != 3 or min(rgb.shape[:2]) == 0:
+    raise MediaError(path, f"not an image (shape {rgb.shape})")
+  return np.ascontiguousarray(rgb)
+
+
+class VideoWriter:
+  """Writes RGB uint8 frames as an H.264 mp4 (yuv420p) as they come, the audio (if
+  given) muxed as AAC; the video is as long as the frames written.
+
+    with media.VideoWriter(path, width, height, audio=audio) as writer:
+      for chunk in chunks:
+        writer.write(chunk)  # (N, H, W, 3) or (H, W, 3)
+
+  Uses the ffmpeg binary bundled with imageio-ffmpeg. Width and height must be even
+  (yuv420p halves the chroma planes).
+  """
+
+  def __init__(self, path: str | os.PathLike, width: int, height: int, *, fps: float = FPS,
+               audio: np.ndarray | None = None, sample_rate: int = SAMPLE_RATE,
+               quality: int = 8):
+    import imageio_ffmpeg  # pylint: disable=g-import-not-at-top
+    if width % 2 or height % 2:
+      raise ValueError(f"{path}: H.264 in yuv420p needs an even size, got {width} x {height}")
+    self.path, self.size, self.frames = os.fspath(path), (height, width), 0
+    self._tmp = tempfile.TemporaryDirectory()
+    audio_path = None
+    if audio is not None:
+      audio_path = os.path.join(self._tmp.name, "audio.wav")
+      write_wav(audio_path, audio, sample_rate)
+    # -shortest stops at the last frame: audio is padded to whole frames by its callers.
+    self._writer = imageio_ffmpeg.write_frames(
+        self.path, (width, height), fps=fps, codec="libx264", quality=quality,
+        pix_fmt_out="yuv420p", macro_block_size=1, audio_path=audio_path,
+        audio_codec="aac" if audio_path else None,
+        output_params=["-shortest"] if audio_path else None, ffmpeg_log_level="error")
+    self._writer.send(None)
+
+  def write(self, frames: np.ndarray) -> None:
+    frames = np.asarray(frames)
+    frames = frames[None] if frames.ndim == 3 else frames
+    if frames.shape[1:] != self.size + (3,) or frames.dtype != np.uint8:
+      raise ValueError(f"{self.path}: frames must be (N, {self.size[0]}, {self.size[1]}, 3) "
+                       f"uint8, got {frames.shape} {frames.dtype}")
+    for frame in frames:
+      self._writer.send(np.ascontiguousarray(frame))
+    self.frames += len(frames)
+
+  def close(self) -> None:
+    try:
+      self._writer.close()
+    finally:
+      self._tmp.cleanup()
+
+  def __enter__(self):
+    return self
+
+  def __exit__(self, *exc):
+    self.close()
 
 
 def write_video(path: str | os.PathLike, frames: np.ndarray | Sequence[np.ndarray], *,
                 fps: float = FPS, audio: np.ndarray | None = None,
                 sample_rate: int = SAMPLE_RATE, quality: int = 8) -> None:
-  """Writes RGB uint8 frames as H.264 mp4, with the audio (if given) muxed as AAC.
-
-  Uses the ffmpeg binary bundled with imageio-ffmpeg. Sizes that are not multiples of 16
-  are written as they are (no macro-block resizing).
-  """
-  import imageio_ffmpeg  # pylint: disable=g-import-not-at-top
+  """Writes RGB uint8 frames (T, H, W, 3) as H.264 mp4, with the audio (if given) muxed
+  as AAC (`VideoWriter`; an odd size is padded by one replicated row or column)."""
   path = os.fspath(path)
   frames = np.asarray(frames)
   if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
     raise ValueError(f"{path}: frames must be (T, H, W, 3) uint8, got {frames.shape} {frames.dtype}")
   height, width = frames.shape[1:3]
-  with tempfile.TemporaryDirectory() as tmp:
-    audio_path = None
-    if audio is not None:
-      audio_path = os.path.join(tmp, "audio.wav")
-      write_wav(audio_path, audio, sample_rate)
-    writer = imageio_ffmpeg.write_frames(
-        path, (width, height), fps=fps, codec="libx264", quality=quality,
-        pix_fmt_out="yuv420p", macro_block_size=1, audio_path=audio_path,
-        audio_codec="aac" if audio_path else None,
-        output_params=["-shortest"] if audio_path else None, ffmpeg_log_level="error")
-    writer.send(None)
-    for frame in frames:
-      writer.send(np.ascontiguousarray(frame))
-    writer.close()
+  pad = ((0, 0), (0, height % 2), (0, width % 2), (0, 0))
+  if any(p[1] for p in pad):
+    frames = np.pad(frames, pad, mode="edge")
+  with VideoWriter(path, frames.shape[2], frames.shape[1], fps=fps, audio=audio,
+                   sample_rate=sample_rate, quality=quality) as writer:
+    writer.write(frames)
 
 
 def probe_audio_duration(path: str | os.PathLike) -> float:

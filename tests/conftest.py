@@ -62,6 +62,48 @@ def trained(synthetic_data_dir, tmp_path_factory):
   return apc_dir, mg_dir, config, result
 
 
+MESH = "--config.mesh=(('data',2),('model',2))"
+SM_TINY = [  # a 32 px Style Mapping that trains in seconds
+    "--config.image_size=32", "--config.model.num_keypoints=5",
+    "--config.model.keypoint_widths=(8,16)", "--config.model.keypoint_depth=4",
+    "--config.model.pose_widths=(8,16,16)", "--config.model.encoder_widths=(8,16)",
+    "--config.model.volume_depth=4", "--config.model.volume_channels=4",
+    "--config.model.encoder_blocks=1", "--config.model.motion_widths=(8,16)",
+    "--config.model.motion_compressed=2", "--config.model.generator_features=16",
+    "--config.model.generator_blocks=1", "--config.loss.perceptual_scales=2",
+    "--config.loss.perceptual_blocks=2", "--config.batch_size=4",
+    "--config.eval_batch_size=4",
+    "--config.evals.isp.num_image_pairs=2", "--config.progress=False",
+    "--config.log_every_steps=1", "--config.checkpoint_every_steps=2"]
+
+SAG_TINY = [  # a 32 px generator that trains in seconds
+    "--config.image_size=32", "--config.model.widths=(8,16)", "--config.model.num_blocks=1",
+    "--config.discriminator.widths=(8,16)", "--config.loss.perceptual_scales=2",
+    "--config.loss.perceptual_blocks=2", "--config.batch_size=4",
+    "--config.eval_batch_size=4", "--config.evals.frames.num_image_clips=1",
+    "--config.evals.frames.max_frames=4", "--config.progress=False",
+    "--config.log_every_steps=1", "--config.checkpoint_every_steps=2"]
+
+@pytest.fixture(scope="session")
+def style_mapping_run(synthetic_data_dir, tmp_path_factory):
+  """A SM_TINY Style Mapping, 4 steps on 4 devices (2 data x 2 model), evaluated at the
+  end: (workdir, the command's output)."""
+  workdir = tmp_path_factory.mktemp("style_mapping")
+  out = train_cli("configs/style_mapping.py:runlocal", workdir, synthetic_data_dir, 4, 4,
+                  *SM_TINY, MESH, "--config.evals.isp.max_clips=3")
+  return workdir, out
+
+
+@pytest.fixture(scope="session")
+def style_aware_generator_run(synthetic_data_dir, tmp_path_factory):
+  """A SAG_TINY Style-Aware Generator, 4 steps on 4 devices (2 data x 2 model),
+  evaluated at the end: (workdir, the command's output)."""
+  workdir = tmp_path_factory.mktemp("style_aware_generator")
+  out = train_cli("configs/style_aware_generator.py:runlocal", workdir, synthetic_data_dir,
+                  4, 4, *SAG_TINY, MESH, "--config.evals.frames.max_clips=2")
+  return workdir, out
+
+
 TRACKED_CLIPS = sorted(REAL.glob("*.mp4")) + sorted((SHARED_DATA / "voxceleb2_sample").glob("*.mp4"))
 
 

@@ -25,19 +25,15 @@ from stylehead_jax.tasks import style_aware_generator as task
 from tests.conftest import apply_flags
 from tests.conftest import resume_from_step_2
 from tests.conftest import sharded_summary
+from tests.conftest import MESH
+from tests.conftest import SAG_TINY
 from tests.conftest import train_cli
 
-TINY = [  # a 32 px generator that trains in seconds
-    "--config.image_size=32", "--config.model.widths=(8,16)", "--config.model.num_blocks=1",
-    "--config.discriminator.widths=(8,16)", "--config.loss.perceptual_scales=2",
-    "--config.loss.perceptual_blocks=2", "--config.batch_size=4",
-    "--config.eval_batch_size=4", "--config.evals.frames.num_image_clips=1",
-    "--config.evals.frames.max_frames=4", "--config.progress=False",
-    "--config.log_every_steps=1", "--config.checkpoint_every_steps=2"]
+
 
 
 def _tiny_config(arg="runlocal"):
-  return apply_flags(sag_config.get_config(arg), TINY)
+  return apply_flags(sag_config.get_config(arg), SAG_TINY)
 
 
 # --- L_sp ----------------------------------------------------------------------------------
@@ -197,22 +193,15 @@ def test_gan_step_updates_both_players_and_keeps_the_frozen_vgg():
 # --- A sharded run: train, resume, evaluate -----------------------------------------------
 def _train(workdir, data_dir, devices, steps, *flags):
   return train_cli("configs/style_aware_generator.py:runlocal", workdir, data_dir, devices,
-                   steps, *TINY, *flags)
+                   steps, *SAG_TINY, *flags)
 
 
-MESH = "--config.mesh=(('data',2),('model',2))"
 
 
-@pytest.fixture(scope="module")
-def sharded_run(synthetic_data_dir, tmp_path_factory):
-  """4 steps on 4 devices (2 data x 2 model), evaluated at the end."""
-  workdir = tmp_path_factory.mktemp("style_aware_generator")
-  out = _train(workdir, synthetic_data_dir, 4, 4, MESH, "--config.evals.frames.max_clips=2")
-  return workdir, out
 
 
-def test_sharded_run_trains_and_the_evaluator_writes_every_key(sharded_run):
-  workdir, out = sharded_run
+def test_sharded_run_trains_and_the_evaluator_writes_every_key(style_aware_generator_run):
+  workdir, out = style_aware_generator_run
   summary = sharded_summary(workdir, out, 4)
   measured = summary["eval"]["frames"]
   for prefix in ("", "warp_", "isp_"):
@@ -226,10 +215,10 @@ def test_sharded_run_trains_and_the_evaluator_writes_every_key(sharded_run):
   assert events and events[0].stat().st_size > 10_000  # the grids and the strip
 
 
-def test_sharded_run_resumes_to_the_same_parameters(sharded_run, synthetic_data_dir, tmp_path):
+def test_sharded_run_resumes_to_the_same_parameters(style_aware_generator_run, synthetic_data_dir, tmp_path):
   """The run's step-2 checkpoint alone, resumed to step 4 on the same mesh, ends where the
   uninterrupted run ended (both players)."""
   resume_from_step_2(
-      sharded_run[0], tmp_path,
+      style_aware_generator_run[0], tmp_path,
       lambda d: _train(d, synthetic_data_dir, 4, 4, MESH, "--config.evals.frames.max_clips=1"),
       ("params", "opt_state", "critic_params", "critic_opt_state"))

@@ -23,20 +23,11 @@ from stylehead_jax.render import warp
 from tests.conftest import apply_flags
 from tests.conftest import resume_from_step_2
 from tests.conftest import sharded_summary
+from tests.conftest import MESH
+from tests.conftest import SM_TINY
 from tests.conftest import train_cli
 
-TINY = [  # a 32 px Style Mapping that trains in seconds
-    "--config.image_size=32", "--config.model.num_keypoints=5",
-    "--config.model.keypoint_widths=(8,16)", "--config.model.keypoint_depth=4",
-    "--config.model.pose_widths=(8,16,16)", "--config.model.encoder_widths=(8,16)",
-    "--config.model.volume_depth=4", "--config.model.volume_channels=4",
-    "--config.model.encoder_blocks=1", "--config.model.motion_widths=(8,16)",
-    "--config.model.motion_compressed=2", "--config.model.generator_features=16",
-    "--config.model.generator_blocks=1", "--config.loss.perceptual_scales=2",
-    "--config.loss.perceptual_blocks=2", "--config.batch_size=4",
-    "--config.eval_batch_size=4",
-    "--config.evals.isp.num_image_pairs=2", "--config.progress=False",
-    "--config.log_every_steps=1", "--config.checkpoint_every_steps=2"]
+
 
 
 # --- Equations (1) and (2), sampling, dense motion ------------------------------------
@@ -229,7 +220,7 @@ def test_landmark_flow_identity_and_translation():
 def test_guide_prior_starts_the_map_at_the_landmark_warp():
   """A large guide_prior puts the whole blend on I_s warped by the landmarks."""
   from stylehead_jax.landmarks import conventions as lmk  # pylint: disable=g-import-not-at-top
-  config = apply_flags(sm_config.get_config("runlocal"), TINY)
+  config = apply_flags(sm_config.get_config("runlocal"), SM_TINY)
   config.model.guide_prior = 30.0
   model = style_mapping.make_model(config)
   source = jax.random.uniform(jax.random.key(0), (1, 32, 32, 3))
@@ -259,23 +250,15 @@ def test_retarget_within_one_clip_gives_the_reference_landmarks():
 # --- A sharded run: train, resume, evaluate -------------------------------------------
 def _train(workdir, data_dir, devices, steps, *flags):
   return train_cli("configs/style_mapping.py:runlocal", workdir, data_dir, devices, steps,
-                   *TINY, *flags)
+                   *SM_TINY, *flags)
 
 
-MESH = "--config.mesh=(('data',2),('model',2))"
 
 
-@pytest.fixture(scope="module")
-def sharded_run(synthetic_data_dir, tmp_path_factory):
-  """4 steps on 4 devices (2 data x 2 model), evaluated at the end."""
-  workdir = tmp_path_factory.mktemp("style_mapping")
-  out = _train(workdir, synthetic_data_dir, 4, 4, MESH,
-               "--config.evals.isp.max_clips=3")
-  return workdir, out
 
 
-def test_sharded_run_trains_and_the_evaluator_writes_every_key(sharded_run):
-  workdir, out = sharded_run
+def test_sharded_run_trains_and_the_evaluator_writes_every_key(style_mapping_run):
+  workdir, out = style_mapping_run
   summary = sharded_summary(workdir, out, 4)
   measured = summary["eval"]["isp"]
   for prefix in ("", "warp_", "source_"):
@@ -289,18 +272,18 @@ def test_sharded_run_trains_and_the_evaluator_writes_every_key(sharded_run):
   assert events and events[0].stat().st_size > 10_000  # the I_s | I_r | warp | I_o grids
 
 
-def test_sharded_run_resumes_to_the_same_parameters(sharded_run, synthetic_data_dir, tmp_path):
+def test_sharded_run_resumes_to_the_same_parameters(style_mapping_run, synthetic_data_dir, tmp_path):
   """The run's step-2 checkpoint alone, resumed to step 4 on the same mesh, ends where the
   uninterrupted run ended."""
   resume_from_step_2(
-      sharded_run[0], tmp_path,
+      style_mapping_run[0], tmp_path,
       lambda d: _train(d, synthetic_data_dir, 4, 4, MESH, "--config.evals.isp.max_clips=1"),
       ("params", "opt_state"))
 
 
 # --- The step itself: GAN on, equivariance at the identity ----------------------------
 def _tiny_config(gan: bool):
-  config = apply_flags(sm_config.get_config("runlocal"), TINY)
+  config = apply_flags(sm_config.get_config("runlocal"), SM_TINY)
   config.loss.gan_weight = 1.0 if gan else 0.0
   config.discriminator.widths = (8, 16)
   return config

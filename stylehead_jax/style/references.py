@@ -2,8 +2,8 @@
 
 A reference is "<split>/<clip_id>" of a dataset (a TFDS builder), or a video file. A
 video is tracked as talking_head_videos prepares footage (stylehead_jax.footage: its
-longest face segment), once, and cached as .npz keyed by the file's path, size, time
-and the crop size, so the style_transfer stage, its evaluator and `animate` all read
+longest face segment), once, and cached as .npz keyed by the file's content and the
+crop size, so the style_transfer stage, its evaluator and `animate` all read
 the same track.
 """
 
@@ -16,7 +16,6 @@ from absl import logging
 import numpy as np
 
 from stylehead_jax import footage
-from stylehead_jax import input_pipeline
 from stylehead_jax import media
 from stylehead_jax import motion
 from stylehead_jax.errors import ConfigError
@@ -24,30 +23,41 @@ from stylehead_jax.errors import MediaError
 from stylehead_jax.errors import NoFaceError
 from stylehead_jax.landmarks import detectors
 from stylehead_jax.landmarks import tracking
+from stylehead_jax.style import templates
 
 # What a reference clip holds (a video's clip_id and speaker_id are its file name).
 CLIP_FEATURES = motion.FEATURES + ("clip_id", "speaker_id")
 DEFAULT_CACHE_DIR = "~/.cache/stylehead_jax/styles"
+CACHE_VERSION = 2  # 2: the template frames are cached too
 
 
 def is_video(reference: str) -> bool:
   return os.path.splitext(reference)[1].lower() in media.VIDEO_SUFFIXES
 
 
+def content_key(path: str, *extra) -> str:
+  """16 hex digits of the sha256 of a file's bytes and `extra` (what else the cached
+  result depends on): a copy or a renamed file hits the cache, an edited one does not."""
+  digest = hashlib.sha256(repr(extra).encode())
+  with open(path, "rb") as f:
+    for block in iter(lambda: f.read(1 << 20), b""):
+      digest.update(block)
+  return digest.hexdigest()[:16]
+
+
 def track_video(path: str, resolution: int = media.CROP_SIZE, cache_dir: str = "",
                 backend: str = "dlib") -> dict:
-  """The longest face segment of the video at `path` as a clip of CLIP_FEATURES
-  (tracked once, then read from `cache_dir`, default DEFAULT_CACHE_DIR).
+  """The longest face segment of the video at `path` as a clip of CLIP_FEATURES, plus
+  its four style reference frames (style/templates.retrieve): "template_indices" (4,)
+  and "template_frames" (4, R, R, 3) uint8 crops. Tracked once, then read from
+  `cache_dir` (default DEFAULT_CACHE_DIR), keyed by the file's content and `resolution`.
 
   Raises:
-    MediaError: the file is missing, unreadable, silent or has no usable face.
+    MediaError: the file is missing, unreadable, silent, too short or has no usable face.
   """
   path = os.path.abspath(path)
-  if not os.path.isfile(path):
-    raise MediaError(path, "does not exist")
-  stat = os.stat(path)
-  key = hashlib.sha256(repr((path, stat.st_size, stat.st_mtime_ns,
-                             resolution)).encode()).hexdigest()[:16]
+  media.check_file(path)
+  key = content_key(path, resolution, CACHE_VERSION)
   cache_dir = os.path.expanduser(cache_dir or DEFAULT_CACHE_DIR)
   cached = os.path.join(cache_dir, f"{os.path.basename(path)}-{key}.npz")
   if os.path.exists(cached):
@@ -60,14 +70,22 @@ def track_video(path: str, resolution: int = media.CROP_SIZE, cache_dir: str = "
     except NoFaceError as e:
       raise MediaError(path, f"no usable face track ({e})") from None
     clip = max(clips, key=lambda c: len(c["landmarks"]))
+    if len(clip["landmarks"]) < len(templates.TEMPLATES):
+      raise MediaError(path, f"the face is seen in {len(clip['landmarks'])} frames, too "
+                       f"short for {len(templates.TEMPLATES)} style reference frames")
     flat = {k: clip[k] for k in ("log_mel", "landmarks", "torso", "valid")}
     flat["rotation"] = clip["head_pose"]["rotation"]
     flat["translation"] = clip["head_pose"]["translation"]
+    refs = templates.retrieve(clip["landmarks"], clip["frames"])
+    flat["template_indices"], flat["template_frames"] = refs.indices, refs.frames
     os.makedirs(cache_dir, exist_ok=True)
-    np.savez(cached, **flat)
+    partial = cached + ".partial.npz"  # never a half-written cache entry
+    np.savez(partial, **flat)
+    os.replace(partial, cached)
     logging.info("style reference %s: %d frames tracked, cached in %s", path,
                  len(flat["landmarks"]), cached)
-  clip = {k: flat[k] for k in ("log_mel", "landmarks", "torso", "valid")}
+  clip = {k: flat[k] for k in ("log_mel", "landmarks", "torso", "valid", "template_indices",
+                               "template_frames")}
   clip["head_pose"] = {"rotation": flat["rotation"], "translation": flat["translation"]}
   clip["clip_id"] = clip["speaker_id"] = os.path.basename(path).encode()
   return clip
@@ -98,6 +116,9 @@ def reference_clip(reference: str, builder=None, *, resolution: int = media.CROP
   if builder is None or not clip_id:
     raise ConfigError(f"config.style.reference={reference!r}: expected '<split>/<clip_id>' "
                       "of config.data's dataset, or a video file")
+  # A dataset reference reads TFDS; imported here so that a video reference (animate)
+  # does not load TensorFlow (3 s and its console lines).
+  from stylehead_jax import input_pipeline  # pylint: disable=g-import-not-at-top
   features = CLIP_FEATURES + (("style",) if "style" in builder.info.features else ())
   for clip in input_pipeline.clips(builder, split, features):
     if clip["clip_id"].decode() == clip_id:
