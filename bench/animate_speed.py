@@ -1,0 +1,159 @@
+"""animate's speed per stage and end to end, and its memory against the audio's length.
+
+  python bench/animate_speed.py --checkpoints runs/demo                 # CPU
+  python bench/animate_speed.py --checkpoints runs/demo --platform gpu --sizes 128,256,512
+
+Every measurement is one `python -m stylehead_jax.animate` process (its --json summary;
+its peak resident memory from wait4), on a portrait of ../shared/data/real and speech
+of ../shared/data/real repeated to the length asked.
+
+Speed, for `--seconds` of audio at each of `--sizes` (the crop side) and each renderer:
+each stage's seconds and frames/s, frames/s end to end and the real-time factor (wall
+seconds per second of video; < 1 is faster than real time). The generator renderer
+runs the checkpoints' own Motion Generator and, per size, a Style Mapping and a
+Style-Aware Generator of the configs' :runlocal widths with their output at that size,
+randomly initialised (speed does not depend on the weights): `--checkpoints`' trained
+image stages are of one size only.
+
+Memory: peak RSS of the warp renderer at `--sizes[0]` for each of `--memory_seconds`,
+and its ratio to the first: frames are rendered and written chunk by chunk, so it
+should stay flat.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REAL = os.path.join(os.path.dirname(REPO), "shared", "data", "real")
+
+
+def _speech(seconds: float, folder: str) -> str:
+  from stylehead_jax import media  # pylint: disable=g-import-not-at-top
+  path = os.path.join(folder, f"speech_{seconds:g}s.wav")
+  if not os.path.exists(path):
+    speech = media.load_audio(os.path.join(REAL, "speech_jfk_en.wav"))
+    n = int(seconds * media.SAMPLE_RATE)
+    media.write_wav(path, np.resize(speech, n))
+  return path
+
+
+def random_image_stages(root: str, size: int) -> None:
+  """Style Mapping and Style-Aware Generator workdirs in `root` with :runlocal widths,
+  output `size`, random weights (config.json + one orbax checkpoint each)."""
+  import jax  # pylint: disable=g-import-not-at-top
+  import jax.numpy as jnp  # pylint: disable=g-import-not-at-top
+  from configs import style_aware_generator as sag_config  # pylint: disable=g-import-not-at-top
+  from configs import style_mapping as sm_config  # pylint: disable=g-import-not-at-top
+  from stylehead_jax import checkpoint  # pylint: disable=g-import-not-at-top
+  from stylehead_jax import frames  # pylint: disable=g-import-not-at-top
+  from stylehead_jax.models import style_mapping  # pylint: disable=g-import-not-at-top
+
+  def save(name, config, params):
+    workdir = os.path.join(root, name)
+    os.makedirs(workdir, exist_ok=True)
+    with open(os.path.join(workdir, "config.json"), "w") as f:
+      f.write(config.to_json())
+    ckpt = checkpoint.Checkpointer(checkpoint.checkpoint_dir(workdir))
+    ckpt.save(0, {"params": params})
+    ckpt.close()
+
+  sm = sm_config.get_config("runlocal")
+  sm.image_size = size
+  z = lambda s: jnp.zeros((1, s, s, 3))
+  pts = jnp.zeros((1, 68, 2))
+  save("style_mapping", sm, style_mapping.make_model(sm).init(
+      jax.random.key(0), z(size), z(size), pts, pts)["params"])
+  sag = sag_config.get_config("runlocal")
+  sag.image_size = size
+  s = size
+  save("style_aware_generator", sag, frames.make_model(sag).init(
+      jax.random.key(0), z(s), jnp.zeros((1, frames.NUM_ISPS, s, s, 3)),
+      [z(s)] * int(sag.model.warped_source))["params"])
+
+
+def run_animate(checkpoints, portrait, audio, out, renderer, size, platform) -> dict:
+  """One animate process: its summary with "peak_rss_mb" added."""
+  summary_path = out + ".json"
+  cmd = [sys.executable, "-m", "stylehead_jax.animate", "--portrait", portrait, "--audio",
+         audio, "--checkpoints", checkpoints, "--out", out, "--renderer", renderer,
+         "--resolution", str(size), "--json", summary_path, "--quiet"]
+  env = dict(os.environ, JAX_PLATFORMS={"cpu": "cpu", "gpu": "cuda", "tpu": "tpu"}[platform])
+  with open(out + ".stderr", "w") as err:
+    proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=err)
+    _, status, usage = os.wait4(proc.pid, 0)  # the child's own rusage: its peak RSS
+  proc.returncode = os.waitstatus_to_exitcode(status)
+  if proc.returncode:
+    with open(out + ".stderr") as err:
+      raise SystemExit(f"animate failed ({proc.returncode}):\n{err.read()[-3000:]}")
+  with open(summary_path) as f:
+    summary = json.load(f)
+  summary["peak_rss_mb"] = usage.ru_maxrss / 1024  # KiB on Linux
+  return summary
+
+
+def main(argv=None) -> int:
+  p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+  p.add_argument("--checkpoints", required=True, help="a folder with a motion_generator")
+  p.add_argument("--portrait", default=os.path.join(REAL, "face_happy.png"))
+  p.add_argument("--sizes", default="128,256,512")
+  p.add_argument("--renderers", default="warp,generator")
+  p.add_argument("--seconds", type=float, default=10.0)
+  p.add_argument("--memory_seconds", default="10,60,600")
+  p.add_argument("--platform", choices=("cpu", "gpu", "tpu"), default="cpu")
+  p.add_argument("--json", help="write the figures here")
+  args = p.parse_args(argv)
+  sys.path.insert(0, REPO)
+  from stylehead_jax import animate  # pylint: disable=g-import-not-at-top
+  mg = animate.stage_workdirs(args.checkpoints, "warp")["motion_generator"]
+  sizes = [int(s) for s in args.sizes.split(",")]
+  result = {"platform": args.platform, "seconds": args.seconds, "speed": [], "memory": []}
+  with tempfile.TemporaryDirectory() as tmp:
+    audio = _speech(args.seconds, tmp)
+    for size in sizes:
+      for renderer in args.renderers.split(","):
+        checkpoints = args.checkpoints
+        if renderer == "generator":
+          checkpoints = os.path.join(tmp, f"random_{size}")
+          random_image_stages(checkpoints, size)
+          animate.write_manifest(checkpoints, {"motion_generator": mg})
+        start = time.perf_counter()
+        s = run_animate(checkpoints, args.portrait, audio,
+                        os.path.join(tmp, f"{renderer}_{size}.mp4"), renderer, size,
+                        args.platform)
+        row = {"renderer": renderer, "size": size, "frames": s["frames"],
+               "wall_seconds": time.perf_counter() - start,
+               "frames_per_second": s["frames_per_second"],
+               "real_time_factor": s["real_time_factor"], "peak_rss_mb": s["peak_rss_mb"],
+               **{f"{k}_frames_per_second": v["frames_per_second"]
+                  for k, v in s["stages"].items()}}
+        result["speed"].append(row)
+        print(json.dumps(row), flush=True)
+    first = None
+    for seconds in (float(x) for x in args.memory_seconds.split(",")):
+      s = run_animate(args.checkpoints, args.portrait, _speech(seconds, tmp),
+                      os.path.join(tmp, f"memory_{seconds:g}.mp4"), "warp", sizes[0],
+                      args.platform)
+      first = first or s["peak_rss_mb"]
+      row = {"seconds": seconds, "frames": s["frames"], "peak_rss_mb": s["peak_rss_mb"],
+             "ratio_to_first": s["peak_rss_mb"] / first,
+             "real_time_factor": s["real_time_factor"]}
+      result["memory"].append(row)
+      print(json.dumps(row), flush=True)
+      os.remove(os.path.join(tmp, f"memory_{seconds:g}.mp4"))
+  if args.json:
+    with open(args.json, "w") as f:
+      json.dump(result, f, indent=1)
+  return 0
+
+
+if __name__ == "__main__":
+  sys.exit(main())

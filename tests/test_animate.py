@@ -1,0 +1,256 @@
+"""animate: portrait + audio (+ style video) -> mp4 with sound; every bad input one line.
+
+The checkpoints are the session's tiny runs (conftest: the :runlocal Motion Generator,
+the 32 px Style Mapping and Style-Aware Generator), so the videos are not pretty; what is
+checked is the product's contract: frames and sound of the right length, the stages and
+their summary, the caches, paste-back framing, and that every bad input fails with one
+line naming the file, exit code 2 and nothing written.
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+from PIL import Image
+import pytest
+
+from stylehead_jax import animate
+from stylehead_jax import media
+from stylehead_jax.landmarks import detectors
+from tests.conftest import run
+
+RESOLUTION = 128  # the tracker re-detects the face on its crop: 64 px is too small for dlib
+
+
+@pytest.fixture(scope="module")
+def checkpoints(trained, style_mapping_run, style_aware_generator_run, tmp_path_factory):
+  """A checkpoints folder as `make demo` leaves one: the stage workdirs and a manifest."""
+  root = tmp_path_factory.mktemp("checkpoints")
+  _, mg_dir, _, _ = trained
+  animate.write_manifest(str(root), {
+      "motion_generator": str(mg_dir), "style_mapping": str(style_mapping_run[0]),
+      "style_aware_generator": str(style_aware_generator_run[0])})
+  return root
+
+
+@pytest.fixture(scope="module")
+def media_dir(real_dir, tmp_path_factory):
+  """Inputs made from the real media: short speech in several containers, rates and
+  channel counts, and portraits in several image modes and sizes."""
+  d = tmp_path_factory.mktemp("media")
+  speech = media.load_audio(real_dir / "speech_radio31.wav")[:int(1.5 * media.SAMPLE_RATE)]
+  media.write_wav(d / "speech.wav", speech)
+  ffmpeg = media._ffmpeg_exe()  # pylint: disable=protected-access
+  encode = lambda name, *args: subprocess.run(
+      [ffmpeg, "-v", "error", "-y", "-i", str(d / "speech.wav"), *args, str(d / name)],
+      check=True)
+  encode("speech_8k.wav", "-ar", "8000")
+  encode("speech_48k_stereo.wav", "-ar", "48000", "-ac", "2")
+  encode("speech.mp3", "-c:a", "libmp3lame")
+  encode("speech.ogg", "-c:a", "libvorbis")
+  encode("speech.flac")
+  media.write_wav(d / "silent.wav", np.zeros(media.SAMPLE_RATE, np.float32))
+  media.write_wav(d / "short.wav", speech[:int(0.2 * media.SAMPLE_RATE)])
+  portrait = Image.open(real_dir / "face_happy.png").convert("RGB")
+  portrait.save(d / "portrait.png")
+  portrait.convert("RGBA").save(d / "rgba.png")
+  portrait.convert("L").save(d / "grey.png")
+  portrait.convert("CMYK").save(d / "cmyk.jpg")
+  portrait.resize((4000, 4000), Image.BICUBIC).save(d / "large.jpg", quality=85)
+  portrait.resize((90, 90), Image.BICUBIC).save(d / "tiny.png")
+  frames = np.repeat(np.asarray(portrait)[None], 30, 0)
+  media.write_video(d / "no_audio.mp4", frames)
+  media.write_video(d / "with_audio.mp4", frames, audio=speech[:media.SAMPLE_RATE // 2])
+  return d
+
+
+def _args(checkpoints, out, portrait, audio, *extra):
+  return ["--portrait", str(portrait), "--audio", str(audio), "--checkpoints",
+          str(checkpoints), "--out", str(out), "--resolution", str(RESOLUTION), "--quiet",
+          *map(str, extra)]
+
+
+# --- The product ------------------------------------------------------------------------
+def test_cli_warp_renderer_writes_frames_and_sound_of_the_audio(checkpoints, media_dir,
+                                                                 tmp_path):
+  out = tmp_path / "warp.mp4"
+  proc = run([sys.executable, "-m", "stylehead_jax.animate",
+              *_args(checkpoints, out, media_dir / "portrait.png", media_dir / "speech.mp3"),
+              "--renderer", "warp", "--json", tmp_path / "summary.json"])
+  assert "INFO" not in proc.stderr and "Warning" not in proc.stderr, proc.stderr
+  summary = json.loads((tmp_path / "summary.json").read_text())
+  audio = media.load_audio(media_dir / "speech.mp3")
+  frames = media.num_video_frames(len(audio))
+  assert summary["frames"] == frames and summary["size"] == [RESOLUTION, RESOLUTION]
+  assert set(summary["stages"]) == {"inputs", "motion", "frames"}
+  video = media.read_video(out)
+  assert video.frames.shape == (frames, RESOLUTION, RESOLUTION, 3)
+  assert abs(len(media.load_audio(out)) - frames * media.SAMPLES_PER_FRAME) < 0.05 * len(audio)
+  # The mouth moves: consecutive frames differ around it, and not everywhere alike.
+  assert np.abs(np.diff(video.frames.astype(np.float32), axis=0)).mean() > 0.1
+  assert (tmp_path / "warp.log").stat().st_size > 0  # the library's lines went here
+  assert not list(tmp_path.glob(".*partial*"))
+
+
+def test_generator_with_a_style_video_and_paste_back(checkpoints, media_dir, bad_dir,
+                                                     tmp_path):
+  """The whole pipeline through the API: the style video (a face that leaves the frame
+  part-way) tracked once and cached, ISPs from its template frames, the generated crops
+  pasted back into the portrait's framing."""
+  style = bad_dir / "face_noface.mov"
+  out, summary = animate.animate(
+      media_dir / "grey.png", media_dir / "speech.wav", str(checkpoints),
+      str(tmp_path / "gen.mp4"), style=str(style), resolution=RESOLUTION, paste_back=True,
+      progress=False)
+  assert set(summary["stages"]) == {"inputs", "style", "motion", "isps", "frames"}
+  portrait = media.read_image(media_dir / "grey.png")
+  video = media.read_video(out)
+  assert video.frames.shape[1:3] == (portrait.shape[0] // 2 * 2, portrait.shape[1] // 2 * 2)
+  # Far from the face the pasted frame is the portrait itself.
+  corner = np.abs(video.frames[:, :8, :8].astype(int) - portrait[:8, :8]).mean()
+  assert corner < 4, corner
+  cached = list((checkpoints / ".cache" / "styles").glob("face_noface.mov-*.npz"))
+  assert len(cached) == 1
+  stamp = cached[0].stat().st_mtime_ns
+  _, again = animate.animate(
+      media_dir / "portrait.png", media_dir / "speech.wav", str(checkpoints),
+      str(tmp_path / "again.mp4"), style=str(style), resolution=RESOLUTION, progress=False)
+  assert cached[0].stat().st_mtime_ns == stamp  # read from the cache, not tracked again
+  assert again["stages"]["style"]["seconds"] < summary["stages"]["style"]["seconds"]
+
+
+def test_style_steps_fine_tune_once_and_change_the_motion(checkpoints, media_dir, real_dir,
+                                                          tmp_path):
+  style = real_dir / "style_lp_d12.mp4"
+  common = dict(style=str(style), renderer="warp", resolution=RESOLUTION, progress=False)
+  plain = animate.animate(media_dir / "portrait.png", media_dir / "speech.wav",
+                          str(checkpoints), str(tmp_path / "plain.mp4"), **common)[1]
+  tuned = animate.animate(media_dir / "portrait.png", media_dir / "speech.wav",
+                          str(checkpoints), str(tmp_path / "tuned.mp4"), style_steps=2,
+                          **common)[1]
+  runs = list((checkpoints / ".cache" / "style_transfer").iterdir())
+  assert len(runs) == 1 and (runs[0] / "checkpoints" / "2").is_dir()
+  a = media.read_video(tmp_path / "plain.mp4").frames.astype(np.float32)
+  b = media.read_video(tmp_path / "tuned.mp4").frames.astype(np.float32)
+  assert np.abs(a - b).mean() > 0.05  # two Adam steps moved the Motion Generator
+  assert tuned["frames"] == plain["frames"]
+
+
+def test_missing_stage_names_it_and_the_command_that_trains_it(checkpoints, media_dir,
+                                                              tmp_path, capsys):
+  partial = tmp_path / "ckpt"
+  partial.mkdir()
+  (partial / "motion_generator").symlink_to(checkpoints / json.loads(
+      (checkpoints / animate.MANIFEST).read_text())["motion_generator"])
+  code = animate.main(_args(partial, tmp_path / "o.mp4", media_dir / "portrait.png",
+                            media_dir / "speech.wav"))
+  err = capsys.readouterr().err.strip()
+  assert code == 2 and len(err.splitlines()) == 1
+  assert "no style_mapping checkpoint" in err and "configs/style_mapping.py" in err
+  assert "--renderer warp" in err and not (tmp_path / "o.mp4").exists()
+
+
+# --- Inputs that are handled --------------------------------------------------------------
+@pytest.mark.parametrize("name", ["speech_8k.wav", "speech_48k_stereo.wav", "speech.mp3",
+                                  "speech.ogg", "speech.flac", "with_audio.mp4"])
+def test_audio_in_any_rate_channels_or_container_loads_at_24k(media_dir, name):
+  audio = animate.load_audio(str(media_dir / name))
+  seconds = 0.5 if name == "with_audio.mp4" else 1.5
+  assert audio.ndim == 1 and abs(len(audio) / media.SAMPLE_RATE - seconds) < 0.06
+
+
+def test_float_16k_speech_and_a_hevc_soundtrack_load(bad_dir):
+  assert abs(len(animate.load_audio(str(bad_dir / "speech_float32_16k.wav")))
+             / media.SAMPLE_RATE - 11.5) < 0.1
+  assert len(animate.load_audio(str(bad_dir / "face_noface.mov"))) > 3 * media.SAMPLE_RATE
+
+
+@pytest.fixture(scope="module")
+def backend():
+  return detectors.get_backend("dlib")
+
+
+@pytest.mark.parametrize("name", ["rgba.png", "grey.png", "cmyk.jpg", "large.jpg"])
+def test_portraits_in_any_mode_or_size_find_the_face(media_dir, backend, name):
+  reference, _ = animate.load_portrait(str(media_dir / "portrait.png"), RESOLUTION, backend)
+  face, warnings = animate.load_portrait(str(media_dir / name), RESOLUTION, backend)
+  assert face.crop.shape == (RESOLUTION, RESOLUTION, 3) and not warnings
+  # The same face: its landmarks in the crop within a few pixels of the RGB original's.
+  assert np.abs(face.landmarks[:, :2] - reference.landmarks[:, :2]).mean() < 3
+
+
+def test_several_faces_use_the_largest_with_one_warning(bad_dir, backend):
+  face, warnings = animate.load_portrait(str(bad_dir / "multi_face.jpg"), RESOLUTION, backend)
+  # Four faces; dlib's HOG detector finds three of them (one is turned away).
+  assert face.faces >= 2 and len(warnings) == 1 and "largest" in warnings[0]
+  boxes = backend.detect(media.read_image(bad_dir / "multi_face.jpg"))
+  centre = (boxes[0, :2] + boxes[0, 2:4]) / 2
+  assert np.linalg.norm(face.box[:2] - centre) < 0.25 * face.box[2]
+
+
+# --- Inputs that fail: one line naming the file, exit 2, nothing written -------------------
+def _fails(capsys, args, out, needle, named):
+  code = animate.main(args)
+  err = capsys.readouterr().err.strip()
+  assert code == 2, err
+  assert len(err.splitlines()) == 1 and "Traceback" not in err, err
+  assert needle in err and str(named) in err, err
+  assert not out.exists() and not list(out.parent.glob(f".{out.name}*"))
+  assert not out.with_suffix(".log").exists()
+
+
+@pytest.mark.parametrize("role,name,needle", [
+    ("portrait", "bad:free-mountain-vector-01.jpg", "no face found"),
+    ("portrait", "bad:corrupt.mp4", "unreadable image"),
+    ("portrait", "tiny.png", "too small"),
+    ("portrait", "missing.png", "no such file"),
+    ("audio", "silent.wav", "silent"),
+    ("audio", "short.wav", "too short"),
+    ("audio", "no_audio.mp4", "no audio stream"),
+    ("audio", "bad:corrupt.mp4", "unreadable audio"),
+])
+def test_bad_portrait_or_audio(checkpoints, media_dir, bad_dir, tmp_path, capsys, role, name,
+                               needle):
+  path = bad_dir / name[4:] if name.startswith("bad:") else media_dir / name
+  inputs = {"portrait": media_dir / "portrait.png", "audio": media_dir / "speech.wav",
+            role: path}
+  out = tmp_path / "out.mp4"
+  _fails(capsys, _args(checkpoints, out, inputs["portrait"], inputs["audio"]), out, needle,
+         path)
+
+
+def test_style_video_without_a_face(checkpoints, media_dir, bad_dir, tmp_path, capsys):
+  out = tmp_path / "out.mp4"
+  _fails(capsys, _args(checkpoints, out, media_dir / "portrait.png", media_dir / "speech.wav",
+                       "--style", bad_dir / "no_face.mp4"), out, "no usable face",
+         bad_dir / "no_face.mp4")
+
+
+@pytest.mark.parametrize("where", ["missing_folder", "not_writable", "an_input"])
+def test_bad_output_is_refused_before_any_work(checkpoints, media_dir, tmp_path, capsys,
+                                               where):
+  audio = tmp_path / "talk.mp4"
+  audio.write_bytes((media_dir / "with_audio.mp4").read_bytes())
+  before = audio.read_bytes()
+  out = {"missing_folder": tmp_path / "nowhere" / "out.mp4",
+         "not_writable": "/proc/out.mp4", "an_input": audio}[where]
+  code = animate.main(_args(checkpoints, out, media_dir / "portrait.png", audio))
+  err = capsys.readouterr().err.strip()
+  assert code == 2 and len(err.splitlines()) == 1 and str(out) in err, err
+  assert {"missing_folder": "does not exist", "not_writable": "not writable",
+          "an_input": "also an input"}[where] in err
+  assert audio.read_bytes() == before
+
+
+def test_the_command_line_exits_2_with_one_line_and_no_traceback(checkpoints, media_dir,
+                                                                 bad_dir, tmp_path):
+  out = tmp_path / "out.mp4"
+  proc = run([sys.executable, "-m", "stylehead_jax.animate",
+              *_args(checkpoints, out, bad_dir / "free-mountain-vector-01.jpg",
+                     media_dir / "speech.wav")], check=False)
+  assert proc.returncode == 2 and not out.exists()
+  assert proc.stderr.strip().splitlines() == [
+      f"error: {bad_dir / 'free-mountain-vector-01.jpg'}: no face found"], proc.stderr
+  assert not os.listdir(tmp_path)
