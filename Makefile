@@ -15,7 +15,7 @@ LOCK := requirements.lock
 DATA_DIR ?= $(CURDIR)/.data/tfds
 DEMO_WORKDIR ?= $(CURDIR)/runs/demo
 DEMO_SEEDS ?= 0 1 2
-DEMO_IMAGE_STEPS ?= 400
+DEMO_IMAGE_STEPS ?= 250
 PYTEST_ARGS ?=
 
 .PHONY: install demo test lock clean
