@@ -17,8 +17,8 @@ as eval/metrics.py does (clean protocol: 512 crops tracked by the project's trac
   lmd, d_l, d_v (against the truth), sld, slv, smd (against the style reference), cpbd
     (metrics.compare);
   each stage's seconds (animate's summary).
-Writes animation.mp4, contact_sheet.png (frames of the video over the truth's) and
-animation.json in --out_dir; the last line printed is the command to animate one's own
+Writes animation.mp4, contact_sheet.png (frames of the video over the truth's),
+animation.json and animation.log (the libraries' log lines) in --out_dir; the last line printed is the command to animate one's own
 portrait with the same checkpoints.
 """
 
@@ -132,17 +132,19 @@ def main(argv=None) -> int:
         "motion_generator": args.motion_generator,
         "style_mapping": os.path.join(args.checkpoints, "style_mapping"),
         "style_aware_generator": os.path.join(args.checkpoints, "style_aware_generator")})
-  clips = pick_clips(args.data_dir)
-  paths = write_inputs(clips, os.path.join(args.out_dir, "inputs"))
+  os.makedirs(args.out_dir, exist_ok=True)
   out = os.path.join(args.out_dir, "animation.mp4")
   try:
-    _, summary = animate.animate(paths["portrait.png"], paths["utterance.wav"],
-                                 args.checkpoints, out, style=paths["style.mp4"],
-                                 resolution=RESOLUTION, seed=args.seed)
+    with animate.log_to_file(os.path.join(args.out_dir, "animation.log")):
+      clips = pick_clips(args.data_dir)
+      paths = write_inputs(clips, os.path.join(args.out_dir, "inputs"))
+      _, summary = animate.animate(paths["portrait.png"], paths["utterance.wav"],
+                                   args.checkpoints, out, style=paths["style.mp4"],
+                                   resolution=RESOLUTION, seed=args.seed)
+      figures = measure(paths, out, clips["utterance"]["audio"])
   except (media.MediaError, ValueError) as e:
     print(f"error: {e}", file=sys.stderr)
     return 2
-  figures = measure(paths, out, clips["utterance"]["audio"])
   contact_sheet(media.read_video(out).frames, clips["utterance"]["frames"],
                 os.path.join(args.out_dir, "contact_sheet.png"))
   result = {"figures": figures, "animate": summary,

@@ -536,18 +536,21 @@ def _parser() -> argparse.ArgumentParser:
 
 
 @contextlib.contextmanager
-def _log_to_file(path: str):
+def log_to_file(path: str):
   """Every log record (absl, orbax, TensorFlow's Python side) and Python warning goes to
   `path`, not between the bars; the log is kept only where the command succeeded (a
   failed one writes nothing)."""
   import logging as std_logging  # pylint: disable=g-import-not-at-top
   partial = os.path.join(os.path.dirname(path), f".{os.path.basename(path)}.partial")
   root = std_logging.getLogger()
-  saved = root.handlers[:], root.level
+  # TensorFlow, where loaded, gave its logger a console handler of its own.
+  tf_logger = std_logging.getLogger("tensorflow")
+  saved = root.handlers[:], root.level, tf_logger.handlers[:], tf_logger.propagate
   handler = std_logging.FileHandler(partial, mode="w")
   handler.setFormatter(std_logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
   root.handlers = [handler]
   root.setLevel(std_logging.INFO)
+  tf_logger.handlers, tf_logger.propagate = [], True
   logging.use_python_logging(quiet=True)
   std_logging.captureWarnings(True)
   try:
@@ -557,7 +560,7 @@ def _log_to_file(path: str):
     os.remove(partial)
     raise
   finally:
-    root.handlers, _ = saved
+    root.handlers, _, tf_logger.handlers, tf_logger.propagate = saved
     root.setLevel(saved[1])
     std_logging.captureWarnings(False)
   handler.close()
@@ -575,7 +578,7 @@ def main(argv=None) -> int:
       return 2
   try:
     check_output(args.out, [args.portrait, args.audio, args.style])
-    with _log_to_file(os.path.splitext(os.path.abspath(args.out))[0] + ".log"):
+    with log_to_file(os.path.splitext(os.path.abspath(args.out))[0] + ".log"):
       path, summary = animate(
           args.portrait, args.audio, args.checkpoints, args.out, style=args.style,
           renderer=args.renderer, resolution=args.resolution,

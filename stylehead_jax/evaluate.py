@@ -18,7 +18,6 @@ import sys
 
 from absl import app
 from absl import flags
-from absl import logging
 import jax
 
 from stylehead_jax import checkpoint
@@ -51,10 +50,10 @@ def format_table(measurements: dict) -> str:
 
 
 def main(argv):
-  logging.get_absl_handler().python_handler.addFilter(train.quiet_orbax)
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments: {argv[1:]}")
   config, workdir = flags.FLAGS.config, os.path.abspath(flags.FLAGS.workdir)
+  train.log_to_workdir(workdir, "evaluate")
   try:
     result = evaluate_workdir(config, workdir, _STEP.value)
   except (FileNotFoundError, ConfigError) as e:
