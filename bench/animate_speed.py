@@ -46,13 +46,17 @@ def _speech(seconds: float, folder: str) -> str:
   return path
 
 
-def random_image_stages(root: str, size: int) -> None:
+def random_image_stages(root: str, size: int, motion_generator: str) -> None:
   """Style Mapping and Style-Aware Generator workdirs in `root` with :runlocal widths,
-  output `size`, random weights (config.json + one orbax checkpoint each)."""
+  output `size`, random weights (config.json + one orbax checkpoint each), and a
+  manifest naming them and `motion_generator`. Run in a child process (--make_random):
+  the child's peak RSS, which wait4 reports, starts from its parent's at fork."""
+  import flax.linen as nn  # pylint: disable=g-import-not-at-top
   import jax  # pylint: disable=g-import-not-at-top
   import jax.numpy as jnp  # pylint: disable=g-import-not-at-top
   from configs import style_aware_generator as sag_config  # pylint: disable=g-import-not-at-top
   from configs import style_mapping as sm_config  # pylint: disable=g-import-not-at-top
+  from stylehead_jax import animate  # pylint: disable=g-import-not-at-top
   from stylehead_jax import checkpoint  # pylint: disable=g-import-not-at-top
   from stylehead_jax import frames  # pylint: disable=g-import-not-at-top
   from stylehead_jax.models import style_mapping  # pylint: disable=g-import-not-at-top
@@ -63,7 +67,7 @@ def random_image_stages(root: str, size: int) -> None:
     with open(os.path.join(workdir, "config.json"), "w") as f:
       f.write(config.to_json())
     ckpt = checkpoint.Checkpointer(checkpoint.checkpoint_dir(workdir))
-    ckpt.save(0, {"params": params})
+    ckpt.save(0, {"params": nn.unbox(params)})  # init's logical-axis boxes, as training unboxes
     ckpt.close()
 
   sm = sm_config.get_config("runlocal")
@@ -78,6 +82,7 @@ def random_image_stages(root: str, size: int) -> None:
   save("style_aware_generator", sag, frames.make_model(sag).init(
       jax.random.key(0), z(s), jnp.zeros((1, frames.NUM_ISPS, s, s, 3)),
       [z(s)] * int(sag.model.warped_source))["params"])
+  animate.write_manifest(root, {"motion_generator": motion_generator})
 
 
 def run_animate(checkpoints, portrait, audio, out, renderer, size, platform) -> dict:
@@ -100,6 +105,17 @@ def run_animate(checkpoints, portrait, audio, out, renderer, size, platform) -> 
   return summary
 
 
+def _motion_generator(checkpoints: str) -> str:
+  """The Motion Generator workdir of a checkpoints folder (its manifest, as animate reads
+  it), read here without importing JAX: this process stays small (see random_image_stages)."""
+  manifest = os.path.join(checkpoints, "checkpoints.json")
+  name = "motion_generator"
+  if os.path.exists(manifest):
+    with open(manifest) as f:
+      name = json.load(f).get(name, name)
+  return os.path.normpath(os.path.join(os.path.abspath(checkpoints), name))
+
+
 def main(argv=None) -> int:
   p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
   p.add_argument("--checkpoints", required=True, help="a folder with a motion_generator")
@@ -110,10 +126,13 @@ def main(argv=None) -> int:
   p.add_argument("--memory_seconds", default="10,60,600")
   p.add_argument("--platform", choices=("cpu", "gpu", "tpu"), default="cpu")
   p.add_argument("--json", help="write the figures here")
+  p.add_argument("--make_random", nargs=2, metavar=("DIR", "SIZE"), help=argparse.SUPPRESS)
   args = p.parse_args(argv)
   sys.path.insert(0, REPO)
-  from stylehead_jax import animate  # pylint: disable=g-import-not-at-top
-  mg = animate.stage_workdirs(args.checkpoints, "warp")["motion_generator"]
+  mg = _motion_generator(args.checkpoints)
+  if args.make_random:
+    random_image_stages(args.make_random[0], int(args.make_random[1]), mg)
+    return 0
   sizes = [int(s) for s in args.sizes.split(",")]
   result = {"platform": args.platform, "seconds": args.seconds, "speed": [], "memory": []}
   with tempfile.TemporaryDirectory() as tmp:
@@ -123,8 +142,9 @@ def main(argv=None) -> int:
         checkpoints = args.checkpoints
         if renderer == "generator":
           checkpoints = os.path.join(tmp, f"random_{size}")
-          random_image_stages(checkpoints, size)
-          animate.write_manifest(checkpoints, {"motion_generator": mg})
+          subprocess.run([sys.executable, os.path.abspath(__file__), "--checkpoints",
+                          args.checkpoints, "--make_random", checkpoints, str(size)],
+                         cwd=REPO, check=True, capture_output=True)
         start = time.perf_counter()
         s = run_animate(checkpoints, args.portrait, audio,
                         os.path.join(tmp, f"{renderer}_{size}.mp4"), renderer, size,

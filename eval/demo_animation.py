@@ -15,7 +15,8 @@ as eval/metrics.py does (clean protocol: 512 crops tracked by the project's trac
     video and the audio's energy per frame (metrics/sync.py), at zero lag and at the best
     lag within 0.5 s, with truth_sync_r for the truth;
   lmd, d_l, d_v (against the truth), sld, slv, smd (against the style reference), cpbd
-    (metrics.compare);
+    (metrics.compare: on the tracked 512 crops); frame_cpbd and truth_frame_cpbd: CPBD of
+    the video's own frames and of the true frames at the same size;
   each stage's seconds (animate's summary).
 Writes animation.mp4, contact_sheet.png (frames of the video over the truth's),
 animation.json and animation.log (the libraries' log lines) in --out_dir; the last line printed is the command to animate one's own
@@ -37,6 +38,7 @@ from stylehead_jax import animate
 from stylehead_jax import media
 from stylehead_jax import metrics
 from stylehead_jax.landmarks import detectors
+from stylehead_jax.metrics import sharpness
 from stylehead_jax.metrics import style
 from stylehead_jax.metrics import sync
 
@@ -98,7 +100,7 @@ def contact_sheet(video: np.ndarray, truth: np.ndarray, path: str) -> None:
   cv2.imwrite(path, np.concatenate([top, bottom], 0)[..., ::-1])
 
 
-def measure(paths: dict, video_path: str, audio: np.ndarray) -> dict:
+def measure(paths: dict, video_path: str, audio: np.ndarray, truth_frames: np.ndarray) -> dict:
   """Lip sync, LMD, D-L, D-V against the truth, SLD/SLV/SMD against the style, CPBD."""
   backend = detectors.get_backend("dlib")
   args = argparse.Namespace(generated=video_path, reference=paths["truth.mp4"],
@@ -113,8 +115,11 @@ def measure(paths: dict, video_path: str, audio: np.ndarray) -> dict:
                                                                           audio)
   out = {k: float(values[k]) for k in ("lmd", "d_l", "d_v", "sld", "slv", "smd", "cpbd")
          if k in values}
+  frames = media.read_video(video_path).frames
   out.update(sync_r=ours.r_at_zero, sync_r_best=ours.r, sync_lead_seconds=ours.lead_seconds,
-             truth_sync_r=theirs.r_at_zero, detected_fraction=video.detected_fraction)
+             truth_sync_r=theirs.r_at_zero, detected_fraction=video.detected_fraction,
+             frame_cpbd=sharpness.mean_cpbd(frames),
+             truth_frame_cpbd=sharpness.mean_cpbd(_enlarged(truth_frames, frames.shape[1])))
   return out
 
 
@@ -141,7 +146,7 @@ def main(argv=None) -> int:
       _, summary = animate.animate(paths["portrait.png"], paths["utterance.wav"],
                                    args.checkpoints, out, style=paths["style.mp4"],
                                    resolution=RESOLUTION, seed=args.seed)
-      figures = measure(paths, out, clips["utterance"]["audio"])
+      figures = measure(paths, out, clips["utterance"]["audio"], clips["utterance"]["frames"])
   except (media.MediaError, ValueError) as e:
     print(f"error: {e}", file=sys.stderr)
     return 2
@@ -160,6 +165,8 @@ def main(argv=None) -> int:
         f"{figures['sync_lead_seconds']:+.3f} s; the truth's {figures['truth_sync_r']:.3f})")
   print("  " + "  ".join(f"{k} {figures[k]:.4g}" for k in
                          ("lmd", "d_l", "d_v", "sld", "slv", "smd", "cpbd") if k in figures))
+  print(f"  sharpness of the frames (CPBD) {figures['frame_cpbd']:.3f}; the truth's at the same "
+        f"size {figures['truth_frame_cpbd']:.3f}")
   print("  seconds: " + "  ".join(f"{k} {v['seconds']:.1f}" for k, v in
                                   summary["stages"].items()) +
         f"  ({summary['frames_per_second']:.1f} frames/s end to end)")
