@@ -45,6 +45,7 @@ MEL_FMAX = SAMPLE_RATE / 2
 LOG_MEL_FLOOR = 1e-5  # log(max(mel, floor))
 SILENCE_LOG_MEL = float(np.log(LOG_MEL_FLOOR))  # -11.5: the log-mel of silence
 SILENCE_RMS = 1e-4  # audio whose RMS is below this is treated as silent
+MEL_BLOCK = 4096  # mel frames computed at once (media.mel_power: memory, not results)
 # Networks see (log_mel - LOG_MEL_OFFSET) / LOG_MEL_SCALE: the floor maps to about -1.4
 # and loud speech (log-mel ~ +2) to about 2.
 LOG_MEL_OFFSET = -6.0
@@ -155,13 +156,26 @@ def _analysis_window() -> np.ndarray:
 
 
 def mel_power(audio: np.ndarray) -> np.ndarray:
-  """Linear-power mel spectrogram, (2T, N_MELS), aligned as the module docstring says."""
-  audio = pad_to_frames(np.asarray(audio, np.float64))
-  num_mels = MELS_PER_FRAME * num_video_frames(len(audio))
-  padded = np.pad(audio, (N_FFT // 2, N_FFT // 2))
+  """Linear-power mel spectrogram, (2T, N_MELS), aligned as the module docstring says.
+
+  Computed in blocks of MEL_BLOCK frames (each in float64), so the memory it takes beyond
+  its input and output does not grow with the audio's length (a 10-minute file would
+  otherwise hold about 1 GB of frames and spectra at once)."""
+  audio = np.asarray(audio, np.float32)
+  num_frames = num_video_frames(len(audio))
+  num_mels = MELS_PER_FRAME * num_frames
+  # pad_to_frames, then the centred STFT's N_FFT // 2 on both sides, in one copy.
+  tail = num_frames * SAMPLES_PER_FRAME - len(audio)
+  padded = np.pad(audio, (N_FFT // 2, N_FFT // 2 + tail))
   frames = np.lib.stride_tricks.sliding_window_view(padded, N_FFT)[::HOP_LENGTH][:num_mels]
-  spectrum = np.abs(np.fft.rfft(frames * _analysis_window(), axis=-1)) ** 2
-  return (spectrum @ mel_filterbank().T.astype(np.float64)).astype(np.float32)
+  window = _analysis_window()
+  filterbank = mel_filterbank().T.astype(np.float64)
+  out = np.empty((num_mels, N_MELS), np.float32)
+  for start in range(0, num_mels, MEL_BLOCK):
+    block = frames[start:start + MEL_BLOCK].astype(np.float64)
+    spectrum = np.abs(np.fft.rfft(block * window, axis=-1)) ** 2
+    out[start:start + MEL_BLOCK] = spectrum @ filterbank
+  return out
 
 
 def log_mel(audio: np.ndarray) -> np.ndarray:
