@@ -156,9 +156,10 @@ def test_sharded_steps_match_one_device(trained, tmp_path):
            "--config.log_every_steps=1", "--config.evals.motion.max_clips=2", "--config.progress=False"]
     if mesh:
       cmd.append(f"--config.mesh={mesh}")
-    proc = run(cmd, env={"XLA_FLAGS": f"--xla_force_host_platform_device_count={devices}"})
+    run(cmd, env={"XLA_FLAGS": f"--xla_force_host_platform_device_count={devices}"})
     if mesh:
-      shardings = next(l for l in proc.stderr.splitlines() if "state shardings" in l)
+      log = (workdir / "train.log").read_text()
+      shardings = next(l for l in log.splitlines() if "state shardings" in l)
       assert "over 'model'" in shardings, shardings
     summary = json.loads((workdir / "result.json").read_text())
     losses[devices] = [loss for _, loss in summary["history"]]

@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 
 import jax
 import numpy as np
@@ -99,15 +100,15 @@ def test_sigterm_saves_and_rerun_matches_uninterrupted(reference, synthetic_data
   env = dict(os.environ, PYTHONUNBUFFERED="1")
   proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE,
                           stderr=subprocess.STDOUT, text=True)
-  output = []
-  for line in proc.stdout:
-    output.append(line)
-    if "] step 10:" in line:
+  log_file = tmp_path / "train.log"  # the step lines are logged there, not on the console
+  deadline = time.time() + 300
+  while proc.poll() is None and time.time() < deadline:
+    if log_file.exists() and "] step 10:" in log_file.read_text():
       proc.send_signal(signal.SIGTERM)
       break
-  rest, _ = proc.communicate(timeout=300)
-  output.append(rest)
-  log = "".join(output)
+    time.sleep(0.05)
+  console, _ = proc.communicate(timeout=300)
+  log = console + log_file.read_text()
   assert proc.returncode == 0, log[-3000:]
   assert "preempted: saved step" in log, log[-3000:]
   stopped, _ = _params_from_checkpoint(tmp_path)
@@ -136,9 +137,10 @@ def test_meshes_give_the_same_losses(synthetic_data_dir, tmp_path):
     workdir = tmp_path / name.replace(" ", "_").replace(",", "")
     cmd = _cli(workdir, synthetic_data_dir, *flags)
     cmd.remove(f"--config.total_steps={STEPS}")
-    out = run(cmd, env={"XLA_FLAGS": f"--xla_force_host_platform_device_count={devices}"})
-    assert f"over {devices} devices" in out.stderr
-    shardings = next(l for l in out.stderr.splitlines() if "state shardings" in l)
+    run(cmd, env={"XLA_FLAGS": f"--xla_force_host_platform_device_count={devices}"})
+    log = (workdir / "train.log").read_text()
+    assert f"over {devices} devices" in log
+    shardings = next(l for l in log.splitlines() if "state shardings" in l)
     assert split in shardings, shardings
     summary = json.loads((workdir / "result.json").read_text())
     losses[name] = [loss for _, loss in summary["history"]]
