@@ -81,6 +81,14 @@ def optimizer(name: str = "adamw", lr: float = 1e-4, **values) -> ml_collections
       end_lr_fraction=0.0, decay_steps=(), decay_factor=0.1))
 
 
+def discriminator(lr: float) -> ml_collections.ConfigDict:
+  """The image stages' discriminator block: a 2-scale PatchGAN (models/discriminator.py)
+  and its Adam (b1 0.5) at `lr`."""
+  return ml_collections.ConfigDict(dict(
+      scales=2, widths=(64, 128, 256, 512),
+      optimizer=optimizer("adam", lr, b1=0.5, b2=0.999)))
+
+
 def evaluator(kind: str, every_steps: int, **values) -> ml_collections.ConfigDict:
   """An entry of config.evals: an evaluator of type `kind` (stylehead_jax.evaluators) run
   every `every_steps` steps and at the end."""

@@ -52,10 +52,7 @@ def get_config(arg=None):
       reconstruction_weight=1.0, sp_weight=1.0,
       gan="least_squares", gan_weight=1.0, feature_matching_weight=10.0))
 
-  config.discriminator = ml_collections.ConfigDict()
-  config.discriminator.scales = 2
-  config.discriminator.widths = (64, 128, 256, 512)
-  config.discriminator.optimizer = common.optimizer("adam", 1e-5, b1=0.5, b2=0.999)
+  config.discriminator = common.discriminator(lr=1e-5)
 
   config.batch_size = 8
   config.eval_batch_size = 8

@@ -54,10 +54,7 @@ def get_config(arg=None):
   config.equivariance = ml_collections.ConfigDict(dict(
       affine_sigma=0.05, tps_sigma=0.005, tps_points=5))
 
-  config.discriminator = ml_collections.ConfigDict()
-  config.discriminator.scales = 2
-  config.discriminator.widths = (64, 128, 256, 512)
-  config.discriminator.optimizer = common.optimizer("adam", 1e-4, b1=0.5, b2=0.999)
+  config.discriminator = common.discriminator(lr=1e-4)
 
   config.batch_size = 16
   config.eval_batch_size = 16

@@ -45,12 +45,13 @@ RESOLUTION = 256
 
 def measure(video_path: str, audio: np.ndarray, portrait: animate.Portrait, backend,
             style_track=None) -> dict:
-  video = media.read_video(video_path).frames
-  detections = tracking.detect_track(video, backend)
+  video = media.read_video(video_path).frames  # animate writes 60 fps
+  detections = tracking.detect_track(video, backend)  # once, for the share and the track
   out = {"frames": len(video), "detected": float(np.mean(detections[1]))}
   try:
-    track = tracking.extract(video_path, backend=backend,
-                             config=tracking.TrackerConfig(resolution=RESOLUTION))
+    track = max(tracking.track_segments(
+        video, media.FPS, backend, tracking.TrackerConfig(resolution=RESOLUTION),
+        video_path, detections), key=lambda t: len(t.frames))
   except tracking.NoFaceError:
     return dict(out, sync_r=float("nan"), identity_distance=float("nan"),
                 cpbd=sharpness.mean_cpbd(video[::6]))

@@ -100,7 +100,8 @@ def contact_sheet(video: np.ndarray, truth: np.ndarray, path: str) -> None:
   cv2.imwrite(path, np.concatenate([top, bottom], 0)[..., ::-1])
 
 
-def measure(paths: dict, video_path: str, audio: np.ndarray, truth_frames: np.ndarray) -> dict:
+def measure(paths: dict, video_path: str, frames: np.ndarray, audio: np.ndarray,
+            truth_frames: np.ndarray) -> dict:
   """Lip sync, LMD, D-L, D-V against the truth, SLD/SLV/SMD against the style, CPBD."""
   backend = detectors.get_backend("dlib")
   args = argparse.Namespace(generated=video_path, reference=paths["truth.mp4"],
@@ -115,7 +116,6 @@ def measure(paths: dict, video_path: str, audio: np.ndarray, truth_frames: np.nd
                                                                           audio)
   out = {k: float(values[k]) for k in ("lmd", "d_l", "d_v", "sld", "slv", "smd", "cpbd")
          if k in values}
-  frames = media.read_video(video_path).frames
   out.update(sync_r=ours.r_at_zero, sync_r_best=ours.r, sync_lead_seconds=ours.lead_seconds,
              truth_sync_r=theirs.r_at_zero, detected_fraction=video.detected_fraction,
              frame_cpbd=sharpness.mean_cpbd(frames),
@@ -146,11 +146,13 @@ def main(argv=None) -> int:
       _, summary = animate.animate(paths["portrait.png"], paths["utterance.wav"],
                                    args.checkpoints, out, style=paths["style.mp4"],
                                    resolution=RESOLUTION, seed=args.seed)
-      figures = measure(paths, out, clips["utterance"]["audio"], clips["utterance"]["frames"])
+      frames = media.read_video(out).frames
+      figures = measure(paths, out, frames, clips["utterance"]["audio"],
+                        clips["utterance"]["frames"])
   except (media.MediaError, ValueError) as e:
     print(f"error: {e}", file=sys.stderr)
     return 2
-  contact_sheet(media.read_video(out).frames, clips["utterance"]["frames"],
+  contact_sheet(frames, clips["utterance"]["frames"],
                 os.path.join(args.out_dir, "contact_sheet.png"))
   result = {"figures": figures, "animate": summary,
             "inputs": {**paths, "portrait_clip": clips["portrait"]["clip_id"].decode(),

@@ -105,10 +105,13 @@ GROW = 0.06  # paste-back mask: the face region grown by this much of the crop s
 
 
 # --- Checkpoints ------------------------------------------------------------------------
-def _has_checkpoint(workdir: str) -> bool:
+def _latest_step(workdir: str) -> int | None:
+  """The newest checkpoint step of a training workdir (None: no config.json or no
+  checkpoint), read from the folder names without opening orbax."""
   ckpt = checkpoint.checkpoint_dir(workdir)
-  return (os.path.exists(os.path.join(workdir, "config.json")) and os.path.isdir(ckpt)
-          and any(name.isdigit() for name in os.listdir(ckpt)))
+  if not (os.path.exists(os.path.join(workdir, "config.json")) and os.path.isdir(ckpt)):
+    return None
+  return max((int(n) for n in os.listdir(ckpt) if n.isdigit()), default=None)
 
 
 def write_manifest(root: str, workdirs: dict[str, str]) -> str:
@@ -145,7 +148,7 @@ def stage_workdirs(root: str, renderer: str) -> dict[str, str]:
   out = {}
   for stage in NEEDED[renderer]:
     workdir = os.path.normpath(os.path.join(root, manifest.get(stage, stage)))
-    if not _has_checkpoint(workdir):
+    if _latest_step(workdir) is None:
       hint = TRAIN_COMMANDS[stage].format(root=root, dir=workdir)
       warp_hint = "; or use --renderer warp" if stage != "motion_generator" else ""
       raise ConfigError(f"--checkpoints {root}: no {stage} checkpoint in {workdir}; "
@@ -155,30 +158,41 @@ def stage_workdirs(root: str, renderer: str) -> dict[str, str]:
 
 
 # --- Inputs -----------------------------------------------------------------------------
-def check_output(out: str, inputs) -> str:
-  """The absolute output path, once it is known to be writable and no input.
+def check_writable(path: str) -> str:
+  """The absolute `path`, once its folder is known to exist and take a new file.
 
   Raises:
-    MediaError: not .mp4, its folder is missing or not writable, or it is an input.
+    MediaError: the folder is missing or not writable.
   """
-  path = os.path.abspath(out)
-  if not path.lower().endswith(".mp4"):
-    raise MediaError(path, "the output must be an .mp4 file")
+  path = os.path.abspath(path)
   folder = os.path.dirname(path)
   if not os.path.isdir(folder):
     raise MediaError(path, f"the output folder {folder} does not exist")
-  for name in inputs:
-    if name and (os.path.abspath(name) == path or (
-        os.path.exists(path) and os.path.exists(name) and os.path.samefile(name, path))):
-      raise MediaError(path, "the output is also an input; it would be overwritten")
+  probe = os.path.join(folder, f".{os.path.basename(path)}.probe")
   try:  # os.access says yes to root even where the file system is read-only
-    with open(os.path.join(folder, f".{os.path.basename(path)}.probe"), "wb"):
+    with open(probe, "wb"):
       pass
-    os.remove(os.path.join(folder, f".{os.path.basename(path)}.probe"))
+    os.remove(probe)
   except OSError as e:
     raise MediaError(path, f"the output folder {folder} is not writable "
                      f"({e.strerror or type(e).__name__})") from None
   return path
+
+
+def check_output(out: str, inputs) -> str:
+  """The absolute output path, once it is known to be an .mp4, no input, and writable.
+
+  Raises:
+    MediaError: not .mp4, it is an input, or its folder is missing or not writable.
+  """
+  path = os.path.abspath(out)
+  if not path.lower().endswith(".mp4"):
+    raise MediaError(path, "the output must be an .mp4 file")
+  for name in inputs:
+    if name and (os.path.abspath(name) == path or (
+        os.path.exists(path) and os.path.exists(name) and os.path.samefile(name, path))):
+      raise MediaError(path, "the output is also an input; it would be overwritten")
+  return check_writable(path)
 
 
 def load_audio(path: str) -> np.ndarray:
@@ -240,24 +254,22 @@ def load_style(path: str, resolution: int, cache_root: str) -> dict:
 
 
 # --- Motion -----------------------------------------------------------------------------
-def styled_motion_model(mg_dir: str, style: str, steps: int, cache_root: str, seed: int,
-                        resolution: int) -> motion.MotionModel:
-  """The Motion Generator of `mg_dir` fine-tuned to the style video for `steps` steps by
-  the style_transfer stage (:runlocal sizes on CPU), trained once per (reference content,
-  steps, seed, Motion Generator checkpoint) and then read from the cache."""
+def styled_motion_model(mg_dir: str, style: str, style_frames: int, steps: int,
+                        cache_root: str, seed: int, resolution: int) -> motion.MotionModel:
+  """The Motion Generator of `mg_dir` fine-tuned to the style video (its face tracked in
+  `style_frames` frames, `load_style`) for `steps` steps by the style_transfer stage
+  (:runlocal sizes on CPU), trained once per (reference content, steps, seed, Motion
+  Generator checkpoint) and then read from the cache."""
   from configs import style_transfer as style_transfer_config  # pylint: disable=g-import-not-at-top
   from stylehead_jax import train  # pylint: disable=g-import-not-at-top
   config = style_transfer_config.get_config(
       "runlocal,video" if jax.default_backend() == "cpu" else "video")
-  mg_step = max(int(n) for n in os.listdir(checkpoint.checkpoint_dir(mg_dir)) if n.isdigit())
-  key = references.content_key(style, steps, seed, mg_dir, mg_step, resolution,
-                               config.data.window_frames)
+  key = references.content_key(style, steps, seed, mg_dir, _latest_step(mg_dir),
+                               resolution, config.data.window_frames)
   workdir = os.path.join(cache_root, "style_transfer",
                          f"{os.path.splitext(os.path.basename(style))[0]}-{key}")
-  frames = len(references.track_video(style, resolution,
-                                      os.path.join(cache_root, "styles"))["landmarks"])
-  if frames < config.data.window_frames:
-    raise MediaError(style, f"the face is tracked in {frames} frames, fewer than the "
+  if style_frames < config.data.window_frames:
+    raise MediaError(style, f"the face is tracked in {style_frames} frames, fewer than the "
                      f"{config.data.window_frames} a style transfer window needs")
   config.style.motion_generator_workdir = mg_dir
   config.style.reference = style
@@ -268,8 +280,7 @@ def styled_motion_model(mg_dir: str, style: str, steps: int, cache_root: str, se
   config.checkpoint_every_steps = steps
   config.seed = seed
   config.evals = type(config.evals)()
-  if not _has_checkpoint(workdir) or max(
-      int(n) for n in os.listdir(checkpoint.checkpoint_dir(workdir)) if n.isdigit()) < steps:
+  if (_latest_step(workdir) or 0) < steps:
     train.train_and_evaluate(config, workdir)
   state = checkpoint.load_state(checkpoint.checkpoint_dir(workdir))
   base = motion.load(mg_dir)
@@ -458,7 +469,8 @@ def animate(portrait: str, audio: str, checkpoints: str, out: str, *,
       reference = load_style(style, resolution, cache_root)
   with stages("motion"):
     if style and style_steps:
-      model = styled_motion_model(workdirs["motion_generator"], style, style_steps,
+      model = styled_motion_model(workdirs["motion_generator"], style,
+                                  len(reference["landmarks"]), style_steps,
                                   cache_root, seed, resolution)
     else:
       model = motion.load(workdirs["motion_generator"])
@@ -569,14 +581,9 @@ def log_to_file(path: str):
 
 def main(argv=None) -> int:
   args = _parser().parse_args(argv)
-  if args.json:
-    try:
-      check_output(os.path.splitext(args.json)[0] + ".mp4", [])
-    except MediaError as e:
-      print(f"error: --json {args.json}: {e.problem.replace('output', 'json')}",
-            file=sys.stderr)
-      return 2
   try:
+    if args.json:
+      check_writable(args.json)
     check_output(args.out, [args.portrait, args.audio, args.style])
     with log_to_file(os.path.splitext(os.path.abspath(args.out))[0] + ".log"):
       path, summary = animate(

@@ -313,7 +313,7 @@ class VideoWriter:
     import imageio_ffmpeg  # pylint: disable=g-import-not-at-top
     if width % 2 or height % 2:
       raise ValueError(f"{path}: H.264 in yuv420p needs an even size, got {width} x {height}")
-    self.path, self.size, self.frames = os.fspath(path), (height, width), 0
+    self.path, self.size = os.fspath(path), (height, width)
     self._tmp = tempfile.TemporaryDirectory()
     audio_path = None
     if audio is not None:
@@ -335,7 +335,6 @@ class VideoWriter:
                        f"uint8, got {frames.shape} {frames.dtype}")
     for frame in frames:
       self._writer.send(np.ascontiguousarray(frame))
-    self.frames += len(frames)
 
   def close(self) -> None:
     try:

@@ -179,6 +179,31 @@ def sharded_summary(workdir, out, steps: int) -> dict:
   return summary
 
 
+def one_gan_step(task, config, batch, finite: tuple[str, ...]):
+  """One jitted train step of an image stage from a fresh state (its pretrained parts
+  loaded), checked: the state holds both players and the frozen VGG, the `finite`
+  measurements are finite, both players moved and the VGG did not. Returns (state, the
+  step function)."""
+  import functools  # pylint: disable=g-import-not-at-top
+  import flax.linen as nn  # pylint: disable=g-import-not-at-top
+  import jax  # pylint: disable=g-import-not-at-top
+  import numpy as np  # pylint: disable=g-import-not-at-top
+  state = nn.unbox(task.init(config, jax.random.key(0), batch))
+  state = task.load_pretrained(state, config)
+  assert set(state) >= {"params", "critic_params", "critic_opt_state", "vgg"}
+  step = lambda: jax.jit(functools.partial(task.train_step, config=config))(
+      state, batch, jax.random.key(1))
+  new, measured = step()
+  for key in finite:
+    assert np.isfinite(measured[key]), key
+  for part in ("params", "critic_params"):
+    moved = jax.tree.leaves(jax.tree.map(lambda a, b: float(np.abs(a - b).max()),
+                                         state[part], new[part]))
+    assert max(moved) > 0, part
+  np.testing.assert_array_equal(new["vgg"]["conv_0"]["kernel"], state["vgg"]["conv_0"]["kernel"])
+  return state, step
+
+
 def resume_from_step_2(workdir, resumed_dir, train, parts):
   """Copies `workdir`'s checkpoints without the last (step 4), runs `train(resumed_dir)`
   and checks it trained steps 3 and 4 only and ends with `parts` of the state equal."""

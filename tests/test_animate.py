@@ -88,7 +88,7 @@ def test_cli_warp_renderer_writes_frames_and_sound_of_the_audio(checkpoints, med
   video = media.read_video(out)
   assert video.frames.shape == (frames, RESOLUTION, RESOLUTION, 3)
   assert abs(len(media.load_audio(out)) - frames * media.SAMPLES_PER_FRAME) < 0.05 * len(audio)
-  # The mouth moves: consecutive frames differ around it, and not everywhere alike.
+  # The face moves: consecutive frames differ.
   assert np.abs(np.diff(video.frames.astype(np.float32), axis=0)).mean() > 0.1
   assert (tmp_path / "warp.log").stat().st_size > 0  # the library's lines went here
   assert not list(tmp_path.glob(".*partial*"))
@@ -136,6 +136,14 @@ def test_style_steps_fine_tune_once_and_change_the_motion(checkpoints, media_dir
   b = media.read_video(tmp_path / "tuned.mp4").frames.astype(np.float32)
   assert np.abs(a - b).mean() > 0.05  # two Adam steps moved the Motion Generator
   assert tuned["frames"] == plain["frames"]
+  # Again: the fine-tuned run is read from the cache, not trained a second time.
+  stamp = (runs[0] / "checkpoints" / "2").stat().st_mtime_ns
+  animate.animate(media_dir / "portrait.png", media_dir / "speech.wav", str(checkpoints),
+                  str(tmp_path / "again.mp4"), style_steps=2, **common)
+  assert list((checkpoints / ".cache" / "style_transfer").iterdir()) == runs
+  assert (runs[0] / "checkpoints" / "2").stat().st_mtime_ns == stamp
+  c = media.read_video(tmp_path / "again.mp4").frames.astype(np.float32)
+  np.testing.assert_array_equal(c, b)
 
 
 def test_missing_stage_names_it_and_the_command_that_trains_it(checkpoints, media_dir,
@@ -229,7 +237,7 @@ def test_style_video_without_a_face(checkpoints, media_dir, bad_dir, tmp_path, c
 
 
 @pytest.mark.parametrize("where", ["missing_folder", "not_writable", "an_input"])
-def test_bad_output_is_refused_before_any_work(checkpoints, media_dir, tmp_path, capsys,
+def test_bad_output_is_refused_and_the_input_kept(checkpoints, media_dir, tmp_path, capsys,
                                                where):
   audio = tmp_path / "talk.mp4"
   audio.write_bytes((media_dir / "with_audio.mp4").read_bytes())
@@ -254,3 +262,10 @@ def test_the_command_line_exits_2_with_one_line_and_no_traceback(checkpoints, me
   assert proc.stderr.strip().splitlines() == [
       f"error: {bad_dir / 'free-mountain-vector-01.jpg'}: no face found"], proc.stderr
   assert not os.listdir(tmp_path)
+
+
+def test_json_in_a_missing_folder_is_refused_before_any_work(checkpoints, media_dir, tmp_path,
+                                                             capsys):
+  out, summary = tmp_path / "out.mp4", tmp_path / "nowhere" / "summary.json"
+  _fails(capsys, _args(checkpoints, out, media_dir / "portrait.png", media_dir / "speech.wav",
+                       "--json", summary), out, "does not exist", summary)
