@@ -91,7 +91,8 @@ def discriminator(lr: float) -> ml_collections.ConfigDict:
 
 def evaluator(kind: str, every_steps: int, **values) -> ml_collections.ConfigDict:
   """An entry of config.evals: an evaluator of type `kind` (stylehead_jax.evaluators) run
-  every `every_steps` steps and at the end."""
+  every `every_steps` steps and at the end (training never runs it where every_steps < 0:
+  `--config.evals.<name>.every_steps=-1` for a quick run)."""
   return ml_collections.ConfigDict(dict(type=kind, every_steps=every_steps, **values))
 
 

@@ -276,7 +276,8 @@ def train_and_evaluate(config, workdir: str) -> dict:
         run_eval(step, state, [name for name, ev in config.evals.items()
                                if evaluator_base.due(ev, step, config.total_steps)])
     if start_step >= config.total_steps:  # already done: report the final figures again
-      run_eval(start_step, state, list(evaluators))
+      run_eval(start_step, state, [name for name, ev in config.evals.items()
+                                   if evaluator_base.due(ev, start_step, start_step)])
   finally:
     progress.close()
     ckpt.close()

@@ -188,7 +188,8 @@ def one_gan_step(task, config, batch, finite: tuple[str, ...]):
   import flax.linen as nn  # pylint: disable=g-import-not-at-top
   import jax  # pylint: disable=g-import-not-at-top
   import numpy as np  # pylint: disable=g-import-not-at-top
-  state = nn.unbox(task.init(config, jax.random.key(0), batch))
+  # Jitted: the image networks' init runs op by op otherwise (tens of seconds on 2 cores).
+  state = nn.unbox(jax.jit(functools.partial(task.init, config))(jax.random.key(0), batch))
   state = task.load_pretrained(state, config)
   assert set(state) >= {"params", "critic_params", "critic_opt_state", "vgg"}
   step = lambda: jax.jit(functools.partial(task.train_step, config=config))(

@@ -153,14 +153,14 @@ def test_style_mapping_isps_come_from_the_frozen_map(tmp_path):
   inputs = frames.prepare(batch, config)
   model = style_mapping.make_model(sm)
   n = 2 * frames.NUM_ISPS
-  sm_params = model.init(jax.random.key(0), jnp.zeros((n, 32, 32, 3)),
-                         jnp.zeros((n, 32, 32, 3)), jnp.zeros((n, 68, 2)),
-                         jnp.zeros((n, 68, 2)))["params"]
+  sm_params = jax.jit(model.init)(jax.random.key(0), jnp.zeros((n, 32, 32, 3)),
+                                  jnp.zeros((n, 32, 32, 3)), jnp.zeros((n, 68, 2)),
+                                  jnp.zeros((n, 68, 2)))["params"]
   isps = frames.make_isps(inputs, config, sm_params)
   assert isps.shape == (2, 4, 32, 32, 3)
-  direct = model.apply({"params": sm_params}, inputs["source_out"],
-                       inputs["templates"][:, 1], inputs["source_points"],
-                       inputs["template_points"][:, 1])["image"]
+  direct = jax.jit(model.apply)({"params": sm_params}, inputs["source_out"],
+                                inputs["templates"][:, 1], inputs["source_points"],
+                                inputs["template_points"][:, 1])["image"]
   np.testing.assert_allclose(isps[:, 1], direct, atol=1e-5)
   config.isp_source = "frames"
   np.testing.assert_array_equal(frames.make_isps(inputs, config), inputs["templates"])
@@ -206,5 +206,5 @@ def test_sharded_run_resumes_to_the_same_parameters(style_aware_generator_run, s
   uninterrupted run ended (both players)."""
   resume_from_step_2(
       style_aware_generator_run[0], tmp_path,
-      lambda d: _train(d, synthetic_data_dir, 4, 4, MESH, "--config.evals.frames.max_clips=1"),
+      lambda d: _train(d, synthetic_data_dir, 4, 4, MESH, "--config.evals.frames.every_steps=-1"),
       ("params", "opt_state", "critic_params", "critic_opt_state"))

@@ -71,8 +71,8 @@ def test_zero_motion_gives_identity_flow_and_leaves_features_unchanged(guided):
   volume = jnp.asarray(rng.normal(size=(2, 4, 8, 8, 6)), jnp.float32)
   net = dense_motion.DenseMotion(widths=(8, 8), compressed=2)
   guide = jnp.broadcast_to(sampling.identity_grid((8, 8)), (2, 8, 8, 2)) if guided else None
-  params = net.init(jax.random.key(0), volume, kp, kp, rot, rot, guide)
-  out = net.apply(params, volume, kp, kp, rot, rot, guide)
+  params = jax.jit(net.init)(jax.random.key(0), volume, kp, kp, rot, rot, guide)
+  out = jax.jit(net.apply)(params, volume, kp, kp, rot, rot, guide)
   assert out["masks"].shape[-1] == 4 + 1 + guided
   grid = sampling.identity_grid((4, 8, 8))
   np.testing.assert_allclose(out["flow"], jnp.broadcast_to(grid, out["flow"].shape), atol=1e-5)
@@ -226,8 +226,8 @@ def test_guide_prior_starts_the_map_at_the_landmark_warp():
   source = jax.random.uniform(jax.random.key(0), (1, 32, 32, 3))
   face = jnp.asarray(lmk.MEAN_FACE_3D[None, :, :2] * 0.8, jnp.float32)
   moved = face + jnp.array([0.05, 0.0])
-  params = model.init(jax.random.key(1), source, source, face, moved)
-  out = model.apply(params, source, source, face, moved)
+  params = jax.jit(model.init)(jax.random.key(1), source, source, face, moved)
+  out = jax.jit(model.apply)(params, source, source, face, moved)
   assert float(out["weights"][..., -1].min()) > 0.999
   expected = sampling.sample(source, warp.landmark_flow(face, moved, (32, 32)))
   np.testing.assert_allclose(out["image"], expected, atol=2e-3)
@@ -277,7 +277,7 @@ def test_sharded_run_resumes_to_the_same_parameters(style_mapping_run, synthetic
   uninterrupted run ended."""
   resume_from_step_2(
       style_mapping_run[0], tmp_path,
-      lambda d: _train(d, synthetic_data_dir, 4, 4, MESH, "--config.evals.isp.max_clips=1"),
+      lambda d: _train(d, synthetic_data_dir, 4, 4, MESH, "--config.evals.isp.every_steps=-1"),
       ("params", "opt_state"))
 
 
@@ -300,6 +300,8 @@ def test_gan_step_updates_both_players_and_equivariance_is_zero_at_identity():
   config.equivariance.tps_sigma = 0.0
   model = style_mapping.make_model(config)
   image = isp.prepare(batch, config)["driving"]
-  own = model.apply({"params": state["params"]}, image, method=model.driving_keypoints)
-  loss = isp.equivariance_loss(model, state["params"], image, own, jax.random.key(2), config)
+  own = jax.jit(lambda p, x: model.apply({"params": p}, x, method=model.driving_keypoints))(
+      state["params"], image)
+  loss = jax.jit(lambda p, x, k: isp.equivariance_loss(model, p, x, own, k, config))(
+      state["params"], image, jax.random.key(2))
   assert float(loss) == pytest.approx(0.0, abs=1e-5)

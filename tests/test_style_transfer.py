@@ -155,7 +155,7 @@ def test_video_reference_trains_sharded_resumes_and_evaluates(trained, tmp_path)
             "--config.progress=False"]
   env = {"XLA_FLAGS": "--xla_force_host_platform_device_count=2"}
   run([sys.executable, "-m", "stylehead_jax.train", *common,
-       "--config.total_steps=6", "--config.evals.style.every_steps=100"], env=env)
+       "--config.total_steps=6", "--config.evals.style.every_steps=-1"], env=env)
   assert "'data': 2" in (workdir / "train.log").read_text()
   run([sys.executable, "-m", "stylehead_jax.train", *common, "--config.total_steps=10"],
       env=env)

@@ -5,8 +5,8 @@
 Each type is a module of stylehead_jax.evaluators whose `Evaluator(context, config,
 eval_config)` (a subclass of `Evaluator` here) has `run(state) -> (measurements, images)`
 and names in `NEEDS` the optional stage parts it calls (tasks/base.py). Training runs each
-evaluator every `every_steps` steps and at the last step; `python -m
-stylehead_jax.evaluate` runs them all on a checkpoint. Measurements go to TensorBoard as
+evaluator every `every_steps` steps and at the last step (never where every_steps < 0);
+`python -m stylehead_jax.evaluate` runs them all on a checkpoint. Measurements go to TensorBoard as
 eval/<name>/<key>, images as eval/<name>/<image name>.
 """
 
@@ -73,6 +73,10 @@ def build(context: Context, config) -> dict[str, Any]:
 
 
 def due(eval_config, step: int, total_steps: int) -> bool:
-  """Whether an evaluator runs after `step`: every `every_steps` and at the end."""
+  """Whether training runs an evaluator after `step`: every `every_steps` and at the end;
+  never where every_steps < 0 (a quick run that only checkpoints; `python -m
+  stylehead_jax.evaluate` still runs it)."""
+  if eval_config.every_steps < 0:
+    return False
   return step == total_steps or (eval_config.every_steps > 0
                                  and step % eval_config.every_steps == 0)
