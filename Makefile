@@ -57,7 +57,7 @@ demo: $(STAMP)
 	    --json $(DEMO_WORKDIR)/motion_generator/seed_$$seed/eval.json || exit 1; \
 	done
 	$(BIN)/python eval/seeds.py $(DEMO_WORKDIR)/motion_generator/seed_*/eval.json \
-	  --headline lmd,d_l,d_v,no_motion_lmd,no_motion_d_l --json $(DEMO_WORKDIR)/motion_generator/eval.json
+	  --headline lmd,d_l,d_v,no_motion_lmd,no_motion_d_l,no_motion_d_v,pose_window_distance,pose_window_distance_still --json $(DEMO_WORKDIR)/motion_generator/eval.json
 	$(BIN)/python -m stylehead_jax.train --config configs/style_mapping.py:runlocal \
 	  --config.data.data_dir=$(DATA_DIR) --config.total_steps=$(DEMO_IMAGE_STEPS) \
 	  --config.evals.isp.max_clips=4 --workdir $(DEMO_WORKDIR)/style_mapping

@@ -46,8 +46,12 @@ def get_config(arg=None):
   config.model.identity_features = 128
   config.model.pose_hidden = 128
   config.lookahead_frames = 6  # 100 ms of audio after each frame
-  config.pose_temperature = 0.5  # sigma scale of the head-motion samples (LSP samples low)
-  config.pose_noise_seconds = 0.5  # time constant of the samples' noise (0: white)
+  # Head-motion sampling, chosen on a validation split of the training speakers (README,
+  # "Head motion"): sigma scale of the samples, time constant of their noise (0: white),
+  # and the zero-phase Gaussian smoothing of the sampled poses (0: none).
+  config.pose_temperature = 1.0
+  config.pose_noise_seconds = 1.0
+  config.pose_smoothing_seconds = 0.1
 
   config.loss = ml_collections.ConfigDict()
   config.loss.mouth_weight = 5.0
@@ -67,9 +71,11 @@ def get_config(arg=None):
   config.optimizer = common.optimizer("adamw", 1e-4, grad_clip_norm=1.0,
                                       schedule="warmup_constant", warmup_steps=1_000)
 
-  # phi_mg of whole eval clips against no motion and shuffled audio (evaluators/motion.py).
+  # phi_mg of whole eval clips against no motion and shuffled audio (evaluators/motion.py);
+  # split "" is config.data.eval_split, clip_ids () all of its clips.
   config.evals.motion = common.evaluator("motion", every_steps=5_000, max_clips=64,
-                                         chunk_frames=240, seed=0, num_image_frames=4)
+                                         chunk_frames=240, seed=0, num_image_frames=4,
+                                         split="", clip_ids=())
 
   if arg.runlocal:
     config.data.overrides = ""

@@ -2,7 +2,7 @@
 
   python eval/motion_real_speech.py --workdir runs/real_speech [--json OUT]
       [--shared ../shared/data] [--steps 500] [--mix_weight 0.5] [--audio_source log_mel]
-      [--clips ID ...] [--set lookahead_frames=12 ...]
+      [--clips ID ...] [--set lookahead_frames=12 ...] [--generation pose_temperature=0.5 ...]
 
 For every real clip (the ten ../shared/data/voxceleb2_sample crops and the lip-synced
 talk_hdtf_aoc, talk_vr_5, talk_lp_d20 of ../shared/data/real), a Motion Generator
@@ -11,7 +11,8 @@ other real clips (config.data.mix, config.data.exclude_clips) and then animates 
 held-out clip's first frame from its soundtrack (motion.generate_motion, the inference
 path). Per held-out clip it reports the Pearson r between the predicted and the tracked
 inner-mouth opening, the same model's r when fed another clip's audio (cut or tiled to
-length), and LMD against the no-motion baseline; then the median r over clips.
+length), LMD and D-V against the no-motion baseline, and the head's motion against the
+clip's tracked head (metrics/head_motion.py); then medians over clips.
 
 talk_lp_d20's soundtrack is off its mouth: stylehead_jax.metrics.sync measures the
 audio 0.267 s behind the mouth on its tracked landmarks (r 0.67 there, 0.18 as is), so
@@ -52,6 +53,7 @@ from stylehead_jax import motion
 from stylehead_jax import train
 from stylehead_jax.evaluators import motion as motion_eval
 from stylehead_jax.landmarks import conventions as lmk
+from stylehead_jax.metrics import head_motion
 from stylehead_jax.metrics import sync
 from configs import audio_encoder as audio_encoder_config
 from configs import common
@@ -60,6 +62,7 @@ from configs import motion_generator as motion_generator_config
 REAL_CLIPS = ("talk_hdtf_aoc.mp4", "talk_vr_5.mp4", "talk_lp_d20.mp4")
 AUDIO_LEADS = {"talk_lp_d20.mp4": -0.267}  # seconds, sync.audio_lead on the tracked clip
 RESOLUTION = 256
+GENERATION = ("pose_temperature", "pose_noise_seconds", "pose_smoothing_seconds")
 
 
 def manual_dir(workdir: str, shared: str) -> str:
@@ -147,26 +150,44 @@ def fold_config(args, data_dir: str, apc_workdir: str, held_out: str):
   return common.set_values(config, args.set)
 
 
-def score(model, clip, other_log_mel, seed: int) -> dict:
-  """Mouth-opening r of the held-out clip, with its own and with another clip's audio."""
+def score(model, clip, other, seed: int) -> dict:
+  """Mouth-opening r of the held-out clip, with its own and with another clip's audio,
+  LMD, and the head's motion against the clip's tracked head (metrics/head_motion.py;
+  the other clip's tracked head as the window distance's "other" reference)."""
   import jax  # pylint: disable=g-import-not-at-top
   truth = clip["landmarks"]
   rng = jax.random.key(seed)
   run = lambda **kw: motion_eval.generate(model, clip, rng, resolution=RESOLUTION,
                                           chunk_frames=240, **kw)
   generated = run()
-  other = run(log_mel=np.resize(other_log_mel, clip["log_mel"].shape))
+  other_audio = run(log_mel=np.resize(other["log_mel"], clip["log_mel"].shape))
   opening = lmk.mouth_opening(truth)
   still = np.repeat(truth[:1], len(truth), axis=0)
   return {
       "frames": len(truth),
       "mouth_opening_r": sync.pearson(lmk.mouth_opening(generated.landmarks), opening),
-      "other_audio_mouth_opening_r": sync.pearson(lmk.mouth_opening(other.landmarks),
+      "other_audio_mouth_opening_r": sync.pearson(lmk.mouth_opening(other_audio.landmarks),
                                                   opening),
       "lmd": metrics.lmd(generated.landmarks, truth),
       "no_motion_lmd": metrics.lmd(still, truth),
+      "d_v": metrics.velocity_distance(generated.landmarks, truth),
+      "no_motion_d_v": metrics.velocity_distance(still, truth),
       "audio_lead_seconds": sync.audio_lead(truth, clip["audio"]).lead_seconds,
+      **head_motion.measures(motion_eval.pose_series(clip, generated),
+                             motion_eval.pose_series(clip), motion_eval.pose_series(other)),
   }
+
+
+def with_generation(model: motion.MotionModel, values) -> motion.MotionModel:
+  """The model with its generation settings (pose_temperature, pose_noise_seconds,
+  pose_smoothing_seconds) overridden: scoring only, training is unaffected."""
+  config = model.config.copy_and_resolve_references()
+  with config.unlocked():
+    for key, value in overrides_lib.parse(values or []).items():
+      if key not in GENERATION:
+        raise SystemExit(f"--generation {key}: one of {GENERATION}")
+      config[key] = float(value)
+  return motion.MotionModel(config, model.params, model.audio_params)
 
 
 def main(argv=None) -> int:
@@ -184,6 +205,9 @@ def main(argv=None) -> int:
                       "apc_speech: on it and the real speech recordings")
   parser.add_argument("--clips", nargs="*", help="hold out only these clip ids")
   parser.add_argument("--set", nargs="*", help="motion config values, e.g. lookahead_frames=12")
+  parser.add_argument("--generation", nargs="*",
+                      help="score with these generation settings (a re-run reuses the "
+                      f"trained folds), e.g. pose_temperature=0.5; of {GENERATION}")
   parser.add_argument("--json", help="write the results here")
   args = parser.parse_args(argv)
   os.makedirs(args.workdir, exist_ok=True)
@@ -203,20 +227,24 @@ def main(argv=None) -> int:
     fold_dir = os.path.join(args.workdir, "folds", ids[i].replace("/", "_").replace("#", "_"))
     started = time.time()
     result = train.train_and_evaluate(config, fold_dir)
-    model = motion.load(fold_dir)
+    model = with_generation(motion.load(fold_dir), args.generation)
     other = clips[(i + 1) % len(clips)]
-    rows[ids[i]] = dict(score(model, clip, other["log_mel"], config.evals.motion.seed),
+    rows[ids[i]] = dict(score(model, clip, other, config.evals.motion.seed),
                         other_audio_from=ids[(i + 1) % len(clips)],
                         fold_seconds=time.time() - started,
                         synthetic_test=result["eval"]["motion"])
     print(f"{ids[i]:24s} " + " ".join(f"{k}={v:.3f}" for k, v in rows[ids[i]].items()
-                                      if isinstance(v, float)), flush=True)
+                                      if isinstance(v, float) and not k.startswith("pose_")),
+          flush=True)
 
   r = np.array([row["mouth_opening_r"] for row in rows.values()])
   r_other = np.array([row["other_audio_mouth_opening_r"] for row in rows.values()])
   summary = {"num_clips": len(rows), "median_mouth_opening_r": float(np.median(r)),
              "median_other_audio_mouth_opening_r": float(np.median(r_other)),
              "clips_above_other_audio": int((r > r_other).sum()),
+             **{f"median_{k}": float(np.nanmedian([row[k] for row in rows.values()]))
+                for k in next(iter(rows.values())) if k.startswith("pose_")},
+             "generation": args.generation or [],
              "steps": args.steps, "mix_weight": args.mix_weight,
              "audio_source": args.audio_source, "set": args.set or [],
              "audio_leads_corrected": AUDIO_LEADS}

@@ -51,7 +51,8 @@ _VIDEO_FEATURES = ("frames", "region_maps")
 tf.config.set_visible_devices([], "GPU")  # tf.data only; accelerators belong to JAX
 
 
-def _load(builder, split: str, features, *, shard: bool, exclude_clips=()) -> tf.data.Dataset:
+def _load(builder, split: str, features, *, shard: bool, exclude_clips=(),
+          clip_ids=()) -> tf.data.Dataset:
   missing = set(features) - set(builder.info.features.keys())
   if missing:
     raise KeyError(f"{builder.name} has no features {sorted(missing)}")
@@ -66,6 +67,9 @@ def _load(builder, split: str, features, *, shard: bool, exclude_clips=()) -> tf
   if exclude_clips:
     excluded = tf.constant(list(exclude_clips))
     ds = ds.filter(lambda ex: tf.logical_not(tf.reduce_any(tf.equal(ex["clip_id"], excluded))))
+  if clip_ids:
+    kept = tf.constant(list(clip_ids))
+    ds = ds.filter(lambda ex: tf.reduce_any(tf.equal(ex["clip_id"], kept)))
   return ds.map(lambda ex: {k: ex[k] for k in features})
 
 
@@ -285,10 +289,10 @@ def num_frames(clip: dict) -> int:
   return len(jax.tree.leaves(clip[key])[0]) // TIME_RATES[key]
 
 
-def clips(builder, split: str, features, *, limit: int | None = None):
-  """Whole clips of `split` as numpy dicts, in the split's stored order (evaluators that
-  run a model over a clip end to end)."""
-  ds = _load(builder, split, features, shard=False)
+def clips(builder, split: str, features, *, limit: int | None = None, clip_ids=()):
+  """Whole clips of `split` (only `clip_ids` where given) as numpy dicts, in the split's
+  stored order (evaluators that run a model over a clip end to end)."""
+  ds = _load(builder, split, features, shard=False, clip_ids=clip_ids)
   if limit:
     ds = ds.take(limit)
   return tfds.as_numpy(ds)

@@ -14,6 +14,10 @@ Representation (one definition, used by training, evaluation and generation):
   log(scale / source scale); and each torso point's offset from the head position, in
   FACE_UNITS of the frame's face width, minus the source's offsets.
 - phi_mg = posed_landmarks(face, pose) in pixels of the source's crop.
+- Head motion is sampled (models/motion_generator.py: temperature x sigma, noise with the
+  time constant config.pose_noise_seconds) and the sampled poses smoothed by a zero-phase
+  Gaussian of config.pose_smoothing_seconds (`smooth_pose`): the pose head's samples
+  change every frame, a head does not (metrics/head_motion.py measures the difference).
 - Look-ahead: the model is causal in audio; its output at step t describes frame
   t - lookahead_frames, so each frame sees that many frames of audio after it (the mouth
   moves before the sound it makes). Generation pads the audio with that much silence.
@@ -289,6 +293,29 @@ def correlated_noise(white, seconds: float):
   return jnp.concatenate([white[:1], rest])
 
 
+def smoothing_seconds(config) -> float:
+  """config.pose_smoothing_seconds; 0 for runs trained before it existed."""
+  return float(config.get("pose_smoothing_seconds", 0.0))
+
+
+def smooth_pose(vectors, seconds: float, axis: int = 0):
+  """Pose vectors (..., T, ...) smoothed over `axis` (time) by a Gaussian of standard
+  deviation `seconds` (truncated at 3 of them; the ends padded with their edge values),
+  zero-phase, so the head moves no later than sampled; as they are where seconds is 0.
+  JAX or numpy."""
+  if seconds <= 0:
+    return vectors
+  xp = jnp if isinstance(vectors, jax.Array) else np
+  sigma = seconds * media.FPS
+  radius = int(np.ceil(3 * sigma))
+  kernel = np.exp(-0.5 * (np.arange(-radius, radius + 1) / sigma) ** 2)
+  kernel = kernel / kernel.sum()
+  x = xp.moveaxis(vectors, axis, 0)
+  padded = xp.concatenate([xp.repeat(x[:1], radius, 0), x, xp.repeat(x[-1:], radius, 0)])
+  out = sum(float(w) * padded[k:k + len(x)] for k, w in enumerate(kernel))
+  return xp.moveaxis(out, 0, axis)
+
+
 def pose_noise(rng, steps: int, seconds: float) -> np.ndarray:
   """(steps, POSE_SIZE) `correlated_noise` for the head-pose samples of a generation;
   n_t depends on (rng, t) only, so chunked generation draws the same noise."""
@@ -369,8 +396,9 @@ def generate_motion(audio, source_landmarks, params: MotionModel, rng, *,
     faces.append(np.asarray(out["face"][0]))
     poses.append(np.asarray(out["pose_sample"][0]))
   face = np.concatenate(faces)[lookahead:lookahead + frames] / FACE_UNITS
-  rotation, translation, torso = decode_pose(
-      np.concatenate(poses)[lookahead:lookahead + frames], source)
+  poses = smooth_pose(np.concatenate(poses)[lookahead:lookahead + frames],
+                      smoothing_seconds(config))
+  rotation, translation, torso = decode_pose(poses, source)
   landmarks = pose_lib.posed_landmarks(face, rotation, translation).astype(np.float32)
   return MotionTrack(landmarks=landmarks, rotation=rotation, translation=translation,
                      torso=torso)

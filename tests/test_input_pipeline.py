@@ -31,6 +31,9 @@ def test_excluded_clips_never_train(synthetic_data_dir):
   ids = _clip_ids(builder, "train")
   config.data.exclude_clips = tuple(ids[2:])
   assert set(_trained_ids(builder, config, 10)) == set(ids[:2])
+  # ... and are what a validation evaluation reads (evals.motion.clip_ids).
+  kept = input_pipeline.clips(builder, "train", ("clip_id",), clip_ids=tuple(ids[2:5]))
+  assert [c["clip_id"].decode() for c in kept] == ids[2:5]
 
 
 def test_mix_draws_its_share_from_the_second_source(synthetic_data_dir):

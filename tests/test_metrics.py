@@ -9,9 +9,11 @@ import numpy as np
 import pytest
 from skimage import feature
 
+from stylehead_jax import media
 from stylehead_jax import metrics
 from stylehead_jax.landmarks import conventions
 from stylehead_jax.metrics import sharpness
+from stylehead_jax.metrics import head_motion
 from stylehead_jax.metrics import style
 from stylehead_jax.metrics import sync
 from tests import record_cpbd_reference
@@ -134,6 +136,60 @@ def test_a_track_against_itself_is_zero():
   for name in ("lmd", "d_l", "d_v", "d_a", "sld", "slv", "smd"):
     assert values[name] == pytest.approx(0.0, abs=1e-6), name
   assert values["cpbd"] == metrics.mean_cpbd(frames)
+
+
+def _sway(seconds=4.0, amplitude=2.0, hz=0.5, phase=0.0):
+  """(T, 5) pose series: a sinusoid of `amplitude` on every axis (module head_motion)."""
+  t = np.arange(int(seconds * media.FPS)) / media.FPS
+  return np.repeat(amplitude * np.sin(2 * np.pi * hz * t + phase)[:, None], 5, 1)
+
+
+def test_head_motion_measures_on_a_sinusoid_and_a_jittery_copy():
+  truth = _sway()
+  t = np.arange(len(truth)) / media.FPS
+  jittery = truth + 0.3 * np.sin(2 * np.pi * 10 * t)[:, None]  # 10 Hz on every axis
+  # A sinusoid of amplitude A has std A / sqrt(2) and RMS velocity 2 pi f A / sqrt(2).
+  np.testing.assert_allclose(head_motion.amplitude(truth), 2 / np.sqrt(2), rtol=0.01)
+  np.testing.assert_allclose(head_motion.speed(truth), 2 * np.pi * 0.5 * 2 / np.sqrt(2),
+                             rtol=0.01)
+  assert (head_motion.jitter_share(truth) < 1e-4).all()
+  # Frame-to-frame velocity amplitudes: 2 a sin(pi f / 60) for a sinusoid a sin(2 pi f t).
+  ripple = (0.3 * np.sin(np.pi * 10 / media.FPS)) / (2 * np.sin(np.pi * 0.5 / media.FPS))
+  share = ripple ** 2 / (1 + ripple ** 2)  # about 0.89 of the velocity's power
+  np.testing.assert_allclose(head_motion.jitter_share(jittery), share, atol=0.01)
+
+  same = head_motion.measures(truth, truth)
+  # Another clip's sway a quarter period (one window stride) later.
+  shaky = head_motion.measures(jittery, truth, other=_sway(phase=np.pi / 2))
+  twice = head_motion.measures(2 * truth, truth)
+  for axis in head_motion.AXES:
+    assert same[f"pose_amplitude_ratio_{axis}"] == pytest.approx(1.0)
+    assert same[f"pose_speed_ratio_{axis}"] == pytest.approx(1.0)
+    assert same[f"pose_jitter_ratio_{axis}"] == pytest.approx(1.0)
+    assert twice[f"pose_amplitude_ratio_{axis}"] == pytest.approx(2.0)
+    assert twice[f"pose_speed_ratio_{axis}"] == pytest.approx(2.0)
+    assert shaky[f"pose_amplitude_ratio_{axis}"] == pytest.approx(
+        np.sqrt(1 + (0.3 / 2) ** 2), rel=0.02)
+    assert shaky[f"pose_speed_ratio_{axis}"] == pytest.approx(np.sqrt(1 + ripple ** 2),
+                                                               rel=0.02)
+    # Shares are floored at JITTER_FLOOR: the ripple's ~0.89 against the sway's ~0.
+    assert shaky[f"pose_jitter_ratio_{axis}"] == pytest.approx(
+        share / head_motion.JITTER_FLOOR, rel=0.02)
+  assert same["pose_window_distance"] == pytest.approx(0.0, abs=1e-12)
+  # A still head is as far as the sway's mean deviation; a shifted phase is found again
+  # by the windows, and a jittery copy lands near the truth.
+  still = same["pose_window_distance_still"]
+  assert still == pytest.approx(np.sqrt(3) * 2 * 2 / np.pi, rel=0.05)
+  assert shaky["pose_window_distance_other"] < 0.05 * still
+  assert shaky["pose_window_distance"] < 0.5 * still
+  assert "pose_window_distance_other" not in same
+  with pytest.raises(ValueError, match=r"\(T, 5\)"):
+    head_motion.measures(truth[:, :3], truth)
+  # A truth axis that does not move gives NaN rather than a ratio.
+  still_truth = truth.copy()
+  still_truth[:, 0] = 0.0
+  flat = head_motion.ratios(truth, still_truth)
+  assert np.isnan(flat["pose_amplitude_ratio_yaw"]) and np.isnan(flat["pose_speed_ratio_yaw"])
 
 
 def test_cpbd_follows_sharpness():

@@ -15,6 +15,7 @@ from stylehead_jax import motion
 from stylehead_jax.landmarks import conventions as lmk
 from stylehead_jax.landmarks import pose
 from stylehead_jax.landmarks import tracking
+from stylehead_jax.metrics import head_motion
 from stylehead_jax.style import manifold
 from tests.conftest import REAL, run
 
@@ -63,6 +64,23 @@ def test_pose_vectors_round_trip(utterance):
 
 
 # --- Manifold projection ----------------------------------------------------------------
+def test_pose_smoothing_is_zero_phase_and_removes_jitter():
+  t = np.arange(240) / media.FPS
+  sway = 2.0 * np.sin(2 * np.pi * 0.4 * t)
+  vectors = np.stack([sway + 0.5 * np.sin(2 * np.pi * 10 * t)] * motion.mg.POSE_SIZE, -1)
+  smooth = motion.smooth_pose(vectors, 0.1)
+  assert motion.smooth_pose(vectors, 0.0) is vectors
+  np.testing.assert_allclose(np.asarray(motion.smooth_pose(jnp.asarray(vectors), 0.1)),
+                             smooth, atol=1e-5)
+  batched = motion.smooth_pose(np.stack([vectors, vectors]), 0.1, axis=1)
+  np.testing.assert_allclose(batched[1], smooth)
+  inner = slice(30, -30)  # away from the padded ends
+  # The 10 Hz ripple is gone, the 0.4 Hz sway kept in place (no lag) and nearly in size.
+  np.testing.assert_allclose(smooth[inner, 0], sway[inner] * np.exp(
+      -0.5 * (2 * np.pi * 0.4 * 0.1) ** 2), atol=0.01)
+  assert head_motion.jitter_share(smooth[:, :5]).max() < 1e-3
+
+
 def test_nearest_matches_brute_force_across_chunks():
   rng = np.random.default_rng(0)
   bank = rng.normal(size=(301, 8)).astype(np.float32)  # not a multiple of the chunks
@@ -117,6 +135,12 @@ def test_runlocal_beats_the_baselines_on_unseen_speakers(trained):
   assert ev["shuffled_audio_lmd"] > 1.5 * ev["lmd"], ev
   assert ev["d_a"] < 0.5 * ev["no_motion_d_a"], ev
   assert ev["mouth_opening_r"] > 0.8, ev
+  # The head as a viewer sees it (metrics/head_motion.py): the smoothed samples keep
+  # almost no velocity power above 4 Hz; the window distance has its reference points.
+  for axis in head_motion.AXES:
+    assert ev[f"pose_jitter_share_{axis}"] < 0.05, ev
+    assert 0.2 < ev[f"pose_amplitude_ratio_{axis}"] < 5, ev
+  assert ev["pose_window_distance_still"] > 0 and ev["pose_window_distance_other"] > 0, ev
   assert list((mg_dir / "tensorboard").glob("events.out.tfevents.*"))
 
 
@@ -153,7 +177,8 @@ def test_sharded_steps_match_one_device(trained, tmp_path):
            "configs/motion_generator.py:runlocal", "--workdir", str(workdir),
            f"--config.data.data_dir={config.data.data_dir}",
            f"--config.audio.encoder_workdir={apc_dir}", "--config.total_steps=3",
-           "--config.log_every_steps=1", "--config.evals.motion.max_clips=2", "--config.progress=False"]
+           "--config.log_every_steps=1", "--config.evals.motion.every_steps=-1",
+           "--config.progress=False"]
     if mesh:
       cmd.append(f"--config.mesh={mesh}")
     run(cmd, env={"XLA_FLAGS": f"--xla_force_host_platform_device_count={devices}"})

@@ -8,7 +8,9 @@ a bank of the training split's (manifold_*). Measurements are means over clips, 
 num_clips and num_frames.
 
 eval_config: max_clips, chunk_frames (generation chunk), seed (clip i draws its head
-motion from fold_in(key(seed), i)), num_image_frames.
+motion from fold_in(key(seed), i)), num_image_frames, split (default
+config.data.eval_split) and clip_ids (only these clips of it; () all: a validation set
+kept out of training with config.data.exclude_clips).
 
 `generate`, `mean_over_clips` and `facial_maps` are the clip-level loop every
 motion evaluator shares (evaluators/style_transfer.py too).
@@ -28,6 +30,7 @@ from stylehead_jax.errors import ConfigError
 from stylehead_jax.evaluators import base
 from stylehead_jax.landmarks import conventions as lmk
 from stylehead_jax.landmarks import facial_map
+from stylehead_jax.metrics import head_motion
 from stylehead_jax.metrics import sync
 
 METRICS = {"lmd": metrics.lmd, "d_l": metrics.landmark_distance,
@@ -47,11 +50,16 @@ def generate(model: motion.MotionModel, clip: dict, key, *, resolution: int,
 
 
 def mean_over_clips(clips, score: Callable[[int, dict, jax.Array], dict], seed: int) -> dict:
-  """Means over clips of score(i, clip, key) (key = fold_in(key(seed), i)), with
-  num_clips and num_frames."""
+  """Means over clips of score(i, clip, key) (key = fold_in(key(seed), i)), medians for
+  the pose_* measures (NaN rows left out), with num_clips and num_frames."""
   rng = jax.random.key(seed)
   rows = [score(i, clip, jax.random.fold_in(rng, i)) for i, clip in enumerate(clips)]
-  measurements = {k: float(np.mean([r[k] for r in rows])) for k in rows[0]}
+  keys = list(dict.fromkeys(k for r in rows for k in r))
+  measurements = {k: float(np.mean([r[k] for r in rows])) for k in keys
+                  if not k.startswith("pose_")}
+  for k in (k for k in keys if k.startswith("pose_")):
+    values = [r[k] for r in rows if k in r and np.isfinite(r[k])]
+    measurements[k] = float(np.median(values)) if values else float("nan")
   measurements["num_clips"] = len(rows)
   measurements["num_frames"] = int(sum(len(c["landmarks"]) for c in clips))
   return measurements
@@ -75,6 +83,27 @@ def scores(generated: np.ndarray, truth: np.ndarray) -> dict[str, float]:
   return {name: fn(generated, truth) for name, fn in METRICS.items()}
 
 
+def pose_series(clip: dict, track: motion.MotionTrack | None = None) -> np.ndarray:
+  """(T, len(head_motion.AXES)) head pose of `track` (default the clip's tracked truth)
+  relative to the clip's first frame: `motion.encode_pose`'s angles and position."""
+  pose, torso = clip["head_pose"], clip["torso"]
+  source = (pose["rotation"][0], pose["translation"][0], torso[0])
+  if track is None:
+    vectors = motion.encode_pose(pose["rotation"], pose["translation"], torso, source)
+  else:
+    vectors = motion.encode_pose(track.rotation, track.translation, track.torso, source)
+  return np.asarray(vectors)[:, :len(head_motion.AXES)]
+
+
+def same_style(clips, i: int) -> int | None:
+  """The index of the next clip after i (cyclically) with clip i's "style" label, if any."""
+  if "style" not in clips[i]:
+    return None
+  others = [j for j in range(i + 1, i + len(clips)) if clips[j % len(clips)]["style"]
+            == clips[i]["style"]]
+  return others[0] % len(clips) if others else None
+
+
 # --- The evaluator ----------------------------------------------------------------------
 class Evaluator(base.Evaluator):
 
@@ -82,11 +111,14 @@ class Evaluator(base.Evaluator):
     config, ev, builder = self.config, self.eval_config, self.builder
     model = motion.MotionModel(config, jax.device_get(state["params"]),
                                jax.device_get(state.get("audio_params")))
-    clips = list(input_pipeline.clips(builder, config.data.eval_split, motion.FEATURES,
-                                      limit=ev.max_clips))
+    split = ev.split or config.data.eval_split
+    features = motion.FEATURES + (("style",) if "style" in builder.info.features else ())
+    clips = list(input_pipeline.clips(builder, split, features, limit=ev.max_clips,
+                                      clip_ids=tuple(ev.clip_ids)))
     if len(clips) < 2:
-      raise ConfigError(f"eval split {config.data.eval_split!r} has {len(clips)} clips; the "
-                        "shuffled-audio baseline needs 2")
+      raise ConfigError(f"eval split {split!r} has {len(clips)} clips (of clip_ids "
+                        f"{tuple(ev.clip_ids)}); the shuffled-audio baseline "
+                        "needs 2")
     bank = None
     if config.manifold.weight > 0:  # the training speakers' features, as LSP's target bank
       train_clips = input_pipeline.clips(builder, config.data.train_split, ("log_mel",),
@@ -113,6 +145,9 @@ class Evaluator(base.Evaluator):
         row.update({f"manifold_{k}": v for k, v in scores(projected.landmarks, truth).items()})
       row["mouth_opening_r"] = sync.pearson(lmk.mouth_opening(generated.landmarks),
                                             lmk.mouth_opening(truth))
+      j = same_style(clips, i)
+      row.update(head_motion.measures(pose_series(clip, generated), pose_series(clip),
+                                      None if j is None else pose_series(clips[j])))
       if i == 0:
         images["facial_map_truth_above_generated"] = facial_maps(
             (truth, generated.landmarks), resolution, ev.num_image_frames)

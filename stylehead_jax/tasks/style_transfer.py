@@ -150,7 +150,8 @@ def motions(params, audio_params, batch, rng, config):
   out, _ = motion.motion_generator(run).apply(
       {"params": params}, features, targets["neutral"], noise=noise, force=force,
       temperature=run.pose_temperature)
-  phi_mg = motion.style_motion(out["face"][:, n:], out["pose_sample"][:, n:])
+  pose = motion.smooth_pose(out["pose_sample"][:, n:], motion.smoothing_seconds(run), axis=1)
+  phi_mg = motion.style_motion(out["face"][:, n:], pose)
   phi_s = motion.style_motion(targets["face"], targets["pose"])
   return phi_mg, phi_s
 
