@@ -99,9 +99,8 @@ def same_style(clips, i: int) -> int | None:
   """The index of the next clip after i (cyclically) with clip i's "style" label, if any."""
   if "style" not in clips[i]:
     return None
-  others = [j for j in range(i + 1, i + len(clips)) if clips[j % len(clips)]["style"]
-            == clips[i]["style"]]
-  return others[0] % len(clips) if others else None
+  following = ((i + k) % len(clips) for k in range(1, len(clips)))
+  return next((j for j in following if clips[j]["style"] == clips[i]["style"]), None)
 
 
 # --- The evaluator ----------------------------------------------------------------------

@@ -12,7 +12,7 @@ image position x, y in hundredths of the source's face width (the first five val
 - speed: the RMS of its frame-to-frame velocity, per second;
 - jitter share: the share of the velocity's power above JITTER_HZ (mean removed, Hann
   tapered so that a clip's ends do not leak power to high frequencies);
-- window distance: the SLD-style distance (metrics/style.py's windows: 1 s windows,
+- window distance: the SLD-style distance (metrics/style.py's clean windows: 1 s,
   half overlapping) between the two angle series, each about its own mean: per frame the
   Euclidean distance of (yaw, pitch, roll) in degrees, mean over a window's aligned
   frames, min over the generated windows, mean over the reference's. It rewards the right
@@ -37,7 +37,6 @@ ANGLES = slice(0, 3)
 JITTER_HZ = 4.0
 JITTER_FLOOR = 0.01  # shares of the velocity's power below 1% count as 1%
 MIN_TRUTH = 1e-3  # degrees or hundredths of a face width (per second for speeds)
-WINDOW, STRIDE = 60, 30  # frames of the window distance (as the clean SLD's)
 
 
 def _series(series) -> np.ndarray:
@@ -70,7 +69,8 @@ def jitter_share(series, fps: float = media.FPS, cutoff_hz: float = JITTER_HZ) -
   return np.where(total > 0, power[high].sum(0) / np.maximum(total, 1e-300), 0.0)
 
 
-def window_distance(reference, generated, window: int = WINDOW, stride: int = STRIDE) -> float:
+def window_distance(reference, generated, window: int = style.CLEAN_WINDOW,
+                    stride: int = style.CLEAN_STRIDE) -> float:
   """SLD-style distance of the head's angles (module doc), degrees; windows longer than
   either series shrink to the shorter one's length."""
   ref, gen = (_series(s)[:, ANGLES] for s in (reference, generated))

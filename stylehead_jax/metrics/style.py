@@ -18,7 +18,8 @@ clean (ours, the default). Each track is expressed relative to its own mean cent
   eye corners), so the identity's placement and size drop out while head motion stays.
   SLD: mean over 68 points of |g - r|; SLV: mean over 68 points of |v_g - v_r| (percent
   IOD per frame); SMD: |A_g - A_r| with A the inner-lip polygon's area in percent of
-  IOD^2. One (F, v), 60 and 30 frames by default (1 s windows at 60 fps, half overlap).
+  IOD^2. One (F, v), CLEAN_WINDOW and CLEAN_STRIDE by default (60 and 30 frames: 1 s
+  windows at 60 fps, half overlapping).
 
 aioz (the paper's released code, aioz-ai/AudioDrivenStyleTransfer src/style_metrics,
   rewritten from its description). Per frame, SLD: all 68 points shifted by their
@@ -46,6 +47,7 @@ from stylehead_jax.landmarks import conventions as lmk
 from stylehead_jax.metrics import distances
 
 PROTOCOLS = ("clean", "aioz")
+CLEAN_WINDOW, CLEAN_STRIDE = 60, 30  # frames: 1 s windows at 60 fps, half overlapping
 AIOZ_WINDOWS = range(10, 101)
 AIOZ_STRIDES = range(1, 20)
 AIOZ_RUNNING_MEAN = True
@@ -150,7 +152,7 @@ class StyleSettings:
 
   def pairs(self) -> list[tuple[int, int]]:
     if self.protocol == "clean":
-      return [(self.window or 60, self.stride or 30)]
+      return [(self.window or CLEAN_WINDOW, self.stride or CLEAN_STRIDE)]
     windows = [self.window] if self.window else AIOZ_WINDOWS
     strides = [self.stride] if self.stride else AIOZ_STRIDES
     return [(w, s) for w in windows for s in strides]
