@@ -106,12 +106,13 @@ def measure(paths: dict, video_path: str, frames: np.ndarray, audio: np.ndarray,
   backend = detectors.get_backend("dlib")
   args = argparse.Namespace(generated=video_path, reference=paths["truth.mp4"],
                             style_reference=paths["style.mp4"], protocol="clean",
-                            landmarks="dlib")
+                            landmarks="dlib", no_cpbd=False)
   loaded = metrics_cli.load_all(args, backend)
   video, truth, reference = (loaded[os.path.realpath(p)] for p in
                              (video_path, paths["truth.mp4"], paths["style.mp4"]))
   values = metrics.compare(video.landmarks, truth.landmarks, reference.landmarks,
-                           video.frames, style.StyleSettings("clean"), progress=False)
+                           settings=style.StyleSettings("clean"))
+  values["cpbd"] = video.cpbd
   ours, theirs = sync.audio_lead(video.landmarks, audio), sync.audio_lead(truth.landmarks,
                                                                           audio)
   out = {k: float(values[k]) for k in ("lmd", "d_l", "d_v", "sld", "slv", "smd", "cpbd")

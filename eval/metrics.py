@@ -1,7 +1,8 @@
 """Metrics of a generated talking head against a reference: prints a table, writes JSON.
 
   python eval/metrics.py --generated G --reference R [--style_reference S]
-      [--protocol clean|aioz] [--window 60 --stride 30] [--json OUT]
+      [--protocol clean|aioz] [--window 60 --stride 30] [--json OUT] [--no_cpbd]
+      [--aioz_frames released|jpeg|decoded] [--aioz_faces last|largest] [--aioz_nan]
       [--emotion_checkpoint GLAMOR_WORKDIR [--emotion_label Happy] [--emotion_frames 60]]
 
 G, R, S are videos (landmarks by the project's extractor, stylehead_jax.landmarks.tracking)
@@ -10,12 +11,21 @@ absent) and `frames` (T, H, W, 3, for CPBD).
 
 clean (default): tracks of 512 x 512 face crops at 60 fps, smoothed as in training data;
   the metrics as defined in stylehead_jax/metrics (documented there).
-aioz: the paper's released conventions (metrics/style.py says which and how): landmarks
-  measured on whole frames at 29.97 fps resized to 512 x 512, SLD/SLV/SMD as released,
-  averaged over window lengths 10..100 and strides 1..19 unless --window/--stride fix one.
+aioz: the paper's released scripts (aioz-ai/AudioDrivenStyleTransfer, src/style_metrics):
+  their landmarks to the pixel (stylehead_jax/landmarks/aioz.py: ffmpeg -r 29.97's frames
+  and re-encode, a JPEG round trip, 512 x 512 grey, dlib with one upsampling; checked
+  against the scripts' steps in tests/test_aioz.py), their SLD/SLV/SMD
+  (stylehead_jax/metrics/style.py), averaged over window lengths 10..100 and strides
+  1..19 unless --window/--stride fix one. --aioz_frames jpeg|decoded leave out the
+  re-encode (and the JPEG round trip); --aioz_faces largest keeps the largest face where
+  dlib finds several (the scripts keep the last, which can be a small box beside the
+  face; the output lists such frames) and does about a quarter of the detection work.
+  A window longer than the clips is an error naming the clip (the scripts' figure is
+  then NaN: --aioz_nan gives that). Landmarks only: --landmarks does not apply.
 Frame-aligned metrics compare the first min(len(G), len(R)) frames; the output says when
-the lengths differed. CPBD is computed on the generated video's own frames. R (and S) are
-tracked in a second process while G is tracked here.
+the lengths differed. CPBD is computed on the generated video's own frames (with aioz, as
+they are decoded, a few at a time: memory does not grow with the video's length). R (and
+S) are tracked in a second process while G is tracked here.
 
 --emotion_checkpoint: a glamor training workdir (stylehead_jax.emotion_classifier)
 classifies up to --emotion_frames evenly spaced frames of G and of R; emotion_consistency
@@ -41,10 +51,11 @@ from stylehead_jax import emotions
 from stylehead_jax import media
 from stylehead_jax import metrics
 from stylehead_jax.landmarks import aioz
+from stylehead_jax.errors import NoFaceError
 from stylehead_jax.landmarks import detectors
-from stylehead_jax.landmarks import tracking
 from stylehead_jax.metrics import emotion as emotion_metrics
 from stylehead_jax.metrics import report
+from stylehead_jax.metrics import sharpness
 from stylehead_jax.metrics import style
 
 RESOLUTION = media.CROP_SIZE  # the clean protocol's crop side, pixels
@@ -55,23 +66,32 @@ class Input:
   path: str
   landmarks: np.ndarray  # (T, 68, 2|3) at `fps`
   fps: float
-  frames: np.ndarray | None  # for CPBD: the distinct frames, any rate
+  cpbd: float | None = None  # mean over the input's own frames, where asked and possible
   detected_fraction: float | None = None
+  notes: tuple[str, ...] = ()
 
   def describe(self) -> dict:
     return {"path": self.path, "frames": len(self.landmarks), "fps": self.fps,
             "detected_fraction": self.detected_fraction}
 
 
-def _resample(landmarks: np.ndarray, fps: float, target: float) -> np.ndarray:
-  if abs(fps - target) < 1e-6:
+def _resample(landmarks: np.ndarray, fps: float, protocol: str) -> np.ndarray:
+  if protocol == "aioz":
+    return landmarks[aioz.resample_indices(len(landmarks), fps)]
+  if abs(fps - media.FPS) < 1e-6:
     return landmarks
-  return landmarks[media.resample_indices(len(landmarks), fps, target)]
+  return landmarks[media.resample_indices(len(landmarks), fps, media.FPS)]
 
 
-def load(path: str, protocol: str, backend, progress: bool = True) -> Input:
-  """A track from a video or .npz, at the protocol's frame rate (progress: a tqdm bar)."""
-  target = aioz.FPS if protocol == "aioz" else media.FPS
+def _frame_list(frames: list[int]) -> str:
+  shown = ", ".join(map(str, frames[:8]))
+  return shown + (f" and {len(frames) - 8} more" if len(frames) > 8 else "")
+
+
+def load(path: str, args, backend, cpbd: bool = False, progress: bool = True) -> Input:
+  """A track from a video or .npz at the protocol's frame rate, and the mean CPBD of its
+  own frames if `cpbd` (progress: tqdm bars)."""
+  name = os.path.basename(path)
   if path.endswith(".npz"):
     media.check_file(path)
     try:
@@ -80,24 +100,41 @@ def load(path: str, protocol: str, backend, progress: bool = True) -> Input:
           raise media.MediaError(path, f"no 'landmarks' array (has {sorted(data.files)})")
         landmarks = np.asarray(data["landmarks"], np.float32)
         fps = float(data["fps"]) if "fps" in data else float(media.FPS)
-        frames = data["frames"] if "frames" in data else None
+        frames = data["frames"] if cpbd and "frames" in data else None
     except (OSError, ValueError, EOFError) as e:
       raise media.MediaError(path, f"not a readable .npz ({e})") from None
     if landmarks.ndim != 3 or landmarks.shape[1:2] != (68,) or landmarks.shape[2] not in (2, 3):
       raise media.MediaError(path, f"landmarks of shape {landmarks.shape}, expected "
                              "(T, 68, 2 or 3)")
-    return Input(path, _resample(landmarks, fps, target), target, frames)
-  name = os.path.basename(path)
-  if protocol == "aioz":
-    video = media.read_video(path, fps=None)
-    landmarks = aioz.track(video.frames, video.source_fps, backend,
-                                 progress=name if progress else None)
-    return Input(path, landmarks, target, video.frames)
+    value = None if frames is None else sharpness.mean_cpbd(frames)
+    target = aioz.FPS if args.protocol == "aioz" else media.FPS
+    return Input(path, _resample(landmarks, fps, args.protocol), target, value)
+  if args.protocol == "aioz":
+    track = aioz.track(path, args.aioz_frames, args.aioz_faces,
+                       progress=name if progress else None)
+    notes = []
+    if track.not_largest:
+      notes.append(f"{path}: on frames {_frame_list(track.not_largest)} (29.97 fps) dlib "
+                   "found several faces and kept the last, which is not the largest, as "
+                   "the released scripts do (--aioz_faces largest keeps the largest)")
+    if track.missing:
+      notes.append(f"{path}: no face on frames {_frame_list(track.missing)} (29.97 fps), "
+                   "interpolated from their neighbours (the released scripts fail there)")
+    value = None
+    if cpbd:  # the source frames as decoded, one at a time
+      _, expected, frames = media.stream_video(path)
+      value = sharpness.mean_cpbd(frames, total=expected,
+                                  progress="CPBD" if progress else None)
+    return Input(path, track.landmarks, aioz.FPS, value, notes=tuple(notes))
+  # tracking imports scipy.signal (0.6 s): not where only .npz tracks are read.
+  from stylehead_jax.landmarks import tracking  # pylint: disable=g-import-not-at-top
   track = tracking.extract(path, backend=backend, progress=progress,
                            config=tracking.TrackerConfig(resolution=RESOLUTION))
-  distinct = np.unique(track.source_indices, return_index=True)[1]
-  return Input(path, track.landmarks, media.FPS, track.frames[distinct],
-               track.detected_fraction)
+  value = None
+  if cpbd:
+    distinct = np.unique(track.source_indices, return_index=True)[1]
+    value = sharpness.mean_cpbd(track.frames[distinct], progress="CPBD" if progress else None)
+  return Input(path, track.landmarks, media.FPS, value, track.detected_fraction)
 
 
 def emotion_frames(path: str, limit: int) -> np.ndarray:
@@ -136,11 +173,11 @@ def evaluate_emotion(args, backend) -> dict:
   return out
 
 
-def _load_without_frames(path: str, protocol: str, backend_name: str) -> Input:
-  """`load` in a worker process: the landmarks only (no frames to send back), no bar (the
-  generated video's bar, tracked meanwhile, shows the progress)."""
-  loaded = load(path, protocol, detectors.get_backend(backend_name), progress=False)
-  return dataclasses.replace(loaded, frames=None)
+def _load_in_worker(path: str, args) -> Input:
+  """`load` in a worker process, without a bar (the generated video's bar, tracked
+  meanwhile, shows the progress)."""
+  backend = None if args.protocol == "aioz" else detectors.get_backend(args.landmarks)
+  return load(path, args, backend, progress=False)
 
 
 def load_all(args, backend) -> dict[str, Input]:
@@ -159,8 +196,7 @@ def load_all(args, backend) -> dict[str, Input]:
     # spawn: safe in processes that run JAX or TensorFlow threads.
     context = multiprocessing.get_context("spawn")
     with futures.ProcessPoolExecutor(1, mp_context=context) as pool:
-      pending = {k: pool.submit(_load_without_frames, paths[k], args.protocol, args.landmarks)
-                 for k in others}
+      pending = {k: pool.submit(_load_in_worker, paths[k], args) for k in others}
       # A failure there stops the tracking here at once (only while it runs: the lock
       # keeps the interrupt from landing anywhere else).
       lock, tracking_here = threading.Lock(), [True]
@@ -173,7 +209,7 @@ def load_all(args, backend) -> dict[str, Input]:
       for future in pending.values():
         future.add_done_callback(stop_here)
       try:
-        loaded[generated] = load(args.generated, args.protocol, backend)
+        loaded[generated] = load(args.generated, args, backend, cpbd=not args.no_cpbd)
         with lock:
           tracking_here[0] = False
       except KeyboardInterrupt:
@@ -184,16 +220,27 @@ def load_all(args, backend) -> dict[str, Input]:
       loaded.update({k: f.result() for k, f in pending.items()})
   for key, path in paths.items():
     if key not in loaded:
-      loaded[key] = load(path, args.protocol, backend)
+      loaded[key] = load(path, args, backend, cpbd=key == generated and not args.no_cpbd)
   return loaded
 
 
+def _too_short(error: style.TooShort, inputs: list[Input], protocol: str) -> media.MediaError:
+  """The clip a window does not fit in, named, with what to do."""
+  shortest = min(inputs, key=lambda i: len(i.landmarks))
+  hint = "; --window sets a shorter one"
+  if protocol == "aioz":
+    hint += ", --aioz_nan gives NaN as the released scripts do"
+  return media.MediaError(shortest.path, (
+      f"too short for the style metrics: {len(shortest.landmarks)} frames at "
+      f"{shortest.fps:g} fps, and their windows take up to {error.window}{hint}"))
+
+
 def evaluate(args) -> dict:
-  videos = [p for p in (args.generated, args.reference, args.style_reference)
-            if p and not p.endswith(".npz")]
+  needs_backend = args.protocol == "clean" and any(
+      p and not p.endswith(".npz") for p in (args.generated, args.reference, args.style_reference))
   # Loading dlib's models takes about a second: only when a video or emotions need it.
   backend = detectors.get_backend(args.landmarks) \
-      if videos or args.emotion_checkpoint else None
+      if needs_backend or args.emotion_checkpoint else None
   loaded = load_all(args, backend)
 
   def get(path):
@@ -201,10 +248,16 @@ def evaluate(args) -> dict:
 
   generated, reference = get(args.generated), get(args.reference)
   style_reference = get(args.style_reference) if args.style_reference else None
-  settings = style.StyleSettings(args.protocol, args.window, args.stride)
-  values = metrics.compare(generated.landmarks, reference.landmarks,
-                           None if style_reference is None else style_reference.landmarks,
-                           None if args.no_cpbd else generated.frames, settings, progress=True)
+  settings = style.StyleSettings(args.protocol, args.window, args.stride, args.aioz_nan)
+  try:
+    values = metrics.compare(generated.landmarks, reference.landmarks,
+                             None if style_reference is None else style_reference.landmarks,
+                             settings=settings)
+  except style.TooShort as e:
+    style_inputs = [generated, style_reference or reference]
+    raise _too_short(e, style_inputs, args.protocol) from None
+  if generated.cpbd is not None:
+    values["cpbd"] = generated.cpbd
   inputs = {"generated": generated.describe(), "reference": reference.describe()}
   if style_reference is not None:
     inputs["style_reference"] = style_reference.describe()
@@ -212,25 +265,30 @@ def evaluate(args) -> dict:
   if values["trimmed"]:
     notes.append(f"lengths differ ({len(generated.landmarks)} vs {len(reference.landmarks)} "
                  f"frames): frame-aligned metrics use the first {values['frames_compared']}")
-  if generated.frames is None and not args.no_cpbd:
+  if generated.cpbd is None and not args.no_cpbd:
     notes.append(f"{generated.path}: no frames, so no CPBD")
   if args.protocol == "aioz" and style.AIOZ_RUNNING_MEAN:
     notes.append("aioz: SLD/SLV/SMD take the min over running means of generated windows, "
                  "as the released loop does")
+  for item in (generated, reference, style_reference):
+    notes += list(item.notes) if item is not None else []
   metrics_out = {k: values[k] for k in report.UNITS if k in values}
   emotion = None
   if args.emotion_checkpoint:
     emotion = evaluate_emotion(args, backend)
     metrics_out["emotion_consistency"] = emotion["emotion_consistency"]
+  protocol = {"resolution": RESOLUTION, "landmarks": args.landmarks}
+  if args.protocol == "aioz":
+    protocol = {"resolution": aioz.RESOLUTION, "landmarks": "dlib",
+                "aioz_frames": args.aioz_frames, "aioz_faces": args.aioz_faces,
+                "aioz_nan": args.aioz_nan}
   return {
       "metrics": metrics_out,
       "emotion": emotion,
       "frames_compared": values["frames_compared"],
       "settings": {"protocol": args.protocol, **settings.describe(),
                    "window_stride_pairs_used": values["window_stride_pairs"],
-                   "fps": generated.fps, "landmarks": args.landmarks,
-                   "resolution": RESOLUTION if args.protocol == "clean" else
-                   aioz.RESOLUTION},
+                   "fps": generated.fps, **protocol},
       "inputs": inputs,
       "notes": notes,
   }
@@ -262,7 +320,18 @@ def parse_args(argv=None):
   parser.add_argument("--protocol", choices=style.PROTOCOLS, default="clean")
   parser.add_argument("--window", type=int, help="F frames (clean default 60)")
   parser.add_argument("--stride", type=int, help="v frames (clean default 30)")
-  parser.add_argument("--landmarks", default="dlib", help="dlib or face_alignment")
+  parser.add_argument("--landmarks", default="dlib",
+                      help="dlib or face_alignment (clean protocol; aioz is dlib's)")
+  parser.add_argument("--aioz_frames", choices=aioz.FRAME_MODES, default="released",
+                      help="aioz: the frames dlib sees; released: ffmpeg -r 29.97's re-encode "
+                      "and a JPEG round trip, as the scripts; jpeg: without the re-encode; "
+                      "decoded: neither")
+  parser.add_argument("--aioz_faces", choices=aioz.FACE_CHOICES, default="last",
+                      help="aioz: of several faces, the last dlib finds (as the scripts) or "
+                      "the largest (about 4x less detection work)")
+  parser.add_argument("--aioz_nan", action="store_true",
+                      help="aioz: a window longer than the clips gives NaN, as the released "
+                      "scripts (default: an error naming the clip)")
   parser.add_argument("--no_cpbd", action="store_true", help="skip CPBD")
   parser.add_argument("--emotion_checkpoint", help="glamor workdir: adds emotion consistency")
   parser.add_argument("--emotion_label", help="true emotion of G and R (adds accuracy)")
@@ -275,6 +344,8 @@ def parse_args(argv=None):
       emotions.index(args.emotion_label)
     except ValueError as e:
       parser.error(f"--emotion_label: {e}")
+  if args.protocol == "aioz" and args.landmarks != "dlib":
+    parser.error("--protocol aioz measures landmarks with dlib, as the released scripts")
   for flag in ("window", "stride", "emotion_frames"):
     if getattr(args, flag) is not None and getattr(args, flag) < 1:
       parser.error(f"--{flag} must be >= 1")
@@ -285,7 +356,7 @@ def main(argv=None) -> dict:
   args = parse_args(argv)
   try:
     result = evaluate(args)
-  except (media.MediaError, tracking.NoFaceError, detectors.BackendUnavailable,
+  except (media.MediaError, NoFaceError, detectors.BackendUnavailable,
           FileNotFoundError, ValueError) as e:
     sys.exit(f"error: {e}")
   print(table(result))

@@ -25,7 +25,7 @@ import functools
 import os
 import subprocess
 import tempfile
-from typing import Sequence
+from typing import Iterator, Sequence
 
 import numpy as np
 
@@ -79,14 +79,14 @@ def check_file(path: str) -> None:
     raise MediaError(path, "empty file")
 
 
-def _ffmpeg_exe() -> str:
+def ffmpeg_exe() -> str:
   import imageio_ffmpeg  # pylint: disable=g-import-not-at-top
   return imageio_ffmpeg.get_ffmpeg_exe()
 
 
 def _decode_with_ffmpeg(path: str) -> tuple[np.ndarray, int]:
   """Decodes the first audio stream of any container to mono float32 at SAMPLE_RATE."""
-  cmd = [_ffmpeg_exe(), "-v", "error", "-nostdin", "-i", path, "-vn", "-map", "0:a:0",
+  cmd = [ffmpeg_exe(), "-v", "error", "-nostdin", "-i", path, "-vn", "-map", "0:a:0",
          "-ac", "1", "-ar", str(SAMPLE_RATE), "-f", "f32le", "-"]
   proc = subprocess.run(cmd, capture_output=True, check=False)
   if proc.returncode != 0:
@@ -213,6 +213,47 @@ def resample_indices(num_source_frames: int, source_fps: float, fps: float = FPS
   return np.minimum(idx, num_source_frames - 1)
 
 
+def stream_video(path: str | os.PathLike) -> tuple[float, int, Iterator[np.ndarray]]:
+  """A video's source frame rate, its frame count as the container states it (0 if
+  unknown; an estimate for a progress bar) and its frames one at a time, RGB uint8
+  (H, W, 3), not resampled: a video of any length in the memory of a frame or two.
+
+  Opening checks the file and its header; a video that breaks off while being read
+  raises MediaError from the iterator.
+  """
+  import imageio_ffmpeg  # pylint: disable=g-import-not-at-top
+  path = os.fspath(path)
+  check_file(path)
+  reader = imageio_ffmpeg.read_frames(path, pix_fmt="rgb24")
+  try:
+    meta = next(reader)
+    width, height = meta["size"]
+    source_fps = float(meta.get("fps") or 0.0)
+  except (RuntimeError, OSError, StopIteration, KeyError, ValueError) as e:
+    reader.close()
+    raise _unreadable(path, e) from None
+  if source_fps <= 0:
+    reader.close()
+    raise MediaError(path, "video reports no frame rate")
+  expected = int(float(meta.get("duration") or 0.0) * source_fps)
+
+  def frames():
+    try:
+      for buffer in reader:
+        yield np.frombuffer(buffer, np.uint8).reshape(height, width, 3)
+    except (RuntimeError, OSError, ValueError) as e:
+      raise _unreadable(path, e) from None
+    finally:
+      reader.close()
+
+  return source_fps, expected, frames()
+
+
+def _unreadable(path: str, error: Exception) -> MediaError:
+  first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+  return MediaError(path, f"corrupt or unreadable video ({first})")
+
+
 def read_video(path: str | os.PathLike, *, fps: float | None = FPS,
                min_frames: int = 1) -> Video:
   """Reads every frame of a video as RGB uint8 and resamples it to `fps`.
@@ -225,23 +266,11 @@ def read_video(path: str | os.PathLike, *, fps: float | None = FPS,
   Returns:
     Video with frames (T, H, W, 3) uint8.
   """
-  import imageio_ffmpeg  # pylint: disable=g-import-not-at-top
   path = os.fspath(path)
-  check_file(path)
-  try:
-    reader = imageio_ffmpeg.read_frames(path, pix_fmt="rgb24")
-    meta = next(reader)
-    width, height = meta["size"]
-    source_fps = float(meta.get("fps") or 0.0)
-    expected = int(float(meta.get("duration") or 0.0) * source_fps) + 2
-    frames = _fill_frames(reader, height, width, expected)
-  except (RuntimeError, OSError, StopIteration, KeyError, ValueError) as e:
-    first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-    raise MediaError(path, f"corrupt or unreadable video ({first})") from None
+  source_fps, expected, stream = stream_video(path)
+  frames = _fill_frames(stream, expected + 2)
   if not len(frames):
     raise MediaError(path, "corrupt or unreadable video (no frames decoded)")
-  if source_fps <= 0:
-    raise MediaError(path, "video reports no frame rate")
   if len(frames) < min_frames:
     raise MediaError(path, f"clip too short: {len(frames)} frames, need at least {min_frames}")
   if fps is None:
@@ -252,20 +281,20 @@ def read_video(path: str | os.PathLike, *, fps: float | None = FPS,
 _FIRST_ALLOCATION_BYTES = 1 << 30  # a header claiming hours does not reserve them up front
 
 
-def _fill_frames(buffers, height: int, width: int, expected: int) -> np.ndarray:
-  """Raw RGB frame buffers into one (T, H, W, 3) uint8 array, copied in as they arrive
-  (a list of frames and then np.stack would hold every frame twice). `expected` (from the
-  container's duration) sizes the array; it doubles when the video runs longer."""
-  frame_bytes = height * width * 3
-  capacity = max(1, min(expected, _FIRST_ALLOCATION_BYTES // frame_bytes))
-  out = np.empty((capacity, height, width, 3), np.uint8)
-  count = 0
-  for buffer in buffers:
-    if count == len(out):
+def _fill_frames(frames: Iterator[np.ndarray], expected: int) -> np.ndarray:
+  """Frames into one (T, H, W, 3) uint8 array, copied in as they arrive (a list of frames
+  and then np.stack would hold every frame twice). `expected` (from the container's
+  duration) sizes the array; it doubles when the video runs longer."""
+  out, count = None, 0
+  for frame in frames:
+    if out is None:
+      capacity = max(1, min(expected, _FIRST_ALLOCATION_BYTES // frame.nbytes))
+      out = np.empty((capacity, *frame.shape), np.uint8)
+    elif count == len(out):
       out = np.concatenate([out, np.empty_like(out)])
-    out[count] = np.frombuffer(buffer, np.uint8).reshape(height, width, 3)
+    out[count] = frame
     count += 1
-  return out[:count]
+  return np.zeros((0, 0, 0, 3), np.uint8) if out is None else out[:count]
 
 
 def read_image(path: str | os.PathLike) -> np.ndarray:

@@ -42,7 +42,7 @@ def media_dir(real_dir, tmp_path_factory):
   d = tmp_path_factory.mktemp("media")
   speech = media.load_audio(real_dir / "speech_radio31.wav")[:int(1.5 * media.SAMPLE_RATE)]
   media.write_wav(d / "speech.wav", speech)
-  ffmpeg = media._ffmpeg_exe()  # pylint: disable=protected-access
+  ffmpeg = media.ffmpeg_exe()
   encode = lambda name, *args: subprocess.run(
       [ffmpeg, "-v", "error", "-y", "-i", str(d / "speech.wav"), *args, str(d / name)],
       check=True)

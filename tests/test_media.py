@@ -136,5 +136,5 @@ def test_frames_fill_one_array_whatever_the_container_claims():
   rng = np.random.default_rng(0)
   frames = rng.integers(0, 256, (5, 4, 6, 3), np.uint8)
   for expected in (0, 1, 3, 5, 50):
-    out = media._fill_frames((f.tobytes() for f in frames), 4, 6, expected)  # pylint: disable=protected-access
+    out = media._fill_frames(iter(frames), expected)  # pylint: disable=protected-access
     np.testing.assert_array_equal(out, frames)

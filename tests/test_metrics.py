@@ -117,15 +117,36 @@ def test_style_metrics_equal_a_direct_loop(protocol):
       assert got[metric] == pytest.approx(want, rel=1e-9), (metric, window, stride)
 
 
+@pytest.mark.parametrize("protocol,window,stride", [("aioz", 20, 5), ("aioz", 10, 1),
+                                                     ("clean", 30, 7)])
+def test_style_metrics_in_blocks_of_reference_rows(monkeypatch, protocol, window, stride):
+  """Long tracks are taken a block of reference rows at a time; the figures do not
+  depend on the block size."""
+  rng = np.random.default_rng(6)
+  reference, generated = _face(rng, 150), _face(rng, 150 if protocol == "aioz" else 131, 4.0)
+  settings = style.StyleSettings(protocol, window, stride)
+  whole = style.style_metrics(reference, generated, settings)
+  monkeypatch.setattr(style, "_BLOCK_ELEMENTS", 131 * (window + 9))  # blocks of ~10 rows
+  blocks = style.style_metrics(reference, generated, settings)
+  for metric in style.METRICS:
+    assert blocks[metric] == pytest.approx(whole[metric], rel=1e-12), metric
+
+
 def test_aioz_sweep_averages_every_window_and_stride():
   rng = np.random.default_rng(3)
-  reference, generated = _face(rng, 60), _face(rng, 60, 4.0)
+  reference, generated = _face(rng, 100), _face(rng, 100, 4.0)
   got = style.style_metrics(reference, generated, style.StyleSettings("aioz"))
-  pairs = [(w, s) for w in range(10, 61) for s in range(1, 20)]  # windows up to 60 fit
+  pairs = [(w, s) for w in range(10, 101) for s in range(1, 20)]
   assert got["window_stride_pairs"] == len(pairs)
   some = [style.style_metrics(reference, generated, style.StyleSettings("aioz", w, s))["sld"]
           for w, s in pairs[::97]]
   assert min(some) <= got["sld"] <= max(some)
+  # Shorter than the longest window: an error, or the released code's NaN.
+  with pytest.raises(style.TooShort, match="windows of 100 frames do not fit in 99"):
+    style.style_metrics(reference[:99], generated, style.StyleSettings("aioz"))
+  nan = style.style_metrics(reference[:99], generated,
+                            style.StyleSettings("aioz", released_nan=True))
+  assert all(np.isnan(nan[k]) for k in style.METRICS)
 
 
 def test_a_track_against_itself_is_zero():
@@ -136,6 +157,8 @@ def test_a_track_against_itself_is_zero():
   for name in ("lmd", "d_l", "d_v", "d_a", "sld", "slv", "smd"):
     assert values[name] == pytest.approx(0.0, abs=1e-6), name
   assert values["cpbd"] == metrics.mean_cpbd(frames)
+  # Frames as they are decoded, a few at a time, give the same mean.
+  assert metrics.mean_cpbd(iter(frames), workers=2) == metrics.mean_cpbd(frames, workers=1)
 
 
 def _sway(seconds=4.0, amplitude=2.0, hz=0.5, phase=0.0):
@@ -247,11 +270,24 @@ def test_script_on_tracks_and_bad_input(tmp_path):
   rng = np.random.default_rng(5)
   np.savez(tmp_path / "g.npz", landmarks=_face(rng, 90), fps=30.0)
   np.savez(tmp_path / "r.npz", landmarks=_face(rng, 200))
-  out = _script("-g", tmp_path / "g.npz", "-r", tmp_path / "r.npz", "--protocol", "aioz",
-                "--json", tmp_path / "out.json")
+  # 90 frames at 30 fps are 90 at 29.97 (as ffmpeg -r picks them): the aioz sweep's
+  # windows of 91..100 frames do not fit. An error names the clip; --aioz_nan gives the
+  # released scripts' NaN; shorter windows fit.
+  aioz = ("-g", tmp_path / "g.npz", "-r", tmp_path / "r.npz", "--protocol", "aioz")
+  out = _script(*aioz)
+  assert out.returncode != 0 and "Traceback" not in out.stderr
+  assert out.stderr.startswith(f"error: {tmp_path / 'g.npz'}: too short for the style "
+                               "metrics: 90 frames at 29.97 fps"), out.stderr
+  assert "--aioz_nan" in out.stderr
+  out = _script(*aioz, "--aioz_nan", "--json", tmp_path / "nan.json")
+  assert out.returncode == 0, out.stderr
+  result = json.loads((tmp_path / "nan.json").read_text())
+  assert all(np.isnan(result["metrics"][k]) for k in ("sld", "slv", "smd"))
+  assert result["settings"]["window"] == "10..100" and result["settings"]["stride"] == "1..19"
+  out = _script(*aioz, "--window", "60", "--json", tmp_path / "out.json")
   assert out.returncode == 0, out.stderr
   result = json.loads((tmp_path / "out.json").read_text())
-  assert result["settings"]["window"] == "10..100" and result["settings"]["stride"] == "1..19"
+  assert np.isfinite(result["metrics"]["sld"]) and result["settings"]["window"] == 60
   assert "cpbd" not in result["metrics"] and "no frames" in " ".join(result["notes"])
   np.savez(tmp_path / "bad.npz", landmarks=np.zeros((5, 5, 2)))
   for generated, reason in [(tmp_path / "missing.npz", "no such file"),

@@ -179,8 +179,11 @@ class DlibBackend:
 
   def landmarks(self, image: np.ndarray, box: np.ndarray) -> np.ndarray:
     rect = self._dlib.rectangle(*[int(round(v)) for v in box[:4]])
+    image = np.asarray(image)
+    if image.ndim == 3:
+      image = image[..., :3]
     with self._predictor_lock:
-      shape = self._predictor(np.ascontiguousarray(np.asarray(image)[..., :3]), rect)
+      shape = self._predictor(np.ascontiguousarray(image), rect)
     points = np.zeros((68, 3), np.float32)
     points[:, :2] = [(p.x, p.y) for p in shape.parts()]
     return points

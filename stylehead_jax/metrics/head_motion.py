@@ -76,8 +76,7 @@ def window_distance(reference, generated, window: int = style.CLEAN_WINDOW,
   ref, gen = (_series(s)[:, ANGLES] for s in (reference, generated))
   ref, gen = ref - ref.mean(0), gen - gen.mean(0)
   window = min(window, len(ref), len(gen))
-  cumsum = style.diagonal_cumsum(style.pair_distances(ref[:, None], gen[:, None]))
-  return style.windowed_min_mean(cumsum, window, stride)
+  return style.windowed_min_means(ref[:, None], gen[:, None], [(window, stride)])[0]
 
 
 def _ratio(generated: np.ndarray, truth: np.ndarray) -> np.ndarray:

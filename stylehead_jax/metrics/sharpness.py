@@ -27,6 +27,7 @@ Python loop; `mean_cpbd` spreads frames over threads.
 
 from concurrent import futures
 import functools
+import itertools
 import os
 
 import cv2
@@ -46,6 +47,7 @@ JNB_WIDTHS = (5, 3)  # just-noticeable widths at contrast <= 50 and above
 LOW_CONTRAST = 50
 MAX_STEPS = 100  # the width search stops after 101 pixels on each side
 SHARP_BINS = 64
+CHUNK_PER_WORKER = 8  # frames each thread of mean_cpbd is given at a time
 TAN_22_5 = np.tan(np.pi / 8)
 _DERIVATIVE = np.array([-1, 0, 1], np.float64)  # Sobel's correlation taps
 _SMOOTHING = np.array([1, 2, 1], np.float64)
@@ -225,21 +227,30 @@ def cpbd(image: np.ndarray, block_edges: str = "canny", sharp_bins: int = SHARP_
   return float(np.count_nonzero(bins < sharp_bins) / bins.size)
 
 
-def mean_cpbd(frames, workers: int | None = None, progress: str | None = None) -> float:
-  """The mean CPBD over frames (T, H, W[, 3]), with the package's defaults.
+def mean_cpbd(frames, workers: int | None = None, progress: str | None = None,
+              total: int | None = None) -> float:
+  """The mean CPBD over frames, with the package's defaults.
 
-  workers: threads to spread the frames over (default: every core; OpenCV, numpy and
-  skimage's compiled step release the GIL, so two threads run about twice as fast as
-  one); progress: a tqdm description, or None for no bar.
+  frames: an array (T, H, W[, 3]) or any iterable of frames, such as a video being
+  decoded (media.stream_video): they are taken CHUNK_PER_WORKER per worker at a time, so
+  no more than that are held. workers: threads to spread them over (default: every
+  core; OpenCV, numpy and skimage's compiled step release the GIL, so two threads run
+  about twice as fast as one); progress: a tqdm description, or None for no bar; total:
+  the frame count for the bar where `frames` has no length.
   """
-  frames = np.asarray(frames)
   workers = workers or (os.cpu_count() or 1)
-  bar = functools.partial(tqdm.tqdm, total=len(frames), desc=progress, unit="frame",
-                          disable=progress is None, leave=False)
-  if workers == 1 or len(frames) == 1:
-    return float(np.mean([cpbd(f) for f in bar(frames)]))
-  with futures.ThreadPoolExecutor(workers) as pool:
-    values = list(bar(pool.map(cpbd, frames)))
+  if total is None and hasattr(frames, "__len__"):
+    total = len(frames)
+  bar = tqdm.tqdm(total=total or None, desc=progress, unit="frame", disable=progress is None,
+                  leave=False)
+  frames = iter(frames)
+  values = []
+  with futures.ThreadPoolExecutor(workers) as pool, bar:
+    while chunk := list(itertools.islice(frames, CHUNK_PER_WORKER * workers)):
+      values += pool.map(cpbd, chunk) if workers > 1 else map(cpbd, chunk)
+      bar.update(len(chunk))
+  if not values:
+    raise ValueError("no frames to measure CPBD on")
   return float(np.mean(values))
 
 

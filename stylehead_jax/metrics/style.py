@@ -27,13 +27,15 @@ aioz (the paper's released code, aioz-ai/AudioDrivenStyleTransfer src/style_metr
   points shifted by their per-axis minimum, frame-to-frame differences divided by the
   current frame's x-extent, mean point distance x 100; SMD: the 20 mouth points centred
   on their centroid, mean point distance, in pixels. The figure is the average over every
-  window length 10..100 and stride 1..19 (pairs whose window does not fit are left out,
-  as the released loop's exception handler does). Its inner loop keeps one list of
+  window length 10..100 and stride 1..19; a window longer than the clip makes the
+  released code's figure NaN (an empty mean), which `StyleSettings.released_nan`
+  reproduces and which by default is an error (`TooShort`). Its inner loop keeps one list of
   distances across all generated windows of a reference window, so the "min" is taken
   over running means (of windows 0..j), not over single windows: `aioz` reproduces that,
-  and `AIOZ_RUNNING_MEAN` says so in the output. The released code measures dlib
-  landmarks on whole frames resampled to 29.97 fps and resized to 512 x 512 (see
-  stylehead_jax/landmarks/aioz.py).
+  and `AIOZ_RUNNING_MEAN` says so in the output. It walks both tracks with the generated
+  clip's frame count (and fails where the reference is shorter): here both are cut to
+  the shorter. The released code measures dlib landmarks on whole frames resampled to
+  29.97 fps and resized to 512 x 512 (stylehead_jax/landmarks/aioz.py reproduces them).
 """
 
 from __future__ import annotations
@@ -52,6 +54,9 @@ AIOZ_WINDOWS = range(10, 101)
 AIOZ_STRIDES = range(1, 20)
 AIOZ_RUNNING_MEAN = True
 _ROWS_PER_CHUNK = 64  # reference frames per block of the frame-pair distance matrix
+# Frame-pair distances held at once by windowed_min_means (float64), whatever the
+# tracks' lengths.
+_BLOCK_ELEMENTS = 1 << 22
 
 
 def pair_distances(reference: np.ndarray, generated: np.ndarray, step: int = 1) -> np.ndarray:
@@ -87,22 +92,45 @@ def diagonal_cumsum(distances: np.ndarray) -> np.ndarray:
   return c
 
 
-def windowed_min_mean(cumsum: np.ndarray, length: int, stride: int,
-                      running_mean: bool = False) -> float:
-  """mean over reference windows s of min over generated windows j of the mean distance
-  of their `length` aligned frame pairs; `cumsum` from `diagonal_cumsum`.
+def windowed_min_means(reference, generated, pairs, running_mean: bool = False) -> list[float]:
+  """For each (length, stride) of `pairs`: the mean over reference windows s of the min
+  over generated windows j of the mean distance of their `length` aligned frame pairs.
+  Windows start on multiples of the stride; reference (N_r, P, D), generated (N_g, P, D);
+  a window that does not fit gives NaN.
 
-  `length` counts the per-frame distances in a window (F, or F - 1 for velocities).
   running_mean: the min is over the mean of windows 0..j instead (the aioz loop).
+
+  Each reference window's min is its own, so the reference is taken a block of rows at a
+  time (the rows its windows cover, with the longest window's overlap): the distances
+  held are about _BLOCK_ELEMENTS, for tracks of any length (ten minutes at 29.97 fps
+  are 18,000 frames; their whole distance matrix would take 2.6 GB).
   """
-  n_r, n_g = cumsum.shape[0] - 1, cumsum.shape[1] - 1
-  if length > min(n_r, n_g):
-    raise ValueError(f"windows of {length} frames do not fit in {n_r} and {n_g} frames")
-  sums = cumsum[length:, length:] - cumsum[:n_r + 1 - length, :n_g + 1 - length]
-  means = sums[::stride, ::stride] / length
-  if running_mean:
-    means = np.cumsum(means, axis=1) / np.arange(1, means.shape[1] + 1)
-  return float(means.min(1).mean())
+  if not pairs:
+    return []
+  reference, generated = np.asarray(reference, np.float64), np.asarray(generated, np.float64)
+  n_r, n_g = len(reference), len(generated)
+  # Windows start on multiples of their stride, so only the diagonals j - i that are
+  # multiples of the strides' gcd are read; blocks start on such multiples too.
+  step = math.gcd(*[stride for _, stride in pairs])
+  longest = max(length for length, _ in pairs)
+  advance = max(step, (_BLOCK_ELEMENTS // max(1, n_g) - longest) // step * step)
+  best = [[] for _ in pairs]
+  for first in range(0, max(0, n_r - min(length for length, _ in pairs) + 1), advance):
+    cumsum = diagonal_cumsum(pair_distances(reference[first:first + advance + longest],
+                                            generated, step))
+    for (length, stride), values in zip(pairs, best):
+      starts = range(-(-first // stride) * stride, min(first + advance, n_r - length + 1),
+                     stride)
+      if not len(starts) or length > n_g:
+        continue
+      rows = slice(starts.start - first, starts.stop - first, stride)
+      ends = slice(rows.start + length, rows.stop + length, stride)
+      sums = cumsum[ends, length::stride] - cumsum[rows, :n_g + 1 - length:stride]
+      means = sums / length
+      if running_mean:
+        means = np.cumsum(means, axis=1) / np.arange(1, means.shape[1] + 1)
+      values.append(means.min(1))
+  return [float(np.concatenate(v).mean()) if v else math.nan for v in best]
 
 
 def _clean_normalise(track) -> np.ndarray:
@@ -144,11 +172,23 @@ def per_frame(track, metric: str, protocol: str) -> np.ndarray:
 METRICS = ("sld", "slv", "smd")
 
 
+class TooShort(ValueError):
+  """A window longer than the tracks it should fit in."""
+
+  def __init__(self, window: int, reference_frames: int, generated_frames: int):
+    self.window, self.frames = window, (reference_frames, generated_frames)
+    super().__init__(f"windows of {window} frames do not fit in {reference_frames} "
+                     f"(reference) and {generated_frames} (generated) frames")
+
+
 @dataclasses.dataclass(frozen=True)
 class StyleSettings:
   protocol: str = "clean"
   window: int | None = None  # None: 60 (clean) or the 10..100 sweep (aioz)
   stride: int | None = None  # None: 30 (clean) or the 1..19 sweep (aioz)
+  # A window that does not fit: NaN for that (window, stride), which then makes the
+  # averages NaN, as the released code does (aioz); False raises TooShort.
+  released_nan: bool = False
 
   def pairs(self) -> list[tuple[int, int]]:
     if self.protocol == "clean":
@@ -166,29 +206,26 @@ class StyleSettings:
 
 def style_metrics(reference, generated, settings: StyleSettings = StyleSettings()) -> dict:
   """SLD, SLV, SMD of a generated track against a style reference track, and the
-  (window, stride) pairs they average over. Tracks (N, 68, 2|3) in pixels."""
+  (window, stride) pairs they average over. Tracks (N, 68, 2|3) in pixels. A window
+  longer than either track raises TooShort (or gives NaN: `released_nan`)."""
   if settings.protocol == "aioz":  # the released code walks both with one frame count
     n = min(len(reference), len(generated))
     reference, generated = reference[:n], generated[:n]
+  longest = max(window for window, _ in settings.pairs())
+  if longest > min(len(reference), len(generated)) and not settings.released_nan:
+    raise TooShort(longest, len(reference), len(generated))
   running = settings.protocol == "aioz" and AIOZ_RUNNING_MEAN
-  # Window starts are multiples of the stride, so only those diagonals are needed.
-  step = math.gcd(*[stride for _, stride in settings.pairs()])
-  out, used = {}, []
+  pairs = settings.pairs()
+  out = {}
   for metric in METRICS:
-    cumsum = diagonal_cumsum(pair_distances(per_frame(reference, metric, settings.protocol),
-                                            per_frame(generated, metric, settings.protocol),
-                                            step))
-    values = []
-    for window, stride in settings.pairs():
-      length = window - 1 if metric == "slv" else window
-      if window > min(len(reference), len(generated)) or length < 1:
-        continue
-      values.append(windowed_min_mean(cumsum, length, stride, running))
-      if metric == "sld":
-        used.append((window, stride))
-    if not values:
-      raise ValueError(f"no window of {settings.pairs()[0][0]} frames fits in "
-                       f"{len(reference)} and {len(generated)} frames")
-    out[metric] = float(np.mean(values))
-  out["window_stride_pairs"] = len(used)
+    # A window of F frames holds F - 1 velocities.
+    lengths = [(window - 1 if metric == "slv" else window, stride) for window, stride in pairs]
+    fits = [length >= 1 and window <= min(len(reference), len(generated))
+            for (length, _), (window, _) in zip(lengths, pairs)]
+    values = windowed_min_means(per_frame(reference, metric, settings.protocol),
+                                per_frame(generated, metric, settings.protocol),
+                                [p for p, fit in zip(lengths, fits) if fit], running)
+    values = iter(values)
+    out[metric] = float(np.mean([next(values) if fit else math.nan for fit in fits]))
+  out["window_stride_pairs"] = len(pairs)
   return out
