@@ -52,6 +52,10 @@ def get_config(arg=None):
   config.pose_temperature = 1.0
   config.pose_noise_seconds = 1.0
   config.pose_smoothing_seconds = 0.1
+  # Factors on the two above per head axis (yaw, pitch, roll, x, y): each axis' amplitude
+  # and speed like the truth's, as eval/calibrate_pose.py fits them (motion.sampling).
+  config.pose_axis_temperature = (1.0, 1.0, 1.0, 1.0, 1.0)
+  config.pose_axis_smoothing = (1.0, 1.0, 1.0, 1.0, 1.0)
 
   config.loss = ml_collections.ConfigDict()
   config.loss.mouth_weight = 5.0

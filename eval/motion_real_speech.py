@@ -3,6 +3,7 @@
   python eval/motion_real_speech.py --workdir runs/real_speech [--json OUT]
       [--shared ../shared/data] [--steps 500] [--mix_weight 0.5] [--audio_source log_mel]
       [--clips ID ...] [--set lookahead_frames=12 ...] [--generation pose_temperature=0.5 ...]
+      [--truth_smoothing 0.1] [--calibrate]
 
 For every real clip (the ten ../shared/data/voxceleb2_sample crops and the lip-synced
 talk_hdtf_aoc, talk_vr_5, talk_lp_d20 of ../shared/data/real), a Motion Generator
@@ -62,7 +63,8 @@ from configs import motion_generator as motion_generator_config
 REAL_CLIPS = ("talk_hdtf_aoc.mp4", "talk_vr_5.mp4", "talk_lp_d20.mp4")
 AUDIO_LEADS = {"talk_lp_d20.mp4": -0.267}  # seconds, sync.audio_lead on the tracked clip
 RESOLUTION = 256
-GENERATION = ("pose_temperature", "pose_noise_seconds", "pose_smoothing_seconds")
+GENERATION = ("pose_temperature", "pose_noise_seconds", "pose_smoothing_seconds",
+              "pose_axis_temperature", "pose_axis_smoothing")
 
 
 def manual_dir(workdir: str, shared: str) -> str:
@@ -150,10 +152,11 @@ def fold_config(args, data_dir: str, apc_workdir: str, held_out: str):
   return common.set_values(config, args.set)
 
 
-def score(model, clip, other, seed: int) -> dict:
+def score(model, clip, other, seed: int, truth_smoothing: float = 0.0) -> dict:
   """Mouth-opening r of the held-out clip, with its own and with another clip's audio,
   LMD, and the head's motion against the clip's tracked head (metrics/head_motion.py;
-  the other clip's tracked head as the window distance's "other" reference)."""
+  the other clip's tracked head as the window distance's "other" reference), both
+  smoothed by `truth_smoothing` seconds (motion.smooth_pose) where it is > 0."""
   import jax  # pylint: disable=g-import-not-at-top
   truth = clip["landmarks"]
   rng = jax.random.key(seed)
@@ -173,8 +176,10 @@ def score(model, clip, other, seed: int) -> dict:
       "d_v": metrics.velocity_distance(generated.landmarks, truth),
       "no_motion_d_v": metrics.velocity_distance(still, truth),
       "audio_lead_seconds": sync.audio_lead(truth, clip["audio"]).lead_seconds,
-      **head_motion.measures(motion_eval.pose_series(clip, generated),
-                             motion_eval.pose_series(clip), motion_eval.pose_series(other)),
+      **head_motion.measures(
+          motion_eval.pose_series(clip, generated),
+          motion.smooth_pose(motion_eval.pose_series(clip), truth_smoothing),
+          motion.smooth_pose(motion_eval.pose_series(other), truth_smoothing)),
   }
 
 
@@ -186,8 +191,22 @@ def with_generation(model: motion.MotionModel, values) -> motion.MotionModel:
     for key, value in overrides_lib.parse(values or []).items():
       if key not in GENERATION:
         raise SystemExit(f"--generation {key}: one of {GENERATION}")
-      config[key] = float(value)
+      config[key] = (tuple(float(v) for v in value.split("+")) if key.startswith("pose_axis_")
+                     else float(value))  # factors as a+b+c+d+e
   return motion.MotionModel(config, model.params, model.audio_params)
+
+
+def calibrated(model: motion.MotionModel, clips, seed: int, truth_smoothing: float):
+  """The model with per-axis head sampling fitted to `clips` (the fold's training clips:
+  13 real clips leave no validation set) against their truth smoothed by
+  `truth_smoothing` (evaluators/motion.calibrate_sampling)."""
+  temperature, smoothing, history = motion_eval.calibrate_sampling(
+      model, clips, resolution=RESOLUTION, chunk_frames=240, seed=seed, draws=2,
+      truth_smoothing=truth_smoothing)
+  config = model.config.copy_and_resolve_references()
+  config.pose_axis_temperature = tuple(float(v) for v in temperature)
+  config.pose_axis_smoothing = tuple(float(v) for v in smoothing)
+  return motion.MotionModel(config, model.params, model.audio_params), history
 
 
 def main(argv=None) -> int:
@@ -208,6 +227,12 @@ def main(argv=None) -> int:
   parser.add_argument("--generation", nargs="*",
                       help="score with these generation settings (a re-run reuses the "
                       f"trained folds), e.g. pose_temperature=0.5; of {GENERATION}")
+  parser.add_argument("--truth_smoothing", type=float, default=0.0,
+                      help="seconds: smooth the tracked head pose before the head-motion "
+                      "measures (its frame-to-frame motion is mostly tracking noise)")
+  parser.add_argument("--calibrate", action="store_true",
+                      help="fit each fold's per-axis head sampling to its training clips "
+                      "(against their truth smoothed by --truth_smoothing)")
   parser.add_argument("--json", help="write the results here")
   args = parser.parse_args(argv)
   os.makedirs(args.workdir, exist_ok=True)
@@ -228,8 +253,16 @@ def main(argv=None) -> int:
     started = time.time()
     result = train.train_and_evaluate(config, fold_dir)
     model = with_generation(motion.load(fold_dir), args.generation)
+    extra = {}
+    if args.calibrate:
+      model, history = calibrated(model, [c for j, c in enumerate(clips) if j != i],
+                                  config.evals.motion.seed, args.truth_smoothing)
+      extra = {"pose_axis_temperature": list(model.config.pose_axis_temperature),
+               "pose_axis_smoothing": list(model.config.pose_axis_smoothing),
+               "calibration_rounds": len(history)}
     other = clips[(i + 1) % len(clips)]
-    rows[ids[i]] = dict(score(model, clip, other, config.evals.motion.seed),
+    rows[ids[i]] = dict(score(model, clip, other, config.evals.motion.seed,
+                              args.truth_smoothing), **extra,
                         other_audio_from=ids[(i + 1) % len(clips)],
                         fold_seconds=time.time() - started,
                         synthetic_test=result["eval"]["motion"])
@@ -245,6 +278,7 @@ def main(argv=None) -> int:
              **{f"median_{k}": float(np.nanmedian([row[k] for row in rows.values()]))
                 for k in next(iter(rows.values())) if k.startswith("pose_")},
              "generation": args.generation or [],
+             "truth_smoothing": args.truth_smoothing, "calibrate": args.calibrate,
              "steps": args.steps, "mix_weight": args.mix_weight,
              "audio_source": args.audio_source, "set": args.set or [],
              "audio_leads_corrected": AUDIO_LEADS}

@@ -14,10 +14,14 @@ Representation (one definition, used by training, evaluation and generation):
   log(scale / source scale); and each torso point's offset from the head position, in
   FACE_UNITS of the frame's face width, minus the source's offsets.
 - phi_mg = posed_landmarks(face, pose) in pixels of the source's crop.
-- Head motion is sampled (models/motion_generator.py: temperature x sigma, noise with the
-  time constant config.pose_noise_seconds) and the sampled poses smoothed by a zero-phase
-  Gaussian of config.pose_smoothing_seconds (`smooth_pose`): the pose head's samples
-  change every frame, a head does not (metrics/head_motion.py measures the difference).
+- Head motion is sampled (models/motion_generator.py: mean + temperature x sigma x noise,
+  noise with the time constant config.pose_noise_seconds) and the sampled poses smoothed
+  by a zero-phase Gaussian (`smooth_pose`): the pose head's samples change every frame, a
+  head does not (metrics/head_motion.py measures the difference). Temperature and
+  smoothing are per pose value (`sampling`): config.pose_temperature and
+  pose_smoothing_seconds, times per-axis factors on the head's yaw, pitch, roll, x, y
+  (config.pose_axis_temperature, pose_axis_smoothing) that eval/calibrate_pose.py fits so
+  that each axis moves as much and as fast as the truth's.
 - Look-ahead: the model is causal in audio; its output at step t describes frame
   t - lookahead_frames, so each frame sees that many frames of audio after it (the mouth
   moves before the sound it makes). Generation pads the audio with that much silence.
@@ -44,6 +48,7 @@ from stylehead_jax import media
 from stylehead_jax.landmarks import conventions as lmk
 from stylehead_jax.landmarks import pose as pose_lib
 from stylehead_jax.landmarks import tracking
+from stylehead_jax.metrics import head_motion
 from stylehead_jax.models import audio_encoder as apc
 from stylehead_jax.models import motion_generator as mg
 from stylehead_jax.style import manifold
@@ -224,12 +229,11 @@ def _encode_audio(config_json, audio_params, log_mel, carries):
   return audio_features(config, audio_params, log_mel, carries)
 
 
-@functools.partial(jax.jit, static_argnames=("config_json", "temperature"))
-def _generate_chunk(config_json, params, features, neutral, noise, force, carries,
-                    temperature):
+@functools.partial(jax.jit, static_argnames=("config_json",))
+def _generate_chunk(config_json, params, features, neutral, noise, force, carries):
   config = ml_collections.ConfigDict(json.loads(config_json))
   return motion_generator(config).apply({"params": params}, features, neutral, noise=noise,
-                                        force=force, carries=carries, temperature=temperature)
+                                        force=force, carries=carries)
 
 
 def _silence_padded(log_mel: np.ndarray, num_frames: int) -> np.ndarray:
@@ -293,27 +297,44 @@ def correlated_noise(white, seconds: float):
   return jnp.concatenate([white[:1], rest])
 
 
-def smoothing_seconds(config) -> float:
-  """config.pose_smoothing_seconds; 0 for runs trained before it existed."""
-  return float(config.get("pose_smoothing_seconds", 0.0))
+def sampling(config, temperature: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+  """(temperatures, smoothing seconds), each (POSE_SIZE,): config.pose_temperature (or
+  `temperature`) and config.pose_smoothing_seconds for every pose value, times
+  config.pose_axis_temperature and pose_axis_smoothing (one factor per head axis,
+  head_motion.AXES: the first values) on the head's yaw, pitch, roll, x, y. Runs trained
+  before a setting existed read it as 0 smoothing and factors of 1."""
+  n = len(head_motion.AXES)
+  temperatures = np.full(mg.POSE_SIZE, config.pose_temperature if temperature is None
+                         else temperature, np.float64)
+  seconds = np.full(mg.POSE_SIZE, config.get("pose_smoothing_seconds", 0.0), np.float64)
+  for values, key in ((temperatures, "pose_axis_temperature"), (seconds, "pose_axis_smoothing")):
+    factors = np.asarray(config.get(key, (1.0,) * n), np.float64)
+    if factors.shape != (n,):
+      raise ConfigError(f"config.{key}={tuple(factors.ravel())}: one factor per head axis "
+                        f"{head_motion.AXES}")
+    values[:n] *= factors
+  return temperatures.astype(np.float32), seconds
 
 
-def smooth_pose(vectors, seconds: float, axis: int = 0):
-  """Pose vectors (..., T, ...) smoothed over `axis` (time) by a Gaussian of standard
-  deviation `seconds` (truncated at 3 of them; the ends padded with their edge values),
-  zero-phase, so the head moves no later than sampled; as they are where seconds is 0.
-  JAX or numpy."""
-  if seconds <= 0:
-    return vectors
+def smooth_pose(vectors, seconds, axis: int = 0):
+  """Pose vectors (..., T, ..., V) smoothed over `axis` (time) by a Gaussian of standard
+  deviation `seconds` (a number, or (V,) per value of the last axis; truncated at 3 of
+  them; the ends padded with their edge values), zero-phase, so the head moves no later
+  than sampled; values whose seconds are 0 stay as they are. JAX or numpy."""
   xp = jnp if isinstance(vectors, jax.Array) else np
-  sigma = seconds * media.FPS
-  radius = int(np.ceil(3 * sigma))
-  kernel = np.exp(-0.5 * (np.arange(-radius, radius + 1) / sigma) ** 2)
-  kernel = kernel / kernel.sum()
-  x = xp.moveaxis(vectors, axis, 0)
-  padded = xp.concatenate([xp.repeat(x[:1], radius, 0), x, xp.repeat(x[-1:], radius, 0)])
-  out = sum(float(w) * padded[k:k + len(x)] for k, w in enumerate(kernel))
-  return xp.moveaxis(out, 0, axis)
+  per_value = np.broadcast_to(np.asarray(seconds, np.float64), (vectors.shape[-1],))
+  out = vectors
+  for s in np.unique(per_value[per_value > 0]):
+    sigma = s * media.FPS
+    radius = int(np.ceil(3 * sigma))
+    kernel = np.exp(-0.5 * (np.arange(-radius, radius + 1) / sigma) ** 2)
+    kernel = kernel / kernel.sum()
+    x = xp.moveaxis(vectors, axis, 0)
+    padded = xp.concatenate([xp.repeat(x[:1], radius, 0), x, xp.repeat(x[-1:], radius, 0)])
+    smoothed = xp.moveaxis(sum(float(w) * padded[k:k + len(x)] for k, w in enumerate(kernel)),
+                           0, axis)
+    out = xp.where(per_value == s, smoothed, out)
+  return out
 
 
 def pose_noise(rng, steps: int, seconds: float) -> np.ndarray:
@@ -352,13 +373,13 @@ def generate_motion(audio, source_landmarks, params: MotionModel, rng, *,
     source_pose: (rotation (3, 3), translation (3,)) of the source; default PnP.
     source_torso: (3, 2); default `tracking.initial_torso`.
     temperature: times sigma of the head-pose samples (default config.pose_temperature;
-      0 gives the mean motion).
+      0 gives the mean motion), before the per-axis factors (`sampling`).
     bank, manifold_weight: project the audio features onto this bank (M, D) first
       (`stylehead_jax.style.manifold`; weight default config.manifold.weight).
   """
   config = params.config
   config_json = config.to_json()
-  temperature = config.pose_temperature if temperature is None else float(temperature)
+  temperatures, smoothing = sampling(config, temperature)
   log_mel = _to_log_mel(audio)
   frames = log_mel.shape[0] // media.MELS_PER_FRAME
   lookahead = int(config.lookahead_frames)
@@ -378,7 +399,7 @@ def generate_motion(audio, source_landmarks, params: MotionModel, rng, *,
   steps = frames + lookahead
   padded = -(-steps // chunk_frames) * chunk_frames
   mel = _silence_padded(log_mel[:frames * media.MELS_PER_FRAME], padded)
-  noise = pose_noise(rng, padded, config.pose_noise_seconds)
+  noise = pose_noise(rng, padded, config.pose_noise_seconds) * temperatures
   force = (np.arange(padded) < lookahead).astype(np.float32)
   weight = config.manifold.weight if manifold_weight is None else manifold_weight
 
@@ -392,12 +413,11 @@ def generate_motion(audio, source_landmarks, params: MotionModel, rng, *,
                                   config.manifold.num_neighbours).reshape(features.shape)
     out, motion_carries = _generate_chunk(
         config_json, params.params, features, neutral, noise[None, sl], force[None, sl],
-        motion_carries, temperature)
+        motion_carries)
     faces.append(np.asarray(out["face"][0]))
     poses.append(np.asarray(out["pose_sample"][0]))
   face = np.concatenate(faces)[lookahead:lookahead + frames] / FACE_UNITS
-  poses = smooth_pose(np.concatenate(poses)[lookahead:lookahead + frames],
-                      smoothing_seconds(config))
+  poses = smooth_pose(np.concatenate(poses)[lookahead:lookahead + frames], smoothing)
   rotation, translation, torso = decode_pose(poses, source)
   landmarks = pose_lib.posed_landmarks(face, rotation, translation).astype(np.float32)
   return MotionTrack(landmarks=landmarks, rotation=rotation, translation=translation,

@@ -2,16 +2,19 @@
 evaluate against the baselines, sharding, and the generate_motion API on real speech."""
 
 import json
+import shutil
 import sys
 
 import jax
 import jax.numpy as jnp
+import ml_collections
 import numpy as np
 import pytest
 
 from data_prep.synthetic_talking_heads import world
 from stylehead_jax import media
 from stylehead_jax import motion
+from stylehead_jax.errors import ConfigError
 from stylehead_jax.landmarks import conventions as lmk
 from stylehead_jax.landmarks import pose
 from stylehead_jax.landmarks import tracking
@@ -79,6 +82,33 @@ def test_pose_smoothing_is_zero_phase_and_removes_jitter():
   np.testing.assert_allclose(smooth[inner, 0], sway[inner] * np.exp(
       -0.5 * (2 * np.pi * 0.4 * 0.1) ** 2), atol=0.01)
   assert head_motion.jitter_share(smooth[:, :5]).max() < 1e-3
+
+
+def test_pose_smoothing_and_temperatures_per_value():
+  t = np.arange(240) / media.FPS
+  vectors = np.stack([np.sin(2 * np.pi * 10 * t + k) for k in range(motion.mg.POSE_SIZE)], -1)
+  seconds = np.zeros(motion.mg.POSE_SIZE)
+  seconds[[0, 3]] = 0.1
+  seconds[1] = 0.3
+  out = motion.smooth_pose(vectors, seconds)
+  np.testing.assert_array_equal(out[:, 2:3], vectors[:, 2:3])  # 0: as it was
+  np.testing.assert_allclose(out[:, [0, 3]], motion.smooth_pose(vectors, 0.1)[:, [0, 3]])
+  np.testing.assert_allclose(out[:, 1], motion.smooth_pose(vectors, 0.3)[:, 1])
+  np.testing.assert_allclose(np.asarray(motion.smooth_pose(jnp.asarray(vectors), seconds)),
+                             out, atol=1e-5)
+
+  config = ml_collections.ConfigDict(dict(pose_temperature=0.5, pose_smoothing_seconds=0.1))
+  temperatures, smoothing = motion.sampling(config)  # a run from before the factors
+  np.testing.assert_allclose(temperatures, 0.5)
+  np.testing.assert_allclose(smoothing, 0.1)
+  config.pose_axis_temperature = (1.0, 2.0, 3.0, 4.0, 5.0)
+  config.pose_axis_smoothing = (0.0, 1.0, 2.0, 1.0, 1.0)
+  temperatures, smoothing = motion.sampling(config, temperature=2.0)
+  np.testing.assert_allclose(temperatures, [2, 4, 6, 8, 10] + [2] * 7)
+  np.testing.assert_allclose(smoothing, [0, 0.1, 0.2, 0.1, 0.1] + [0.1] * 7)
+  config.pose_axis_temperature = (1.0, 2.0)
+  with pytest.raises(ConfigError, match="one factor per head axis"):
+    motion.sampling(config)
 
 
 def test_nearest_matches_brute_force_across_chunks():
@@ -157,6 +187,39 @@ def test_evaluate_cli_restores_and_reports_the_same_figures(trained, tmp_path):
   for key in ("lmd", "no_motion_lmd", "shuffled_audio_lmd", "d_l", "d_v", "d_a"):
     assert report["evals"]["motion"][key] == pytest.approx(result["eval"]["motion"][key],
                                                    rel=1e-5), key
+
+
+def test_calibration_brings_each_axis_towards_the_truth(trained, tmp_path):
+  """eval/calibrate_pose.py on three training clips: the fit's worst |log ratio| of
+  amplitude and speed falls from the first round, --write puts the factors where
+  motion.load reads them, and generation then uses them."""
+  apc_dir, mg_dir, config, _ = trained
+  workdir = tmp_path / "run"
+  shutil.copytree(mg_dir, workdir)
+  ids = "('train-0000-talk-001','train-0001-opera-001','train-0002-rap-001')"
+  out = tmp_path / "calibration.json"
+  proc = run([sys.executable, "eval/calibrate_pose.py", "--config",
+              "configs/motion_generator.py:runlocal", "--workdir", str(workdir),
+              f"--config.data.data_dir={config.data.data_dir}",
+              f"--config.audio.encoder_workdir={apc_dir}",
+              "--config.evals.motion.split=train", f"--config.evals.motion.clip_ids={ids}",
+              "--iterations", "3", "--draws", "2", "--json", str(out), "--write"])
+  assert "config.pose_axis_temperature" in proc.stdout, proc.stdout
+  fit = json.loads(out.read_text())
+  history = fit["history"]
+  assert history[0]["pose_axis_temperature"] == [1.0] * 5
+  assert min(h["worst_log_ratio"] for h in history[1:]) < history[0]["worst_log_ratio"], history
+  model = motion.load(str(workdir))
+  assert tuple(model.config.pose_axis_temperature) == tuple(fit["pose_axis_temperature"])
+  assert tuple(model.config.pose_axis_temperature) != (1.0,) * 5
+  temperatures, _ = motion.sampling(model.config)
+  np.testing.assert_allclose(temperatures[:5], np.asarray(fit["pose_axis_temperature"]) *
+                             config.pose_temperature, rtol=1e-6)
+  proc = run([sys.executable, "eval/calibrate_pose.py", "--config",
+              "configs/motion_generator.py:runlocal", "--workdir", str(workdir),
+              f"--config.data.data_dir={config.data.data_dir}",
+              f"--config.audio.encoder_workdir={apc_dir}"], check=False)
+  assert proc.returncode != 0 and "clip_ids" in proc.stderr and "Traceback" not in proc.stderr
 
 
 def test_missing_audio_encoder_is_a_clear_error(synthetic_data_dir, tmp_path):

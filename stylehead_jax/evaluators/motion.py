@@ -13,7 +13,8 @@ config.data.eval_split) and clip_ids (only these clips of it; () all: a validati
 kept out of training with config.data.exclude_clips).
 
 `generate`, `mean_over_clips` and `facial_maps` are the clip-level loop every
-motion evaluator shares (evaluators/style_transfer.py too).
+motion evaluator shares (evaluators/style_transfer.py too); `calibrate_sampling` fits the
+per-axis head sampling on the same loop (eval/calibrate_pose.py).
 """
 
 from __future__ import annotations
@@ -101,6 +102,68 @@ def same_style(clips, i: int) -> int | None:
     return None
   following = ((i + k) % len(clips) for k in range(1, len(clips)))
   return next((j for j in following if clips[j]["style"] == clips[i]["style"]), None)
+
+
+# --- Calibrating the head's sampling -----------------------------------------------------
+CALIBRATION_TOLERANCE = 0.03  # |log ratio| of every axis' amplitude and speed to stop at
+
+
+def calibrate_sampling(model: motion.MotionModel, clips, *, resolution: int,
+                       chunk_frames: int, seed: int = 0, iterations: int = 8,
+                       draws: int = 1, truth_smoothing: float = 0.0):
+  """Per-axis factors (config.pose_axis_temperature, pose_axis_smoothing; motion.sampling)
+  under which each head axis (head_motion.AXES) of `model`'s samples moves as much and as
+  fast as the truth of `clips` (a validation set: clips the run did not train on).
+
+  Each iteration generates every clip `draws` times (clip i's first draw from
+  fold_in(key(seed), i), as the evaluator draws it; more draws, fewer chance factors) and
+  takes the median over clips and draws of the amplitude ratio A and the speed ratio V of
+  each axis; then smoothing factor x= V / A (a head moving fast for
+  its size is smoothed more; only where config.pose_smoothing_seconds > 0) and
+  temperature factor /= A. It stops once every |log A| and |log V| is below
+  CALIBRATION_TOLERANCE, or after `iterations`. The mean motion does not scale with the
+  temperature, so an axis whose mean alone moves more than the truth goes towards 0.
+  Axes whose truth does not move keep their factors. `truth_smoothing` (seconds) smooths
+  the truth first (motion.smooth_pose): for tracked footage, whose frame-to-frame pose is
+  mostly tracking noise.
+
+  Returns (temperature factors, smoothing factors) of the iteration whose worst |log
+  ratio| was smallest, and the history: per iteration the factors and the medians.
+  """
+  n = len(head_motion.AXES)
+  temperature = np.asarray(model.config.get("pose_axis_temperature", (1.0,) * n), np.float64)
+  smoothing = np.asarray(model.config.get("pose_axis_smoothing", (1.0,) * n), np.float64)
+  smoothed = model.config.get("pose_smoothing_seconds", 0.0) > 0
+  truth = [motion.smooth_pose(pose_series(clip), truth_smoothing) for clip in clips]
+  rng = jax.random.key(seed)
+  history = []
+  for _ in range(iterations):
+    config = model.config.copy_and_resolve_references()
+    config.pose_axis_temperature = tuple(float(v) for v in temperature)
+    config.pose_axis_smoothing = tuple(float(v) for v in smoothing)
+    trial = motion.MotionModel(config, model.params, model.audio_params)
+    keys = [(i, jax.random.fold_in(jax.random.fold_in(rng, i), d) if d else
+             jax.random.fold_in(rng, i)) for i in range(len(clips)) for d in range(draws)]
+    rows = [head_motion.ratios(pose_series(clips[i], generate(
+        trial, clips[i], key, resolution=resolution, chunk_frames=chunk_frames)), truth[i])
+            for i, key in keys]
+    amplitude, speed = (np.array([np.nanmedian([r[f"pose_{kind}_ratio_{a}"] for r in rows])
+                                  for a in head_motion.AXES])
+                        for kind in ("amplitude", "speed"))
+    moving = np.isfinite(amplitude) & np.isfinite(speed) & (amplitude > 0) & (speed > 0)
+    worst = float(np.max(np.abs(np.log(np.where(moving, [amplitude, speed], 1.0)))))
+    history.append({"pose_axis_temperature": temperature.tolist(),
+                    "pose_axis_smoothing": smoothing.tolist(), "amplitude_ratio":
+                    amplitude.tolist(), "speed_ratio": speed.tolist(), "worst_log_ratio": worst})
+    if worst < CALIBRATION_TOLERANCE:
+      break
+    a = np.where(moving, amplitude, 1.0)
+    if smoothed:
+      smoothing = smoothing * np.where(moving, speed, 1.0) / a
+    temperature = temperature / a
+  best = min(history, key=lambda h: h["worst_log_ratio"])
+  return (np.asarray(best["pose_axis_temperature"]), np.asarray(best["pose_axis_smoothing"]),
+          history)
 
 
 # --- The evaluator ----------------------------------------------------------------------

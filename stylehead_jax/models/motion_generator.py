@@ -12,7 +12,8 @@ Two heads share a stack of unidirectional LSTMs over the audio:
   context and the previous frame's pose and predicts a Gaussian over the next (its mean
   bounded by POSE_LIMIT). Training feeds the true previous pose (teacher forcing, with
   noise added so the model does not lean on it alone); generation feeds back its own
-  samples, drawn at `temperature` x sigma.
+  samples, mean + sigma x noise (the caller scales the noise: temperatures per pose value,
+  stylehead_jax.motion.sampling).
 
 Everything is causal, so audio of any length streams through in chunks (`carries`).
 """
@@ -35,7 +36,6 @@ class PoseStep(nn.Module):
   (mean, log_std, sample)). Where `force` is 1 the next step sees `target` as the previous
   pose (teacher forcing), elsewhere its own sample."""
   hidden: int
-  temperature: float = 1.0
 
   @nn.compact
   def __call__(self, carry, inputs):
@@ -53,7 +53,7 @@ class PoseStep(nn.Module):
     # bias in its estimate cannot accumulate into a drift over a long generation.
     mean = POSE_LIMIT * jnp.tanh(raw / POSE_LIMIT)
     log_std = jnp.clip(log_std, *LOG_STD_RANGE)
-    sample = mean + self.temperature * jnp.exp(log_std) * noise
+    sample = mean + jnp.exp(log_std) * noise
     following = jnp.where(force[:, None] > 0, target, sample)
     return (lstm_carry, following), (mean, log_std, sample)
 
@@ -62,8 +62,8 @@ class MotionGenerator(nn.Module):
   """Motion Generator: (audio (B, T, 2 D), neutral (B, 68, 3)) -> outputs, carries.
 
   The pose head is teacher-forced with `pose_targets` (B, T, POSE_SIZE) where `force`
-  (B, T) is 1 (training: everywhere) and samples from `noise` (B, T, POSE_SIZE) standard
-  normal elsewhere (generation); missing arrays are zeros. `carries` continues a stream.
+  (B, T) is 1 (training: everywhere) and samples mean + sigma x `noise` (B, T, POSE_SIZE)
+  elsewhere (generation: standard normal times the temperatures); missing arrays are zeros. `carries` continues a stream.
 
   Returns:
     {"face": (B, T, 68, 3) canonical faces, "pose_mean", "pose_log_std", "pose_sample":
@@ -76,7 +76,7 @@ class MotionGenerator(nn.Module):
 
   @nn.compact
   def __call__(self, audio, neutral, *, pose_targets=None, noise=None, force=None,
-               carries=None, temperature: float = 1.0):
+               carries=None):
     batch, frames = audio.shape[:2]
     carries = carries or {}
     # The face's shape, not its size or offset, identifies it: normalise the flat vector.
@@ -110,7 +110,7 @@ class MotionGenerator(nn.Module):
       force = jnp.ones((batch, frames), audio.dtype)
     scan = nn.scan(PoseStep, variable_broadcast="params", split_rngs={"params": False},
                    in_axes=1, out_axes=1)
-    step = scan(self.pose_hidden, temperature, name="pose")
+    step = scan(self.pose_hidden, name="pose")
     pose_carry = carries.get("pose")
     if pose_carry is None:
       zeros = jnp.zeros((batch, self.pose_hidden), audio.dtype)

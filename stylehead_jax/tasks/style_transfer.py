@@ -145,12 +145,12 @@ def motions(params, audio_params, batch, rng, config):
   b, t = features.shape[:2]
   n = run.lookahead_frames
   white = jax.random.normal(rng, (t, b, targets["pose"].shape[-1]))
-  noise = jnp.swapaxes(motion.correlated_noise(white, run.pose_noise_seconds), 0, 1)
+  temperatures, smoothing = motion.sampling(run)
+  noise = jnp.swapaxes(motion.correlated_noise(white, run.pose_noise_seconds), 0, 1) * temperatures
   force = jnp.broadcast_to((jnp.arange(t) < n).astype(features.dtype), (b, t))
   out, _ = motion.motion_generator(run).apply(
-      {"params": params}, features, targets["neutral"], noise=noise, force=force,
-      temperature=run.pose_temperature)
-  pose = motion.smooth_pose(out["pose_sample"][:, n:], motion.smoothing_seconds(run), axis=1)
+      {"params": params}, features, targets["neutral"], noise=noise, force=force)
+  pose = motion.smooth_pose(out["pose_sample"][:, n:], smoothing, axis=1)
   phi_mg = motion.style_motion(out["face"][:, n:], pose)
   phi_s = motion.style_motion(targets["face"], targets["pose"])
   return phi_mg, phi_s
