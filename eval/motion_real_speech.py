@@ -13,7 +13,11 @@ held-out clip's first frame from its soundtrack (motion.generate_motion, the inf
 path). Per held-out clip it reports the Pearson r between the predicted and the tracked
 inner-mouth opening, the same model's r when fed another clip's audio (cut or tiled to
 length), LMD and D-V against the no-motion baseline, and the head's motion against the
-clip's tracked head (metrics/head_motion.py); then medians over clips.
+clip's tracked head (metrics/head_motion.py); then medians over clips. The tracked head
+pose of real footage is mostly frame-to-frame tracking noise (76-86% of its velocity
+power above 4 Hz): --truth_smoothing S smooths it (and the other clip's) as generation
+smooths its samples before the head-motion measures. --calibrate fits each fold's per-axis
+head sampling to the fold's training clips (evaluators/motion.calibrate_sampling).
 
 talk_lp_d20's soundtrack is off its mouth: stylehead_jax.metrics.sync measures the
 audio 0.267 s behind the mouth on its tracked landmarks (r 0.67 there, 0.18 as is), so
