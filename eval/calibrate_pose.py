@@ -24,7 +24,6 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow loads
 
 from absl import app
 from absl import flags
-import jax
 
 from stylehead_jax import datasets
 from stylehead_jax import input_pipeline
@@ -62,9 +61,9 @@ def main(argv):
     sys.exit(f"error: {e}")
   resolution = motion_eval.crop_size(builder)
   # This command's generation settings; the fit starts from its factors.
-  for key in ("pose_temperature", "pose_noise_seconds", "pose_smoothing_seconds",
-              "pose_axis_temperature", "pose_axis_smoothing"):
-    model.config[key] = config[key]
+  model = model.with_settings(**{key: config[key] for key in (
+      "pose_temperature", "pose_noise_seconds", "pose_smoothing_seconds",
+      "pose_axis_temperature", "pose_axis_smoothing")})
   temperature, smoothing, history = motion_eval.calibrate_sampling(
       model, clips, resolution=resolution, chunk_frames=ev.chunk_frames, seed=ev.seed,
       iterations=_ITERATIONS.value, draws=_DRAWS.value)
@@ -81,7 +80,7 @@ def main(argv):
       json.dump({"workdir": workdir, "clip_ids": list(ev.clip_ids),
                  "pose_axis_temperature": t, "pose_axis_smoothing": s, "history": history},
                 f, indent=1)
-  if _WRITE.value and jax.process_index() == 0:
+  if _WRITE.value:
     path = os.path.join(workdir, "config.json")
     with open(path) as f:
       run_config = json.load(f)

@@ -190,14 +190,13 @@ def score(model, clip, other, seed: int, truth_smoothing: float = 0.0) -> dict:
 def with_generation(model: motion.MotionModel, values) -> motion.MotionModel:
   """The model with its generation settings (pose_temperature, pose_noise_seconds,
   pose_smoothing_seconds) overridden: scoring only, training is unaffected."""
-  config = model.config.copy_and_resolve_references()
-  with config.unlocked():
-    for key, value in overrides_lib.parse(values or []).items():
-      if key not in GENERATION:
-        raise SystemExit(f"--generation {key}: one of {GENERATION}")
-      config[key] = (tuple(float(v) for v in value.split("+")) if key.startswith("pose_axis_")
+  settings = {}
+  for key, value in overrides_lib.parse(values or []).items():
+    if key not in GENERATION:
+      raise SystemExit(f"--generation {key}: one of {GENERATION}")
+    settings[key] = (tuple(float(v) for v in value.split("+")) if key.startswith("pose_axis_")
                      else float(value))  # factors as a+b+c+d+e
-  return motion.MotionModel(config, model.params, model.audio_params)
+  return model.with_settings(**settings)
 
 
 def calibrated(model: motion.MotionModel, clips, seed: int, truth_smoothing: float):
@@ -207,10 +206,8 @@ def calibrated(model: motion.MotionModel, clips, seed: int, truth_smoothing: flo
   temperature, smoothing, history = motion_eval.calibrate_sampling(
       model, clips, resolution=RESOLUTION, chunk_frames=240, seed=seed, draws=2,
       truth_smoothing=truth_smoothing)
-  config = model.config.copy_and_resolve_references()
-  config.pose_axis_temperature = tuple(float(v) for v in temperature)
-  config.pose_axis_smoothing = tuple(float(v) for v in smoothing)
-  return motion.MotionModel(config, model.params, model.audio_params), history
+  return model.with_settings(pose_axis_temperature=temperature,
+                             pose_axis_smoothing=smoothing), history
 
 
 def main(argv=None) -> int:

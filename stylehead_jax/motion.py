@@ -148,6 +148,16 @@ class MotionModel:
   params: Any
   audio_params: Any
 
+  def with_settings(self, **values) -> "MotionModel":
+    """The same networks with these config values changed (generation settings such as
+    pose_temperature or pose_axis_temperature); this model's config is left as it is."""
+    config = self.config.copy_and_resolve_references()
+    with config.unlocked():
+      for key, value in values.items():
+        is_sequence = isinstance(value, (tuple, list, np.ndarray))
+        config[key] = tuple(float(v) for v in value) if is_sequence else value
+    return MotionModel(config, self.params, self.audio_params)
+
 
 def load(workdir: str, step: int | None = None) -> MotionModel:
   """The Motion Generator of a motion_generator training workdir (latest checkpoint)."""

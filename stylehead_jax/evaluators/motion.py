@@ -138,10 +138,8 @@ def calibrate_sampling(model: motion.MotionModel, clips, *, resolution: int,
   rng = jax.random.key(seed)
   history = []
   for _ in range(iterations):
-    config = model.config.copy_and_resolve_references()
-    config.pose_axis_temperature = tuple(float(v) for v in temperature)
-    config.pose_axis_smoothing = tuple(float(v) for v in smoothing)
-    trial = motion.MotionModel(config, model.params, model.audio_params)
+    trial = model.with_settings(pose_axis_temperature=temperature,
+                                pose_axis_smoothing=smoothing)
     keys = [(i, jax.random.fold_in(jax.random.fold_in(rng, i), d) if d else
              jax.random.fold_in(rng, i)) for i in range(len(clips)) for d in range(draws)]
     rows = [head_motion.ratios(pose_series(clips[i], generate(
