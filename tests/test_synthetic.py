@@ -101,6 +101,11 @@ def test_built_dataset_is_aligned(synthetic_data_dir):
   info = builder.info
   assert info.splits["train"].num_examples == 8 * 4 * 2
   assert info.splits["test"].num_examples == 4 * 4 * 1
+  assert info.splits["validation"].num_examples == 8 * 4 * 1
+  speakers = {split: {ex["speaker_id"] for ex in builder.as_dataset(split=split).map(
+      lambda e: {"speaker_id": e["speaker_id"]}).as_numpy_iterator()} for split in info.splits}
+  assert len(speakers["validation"]) == 8 and not speakers["validation"] & (
+      speakers["train"] | speakers["test"])
   ex = next(iter(builder.as_dataset(split="test").take(1).as_numpy_iterator()))
   t = len(ex["frames"])
   assert ex["frames"].shape == (t, 64, 64, 3) and ex["region_maps"].shape == (t, 64, 64, 1)

@@ -24,7 +24,9 @@ from stylehead_jax import media
 from stylehead_jax import overrides as overrides_lib
 from stylehead_jax.landmarks import regions
 
-SPLITS = ("train", "test")
+# validation: speakers of its own, as many utterances as test, for choosing settings (say
+# the head-motion sampling, eval/calibrate_pose.py) without looking at the test split.
+SPLITS = ("train", "validation", "test")
 
 
 @dataclasses.dataclass(kw_only=True)
@@ -43,11 +45,13 @@ def make_config(overrides: dict[str, str] | None = None) -> SyntheticTalkingHead
 class SyntheticTalkingHeads(tfds.core.GeneratorBasedBuilder):
   """Procedural speakers talking and singing in four styles."""
 
-  VERSION = tfds.core.Version("1.1.0")
+  VERSION = tfds.core.Version("1.2.0")
   RELEASE_NOTES = {
       "1.0.0": "First release: four styles, formant synthesis, 60 fps.",
       "1.1.0": "head_pose translation is the image position of the face's origin (the "
                "nose tip), as landmarks/pose.py defines it and PnP measures it.",
+      "1.2.0": "A validation split: num_validation_speakers speakers of its own; train and "
+               "test as in 1.1.0.",
   }
   BUILDER_CONFIGS = [make_config()]
 
@@ -70,7 +74,8 @@ class SyntheticTalkingHeads(tfds.core.GeneratorBasedBuilder):
 
   def _generate_examples(self, split: str):
     cfg = self.builder_config.world
-    num_speakers = cfg.num_train_speakers if split == "train" else cfg.num_test_speakers
+    num_speakers = {"train": cfg.num_train_speakers, "validation": cfg.num_validation_speakers,
+                    "test": cfg.num_test_speakers}[split]
     per_style = cfg.utterances_per_style if split == "train" else cfg.test_utterances_per_style
     for s in range(num_speakers):
       for style in cfg.styles:

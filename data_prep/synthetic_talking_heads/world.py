@@ -96,8 +96,9 @@ class WorldConfig:
   resolution: int = 64
   num_train_speakers: int = 8
   num_test_speakers: int = 4
+  num_validation_speakers: int = 8  # held-out speakers for choosing settings
   utterances_per_style: int = 2  # per speaker and style, train split
-  test_utterances_per_style: int = 1
+  test_utterances_per_style: int = 1  # and validation split
   styles: tuple[str, ...] = STYLES
   min_seconds: float = 2.0
   max_seconds: float = 4.0
