@@ -1,5 +1,6 @@
 # make demo: create .venv, install the locked versions, build the synthetic world, train the
-#   audio encoder and the Motion Generator on it (:runlocal, 3 seeds), evaluate each against
+#   audio encoder and the Motion Generator on it (:runlocal, 3 seeds), fit each run's head
+#   sampling on the validation speakers (eval/calibrate_pose.py), evaluate each against
 #   its baselines and report the figures as mean and spread over the seeds (JSON); train
 #   Style Mapping and the Style-Aware Generator (:runlocal, DEMO_IMAGE_STEPS steps each),
 #   then animate a held-out speaker in a held-out style and report the video's figures
@@ -17,6 +18,8 @@ DEMO_WORKDIR ?= $(CURDIR)/runs/demo
 DEMO_SEEDS ?= 0 1 2
 DEMO_IMAGE_STEPS ?= 250
 PYTEST_ARGS ?=
+# make demo's head-motion figures (evaluators/motion.py)
+POSE_RATIOS := pose_amplitude_ratio_yaw,pose_amplitude_ratio_pitch,pose_amplitude_ratio_roll,pose_amplitude_ratio_x,pose_amplitude_ratio_y,pose_speed_ratio_yaw,pose_speed_ratio_pitch,pose_speed_ratio_roll,pose_speed_ratio_x,pose_speed_ratio_y
 
 .PHONY: install demo test lock clean
 
@@ -51,13 +54,18 @@ demo: $(STAMP)
 	  $(BIN)/python -m stylehead_jax.train --config configs/motion_generator.py:runlocal \
 	    --config.data.data_dir=$(DATA_DIR) --config.audio.encoder_workdir=$(DEMO_WORKDIR)/audio_encoder \
 	    --config.seed=$$seed --workdir $(DEMO_WORKDIR)/motion_generator/seed_$$seed && \
+	  $(BIN)/python eval/calibrate_pose.py --config configs/motion_generator.py:runlocal \
+	    --config.data.data_dir=$(DATA_DIR) --config.audio.encoder_workdir=$(DEMO_WORKDIR)/audio_encoder \
+	    --workdir $(DEMO_WORKDIR)/motion_generator/seed_$$seed --iterations 10 --draws 2 \
+	    --flags $(DEMO_WORKDIR)/motion_generator/seed_$$seed/pose_sampling.flags --write && \
 	  $(BIN)/python -m stylehead_jax.evaluate --config configs/motion_generator.py:runlocal \
 	    --config.data.data_dir=$(DATA_DIR) --config.audio.encoder_workdir=$(DEMO_WORKDIR)/audio_encoder \
 	    --config.seed=$$seed --workdir $(DEMO_WORKDIR)/motion_generator/seed_$$seed \
+	    $$(cat $(DEMO_WORKDIR)/motion_generator/seed_$$seed/pose_sampling.flags) \
 	    --json $(DEMO_WORKDIR)/motion_generator/seed_$$seed/eval.json || exit 1; \
 	done
 	$(BIN)/python eval/seeds.py $(DEMO_WORKDIR)/motion_generator/seed_*/eval.json \
-	  --headline lmd,d_l,d_v,no_motion_lmd,no_motion_d_l,no_motion_d_v,pose_window_distance,pose_window_distance_still --json $(DEMO_WORKDIR)/motion_generator/eval.json
+	  --headline lmd,d_l,d_v,no_motion_lmd,no_motion_d_l,no_motion_d_v,pose_window_distance,pose_window_distance_still,$(POSE_RATIOS) --json $(DEMO_WORKDIR)/motion_generator/eval.json
 	$(BIN)/python -m stylehead_jax.train --config configs/style_mapping.py:runlocal \
 	  --config.data.data_dir=$(DATA_DIR) --config.total_steps=$(DEMO_IMAGE_STEPS) \
 	  --config.evals.isp.max_clips=4 --workdir $(DEMO_WORKDIR)/style_mapping

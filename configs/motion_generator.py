@@ -28,6 +28,11 @@ def get_config(arg=None):
       "synthetic_talking_heads", motion.FEATURES, window_frames=240,  # 4 s
       overrides=f"resolution={media.CROP_SIZE},num_train_speakers=64,utterances_per_style=8")
   config.data.exclude_clips = ()  # clip ids kept out of training (leave-one-out)
+  # Clips for choosing generation settings (eval/calibrate_pose.py), never the eval split:
+  # the synthetic world's validation speakers; on data without a validation split, train
+  # clips kept out of training (exclude_clips). () : all of the split.
+  config.data.validation_split = "validation"
+  config.data.validation_clip_ids = ()
   # A second training source (say real footage: talking_head_videos), mixed in seeded.
   config.data.mix = ml_collections.ConfigDict()
   config.data.mix.name = ""  # "" : none
@@ -46,16 +51,19 @@ def get_config(arg=None):
   config.model.identity_features = 128
   config.model.pose_hidden = 128
   config.lookahead_frames = 6  # 100 ms of audio after each frame
-  # Head-motion sampling, chosen on a validation split of the training speakers (README,
-  # "Head motion"): sigma scale of the samples, time constant of their noise (0: white),
-  # and the zero-phase Gaussian smoothing of the sampled poses (0: none).
+  # Head-motion sampling, chosen on validation clips (README, "Head motion"): sigma scale
+  # of the samples, time constant of their noise (0: white; it starts at 0 on the source
+  # frame), and the zero-phase Gaussian smoothing of the sampled poses (0: none).
   config.pose_temperature = 1.0
-  config.pose_noise_seconds = 1.0
+  config.pose_noise_seconds = 0.5
   config.pose_smoothing_seconds = 0.1
   # Factors on the two above per head axis (yaw, pitch, roll, x, y): each axis' amplitude
   # and speed like the truth's, as eval/calibrate_pose.py fits them (motion.sampling).
   config.pose_axis_temperature = (1.0, 1.0, 1.0, 1.0, 1.0)
   config.pose_axis_smoothing = (1.0, 1.0, 1.0, 1.0, 1.0)
+  # Correlation of the noise on those axes (5 x 5, row-major), as the truth's frame-to-frame
+  # changes correlate (yaw with x, pitch with y); calibrate_pose measures it. Identity: none.
+  config.pose_axis_correlation = tuple(float(i == j) for i in range(5) for j in range(5))
 
   config.loss = ml_collections.ConfigDict()
   config.loss.mouth_weight = 5.0

@@ -2,16 +2,19 @@
 
   python eval/calibrate_pose.py --config configs/motion_generator.py:runlocal \\
       --workdir RUN --config.data.data_dir=DIR --config.audio.encoder_workdir=APC \\
-      --config.evals.motion.split=train --config.evals.motion.clip_ids="('id', ...)" \\
-      [--iterations 8] [--draws 4] [--json OUT] [--write]
+      [--iterations 8] [--draws 4] [--json OUT] [--flags OUT] [--write]
 
-The clips are config.evals.motion's (split and clip_ids): give clips the run did not
-train on (config.data.exclude_clips), never the test split. The fit
-(evaluators/motion.calibrate_sampling) finds the factors config.pose_axis_temperature and
-config.pose_axis_smoothing under which each head axis (yaw, pitch, roll, x, y) of the
-samples has the median amplitude and speed of the truth's; it prints them as config lines
-and flags, and with --write puts them into RUN/config.json, where motion.load (animate)
-reads them (a later training run in RUN writes its own config there again).
+The clips are config.data.validation_split's (the synthetic world's validation speakers),
+only config.data.validation_clip_ids of it where given: on data without a validation
+split, clips of the train split the run did not train on (config.data.exclude_clips).
+Never the evaluation split. The fit (evaluators/motion.calibrate_sampling) measures how
+the truth's head axes move together (config.pose_axis_correlation) and finds the factors
+config.pose_axis_temperature and config.pose_axis_smoothing under which each head axis
+(yaw, pitch, roll, x, y) of the samples has the median amplitude and speed of the
+truth's; it prints them as config lines and flags. --flags writes the flags to a file
+(one per line: `evaluate ... $(cat FILE)`, as make demo does); --write puts them into
+RUN/config.json, where motion.load (animate) reads them (a later training run in RUN
+writes its own config there again).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow loads
 
 from absl import app
 from absl import flags
+import numpy as np
 
 from stylehead_jax import datasets
 from stylehead_jax import input_pipeline
@@ -36,6 +40,7 @@ from stylehead_jax.metrics import head_motion
 _ITERATIONS = flags.DEFINE_integer("iterations", 8, "At most this many rounds of generation.")
 _DRAWS = flags.DEFINE_integer("draws", 4, "Head-motion draws per clip in each round.")
 _JSON = flags.DEFINE_string("json", None, "Also write the factors and the history here.")
+_FLAGS_OUT = flags.DEFINE_string("flags", None, "Also write them as config flags here.")
 _WRITE = flags.DEFINE_bool("write", False, "Put the factors into WORKDIR/config.json.")
 
 
@@ -48,15 +53,19 @@ def main(argv):
     raise app.UsageError(f"unexpected arguments: {argv[1:]}")
   config, workdir = flags.FLAGS.config, os.path.abspath(flags.FLAGS.workdir)
   train.log_to_workdir(workdir, "calibrate_pose")
-  ev = config.evals.motion
+  ev, data = config.evals.motion, config.data
+  split, clip_ids = data.validation_split, tuple(data.validation_clip_ids)
   try:
-    if not ev.clip_ids:
-      raise ConfigError("give the validation clips with --config.evals.motion.clip_ids "
-                        "(clips the run did not train on)")
+    if split == data.eval_split:
+      raise ConfigError(f"config.data.validation_split={split!r} is the evaluation split: "
+                        "choose settings on other clips")
     model = motion.load(workdir)
-    builder = datasets.get_builder(config.data)
-    clips = list(input_pipeline.clips(builder, ev.split or config.data.eval_split,
-                                      motion.FEATURES, clip_ids=tuple(ev.clip_ids)))
+    builder = datasets.get_builder(data)
+    if split not in builder.info.splits:
+      raise ConfigError(f"{data.name} has no split {split!r} (it has "
+                        f"{', '.join(builder.info.splits)}): set config.data.validation_split"
+                        " and validation_clip_ids to clips the run did not train on")
+    clips = list(input_pipeline.clips(builder, split, motion.FEATURES, clip_ids=clip_ids))
   except (FileNotFoundError, ConfigError) as e:
     sys.exit(f"error: {e}")
   resolution = motion_eval.crop_size(builder)
@@ -64,27 +73,34 @@ def main(argv):
   model = model.with_settings(**{key: config[key] for key in (
       "pose_temperature", "pose_noise_seconds", "pose_smoothing_seconds",
       "pose_axis_temperature", "pose_axis_smoothing")})
-  temperature, smoothing, history = motion_eval.calibrate_sampling(
+  settings, history = motion_eval.calibrate_sampling(
       model, clips, resolution=resolution, chunk_frames=ev.chunk_frames, seed=ev.seed,
       iterations=_ITERATIONS.value, draws=_DRAWS.value)
-  print(f"{len(clips)} clips x {_DRAWS.value} draws; axes {head_motion.AXES}")
+  print(f"{len(clips)} clips of {split!r} x {_DRAWS.value} draws; axes {head_motion.AXES}")
+  print("  correlation of the truth's frame-to-frame changes:")
+  for axis, row in zip(head_motion.AXES, np.reshape(settings["pose_axis_correlation"],
+                                                    (len(head_motion.AXES), -1))):
+    print(f"    {axis:>5} {_fmt(row)}")
   for i, h in enumerate(history):
     print(f"  {i}: temperature x {_fmt(h['pose_axis_temperature'])}  smoothing x "
           f"{_fmt(h['pose_axis_smoothing'])}  ->  amplitude {_fmt(h['amplitude_ratio'])}  "
           f"speed {_fmt(h['speed_ratio'])}")
-  t, s = tuple(round(float(v), 3) for v in temperature), tuple(round(float(v), 3) for v in smoothing)
-  print(f"config.pose_axis_temperature = {t}\nconfig.pose_axis_smoothing = {s}")
-  print(f'flags: --config.pose_axis_temperature="{t}" --config.pose_axis_smoothing="{s}"')
+  lines = [f"--config.{key}=({','.join(map(str, values))})" for key, values in settings.items()]
+  for key, values in settings.items():
+    print(f"config.{key} = {values}")
+  print("flags: " + " ".join(lines))
+  if _FLAGS_OUT.value:
+    with open(_FLAGS_OUT.value, "w") as f:
+      f.write("".join(line + "\n" for line in lines))
   if _JSON.value:
     with open(_JSON.value, "w") as f:
-      json.dump({"workdir": workdir, "clip_ids": list(ev.clip_ids),
-                 "pose_axis_temperature": t, "pose_axis_smoothing": s, "history": history},
-                f, indent=1)
+      json.dump({"workdir": workdir, "split": split, "clip_ids": list(clip_ids), **settings,
+                 "history": history}, f, indent=1)
   if _WRITE.value:
     path = os.path.join(workdir, "config.json")
     with open(path) as f:
       run_config = json.load(f)
-    run_config.update(pose_axis_temperature=t, pose_axis_smoothing=s)
+    run_config.update(settings)
     with open(path, "w") as f:
       json.dump(run_config, f, indent=1)
     print(f"wrote them into {path}")

@@ -68,7 +68,7 @@ REAL_CLIPS = ("talk_hdtf_aoc.mp4", "talk_vr_5.mp4", "talk_lp_d20.mp4")
 AUDIO_LEADS = {"talk_lp_d20.mp4": -0.267}  # seconds, sync.audio_lead on the tracked clip
 RESOLUTION = 256
 GENERATION = ("pose_temperature", "pose_noise_seconds", "pose_smoothing_seconds",
-              "pose_axis_temperature", "pose_axis_smoothing")
+              "pose_axis_temperature", "pose_axis_smoothing", "pose_axis_correlation")
 
 
 def manual_dir(workdir: str, shared: str) -> str:
@@ -203,11 +203,10 @@ def calibrated(model: motion.MotionModel, clips, seed: int, truth_smoothing: flo
   """The model with per-axis head sampling fitted to `clips` (the fold's training clips:
   13 real clips leave no validation set) against their truth smoothed by
   `truth_smoothing` (evaluators/motion.calibrate_sampling)."""
-  temperature, smoothing, history = motion_eval.calibrate_sampling(
+  settings, history = motion_eval.calibrate_sampling(
       model, clips, resolution=RESOLUTION, chunk_frames=240, seed=seed, draws=2,
       truth_smoothing=truth_smoothing)
-  return model.with_settings(pose_axis_temperature=temperature,
-                             pose_axis_smoothing=smoothing), history
+  return model.with_settings(**settings), history
 
 
 def main(argv=None) -> int:
@@ -258,9 +257,9 @@ def main(argv=None) -> int:
     if args.calibrate:
       model, history = calibrated(model, [c for j, c in enumerate(clips) if j != i],
                                   config.evals.motion.seed, args.truth_smoothing)
-      extra = {"pose_axis_temperature": list(model.config.pose_axis_temperature),
-               "pose_axis_smoothing": list(model.config.pose_axis_smoothing),
-               "calibration_rounds": len(history)}
+      extra = {key: list(model.config[key]) for key in (
+          "pose_axis_temperature", "pose_axis_smoothing", "pose_axis_correlation")}
+      extra["calibration_rounds"] = len(history)
     other = clips[(i + 1) % len(clips)]
     rows[ids[i]] = dict(score(model, clip, other, config.evals.motion.seed,
                               args.truth_smoothing), **extra,

@@ -21,7 +21,9 @@ Representation (one definition, used by training, evaluation and generation):
   smoothing are per pose value (`sampling`): config.pose_temperature and
   pose_smoothing_seconds, times per-axis factors on the head's yaw, pitch, roll, x, y
   (config.pose_axis_temperature, pose_axis_smoothing) that eval/calibrate_pose.py fits so
-  that each axis moves as much and as fast as the truth's.
+  that each axis moves as much and as fast as the truth's. The noise starts at zero on the
+  source frame (the head starts at the portrait's pose) and couples the axes as the
+  truth's changes are coupled (config.pose_axis_correlation, `noise_mixing`).
 - Look-ahead: the model is causal in audio; its output at step t describes frame
   t - lookahead_frames, so each frame sees that many frames of audio after it (the mouth
   moves before the sound it makes). Generation pads the audio with that much silence.
@@ -290,21 +292,24 @@ class MotionTrack:
   torso: np.ndarray  # (T, 3, 2)
 
 
-def correlated_noise(white, seconds: float):
-  """AR(1) noise over the leading (time) axis of standard normal `white` (T, ...):
-  e_0 = n_0, e_t = rho e_t-1 + sqrt(1 - rho^2) n_t with rho = exp(-1 / (seconds x 60)), so
-  sampled head motion wanders smoothly instead of jittering frame to frame (white noise
-  where seconds is 0). Every e_t stays standard normal."""
+def correlated_noise(white, seconds: float, start: int = 0):
+  """AR(1) noise over the leading (time) axis of standard normal `white` (T, ...), zero up
+  to step `start` (the source frame: a sampled head starts at the portrait's pose) and
+  from there e_t = rho e_t-1 + sqrt(1 - rho^2) n_t with rho = exp(-1 / (seconds x 60)), so
+  sampled head motion wanders away smoothly instead of jittering frame to frame (white
+  noise where seconds is 0). e_t has variance 1 - rho^(2 (t - start)): it grows to standard
+  normal over about `seconds`, as a head moves away from where it was."""
   rho = float(np.exp(-1.0 / (seconds * media.FPS))) if seconds > 0 else 0.0
   gain = float(np.sqrt(1.0 - rho ** 2))
+  white = jnp.asarray(white)
+  after = (jnp.arange(white.shape[0]) > start).reshape((-1,) + (1,) * (white.ndim - 1))
 
   def step(previous, n):
     e = rho * previous + gain * n
     return e, e
 
-  white = jnp.asarray(white)
-  _, rest = jax.lax.scan(step, white[0], white[1:])
-  return jnp.concatenate([white[:1], rest])
+  _, out = jax.lax.scan(step, jnp.zeros_like(white[0]), jnp.where(after, white, 0.0))
+  return out
 
 
 def sampling(config, temperature: float | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -326,11 +331,37 @@ def sampling(config, temperature: float | None = None) -> tuple[np.ndarray, np.n
   return temperatures.astype(np.float32), seconds
 
 
+def noise_mixing(config) -> np.ndarray:
+  """(POSE_SIZE, POSE_SIZE) matrix M: the head-pose noise is standard normal noise e
+  times M^T, so that the head axes' noise has the correlation config.pose_axis_correlation
+  (head_motion.AXES x AXES, row-major; identity when absent): a head turning about a pivot
+  behind the face also moves the face sideways (yaw with x, pitch with y). The Cholesky
+  factor of the correlation on the head axes, the identity elsewhere."""
+  n = len(head_motion.AXES)
+  values = np.asarray(config.get("pose_axis_correlation", np.eye(n).ravel()), np.float64)
+  if values.shape != (n * n,):
+    raise ConfigError(f"config.pose_axis_correlation: {n} x {n} = {n * n} values (row-major), "
+                      f"got {values.size}")
+  correlation = values.reshape(n, n)
+  problem = "config.pose_axis_correlation is not a correlation matrix: "
+  if not np.allclose(correlation, correlation.T, atol=1e-6):
+    raise ConfigError(problem + "not symmetric")
+  try:
+    factor = np.linalg.cholesky(correlation)
+  except np.linalg.LinAlgError:
+    raise ConfigError(problem + "not positive definite") from None
+  mixing = np.eye(mg.POSE_SIZE)
+  mixing[:n, :n] = factor
+  return mixing.astype(np.float32)
+
+
 def smooth_pose(vectors, seconds, axis: int = 0):
   """Pose vectors (..., T, ..., V) smoothed over `axis` (time) by a Gaussian of standard
   deviation `seconds` (a number, or (V,) per value of the last axis; truncated at 3 of
-  them; the ends padded with their edge values), zero-phase, so the head moves no later
-  than sampled; values whose seconds are 0 stay as they are. JAX or numpy."""
+  them), zero-phase, so the head moves no later than sampled; values whose seconds are 0
+  stay as they are. The start is padded by point reflection through the first frame, so
+  the first frame keeps its value (the source's pose), the end with the last value.
+  JAX or numpy."""
   xp = jnp if isinstance(vectors, jax.Array) else np
   per_value = np.broadcast_to(np.asarray(seconds, np.float64), (vectors.shape[-1],))
   out = vectors
@@ -340,19 +371,21 @@ def smooth_pose(vectors, seconds, axis: int = 0):
     kernel = np.exp(-0.5 * (np.arange(-radius, radius + 1) / sigma) ** 2)
     kernel = kernel / kernel.sum()
     x = xp.moveaxis(vectors, axis, 0)
-    padded = xp.concatenate([xp.repeat(x[:1], radius, 0), x, xp.repeat(x[-1:], radius, 0)])
+    extended = xp.concatenate([x, xp.repeat(x[-1:], radius, 0)])
+    padded = xp.concatenate([2 * x[:1] - extended[radius:0:-1], extended])
     smoothed = xp.moveaxis(sum(float(w) * padded[k:k + len(x)] for k, w in enumerate(kernel)),
                            0, axis)
     out = xp.where(per_value == s, smoothed, out)
   return out
 
 
-def pose_noise(rng, steps: int, seconds: float) -> np.ndarray:
-  """(steps, POSE_SIZE) `correlated_noise` for the head-pose samples of a generation;
-  n_t depends on (rng, t) only, so chunked generation draws the same noise."""
+def pose_noise(rng, steps: int, seconds: float, start: int) -> np.ndarray:
+  """(steps, POSE_SIZE) `correlated_noise` for the head-pose samples of a generation whose
+  step `start` is the source frame; n_t depends on (rng, t) only, so chunked generation
+  draws the same noise."""
   white = jax.vmap(lambda t: jax.random.normal(
       jax.random.fold_in(rng, t), (mg.POSE_SIZE,)))(jnp.arange(steps))
-  return np.asarray(correlated_noise(white, seconds), np.float32)
+  return np.asarray(correlated_noise(white, seconds, start), np.float32)
 
 
 def _to_log_mel(audio) -> np.ndarray:
@@ -409,7 +442,8 @@ def generate_motion(audio, source_landmarks, params: MotionModel, rng, *,
   steps = frames + lookahead
   padded = -(-steps // chunk_frames) * chunk_frames
   mel = _silence_padded(log_mel[:frames * media.MELS_PER_FRAME], padded)
-  noise = pose_noise(rng, padded, config.pose_noise_seconds) * temperatures
+  noise = (pose_noise(rng, padded, config.pose_noise_seconds, lookahead)
+           @ noise_mixing(config).T) * temperatures
   force = (np.arange(padded) < lookahead).astype(np.float32)
   weight = config.manifold.weight if manifold_weight is None else manifold_weight
 

@@ -82,6 +82,42 @@ def test_pose_smoothing_is_zero_phase_and_removes_jitter():
   np.testing.assert_allclose(smooth[inner, 0], sway[inner] * np.exp(
       -0.5 * (2 * np.pi * 0.4 * 0.1) ** 2), atol=0.01)
   assert head_motion.jitter_share(smooth[:, :5]).max() < 1e-3
+  # The first frame (the source's pose) keeps its value however wide the Gaussian.
+  for seconds in (0.1, 2.0):
+    np.testing.assert_allclose(motion.smooth_pose(vectors, seconds)[0], vectors[0], atol=1e-6)
+
+
+def test_head_motion_noise_starts_at_the_source_frame():
+  """Zero up to the source step, then AR(1) growing to unit variance over its time
+  constant; white after the start where the time constant is 0."""
+  white = np.random.default_rng(0).standard_normal((600, 4000))
+  noise = np.asarray(motion.correlated_noise(white, 0.5, start=6))
+  np.testing.assert_array_equal(noise[:7], 0.0)
+  rho = np.exp(-1 / 30)
+  for t in (7, 36, 306):
+    assert noise[t].var() == pytest.approx(1 - rho ** (2 * (t - 6)), rel=0.08)
+  np.testing.assert_allclose(np.corrcoef(noise[400], noise[401])[0, 1], rho, atol=0.02)
+  white_after = np.asarray(motion.correlated_noise(white, 0.0, start=6))
+  np.testing.assert_array_equal(white_after[7:], white[7:].astype(white_after.dtype))
+
+
+def test_noise_mixing_couples_the_head_axes_as_configured():
+  correlation = np.eye(5)
+  correlation[0, 3] = correlation[3, 0] = 0.8  # yaw with x
+  correlation[1, 4] = correlation[4, 1] = -0.9  # pitch with y
+  config = ml_collections.ConfigDict(dict(pose_axis_correlation=tuple(correlation.ravel())))
+  mixing = motion.noise_mixing(config)
+  np.testing.assert_array_equal(mixing[5:, 5:], np.eye(motion.mg.POSE_SIZE - 5))
+  e = np.random.default_rng(0).standard_normal((200_000, motion.mg.POSE_SIZE)) @ mixing.T
+  np.testing.assert_allclose(np.corrcoef(e.T)[:5, :5], correlation, atol=0.01)
+  np.testing.assert_array_equal(motion.noise_mixing(ml_collections.ConfigDict()),
+                                np.eye(motion.mg.POSE_SIZE))  # runs from before it
+  impossible = np.eye(5)
+  impossible[0, 3] = impossible[3, 0] = 1.5
+  for bad, reason in ((impossible, "positive definite"), (np.triu(correlation), "symmetric")):
+    config.pose_axis_correlation = tuple(bad.ravel())
+    with pytest.raises(ConfigError, match=reason):
+      motion.noise_mixing(config)
 
 
 def test_pose_smoothing_and_temperatures_per_value():
@@ -190,36 +226,40 @@ def test_evaluate_cli_restores_and_reports_the_same_figures(trained, tmp_path):
 
 
 def test_calibration_lowers_the_worst_axis_error_and_writes_the_factors(trained, tmp_path):
-  """eval/calibrate_pose.py on three training clips: the worst |log ratio| of any axis'
-  amplitude or speed falls from the first round, --write puts the factors where
-  motion.load reads them and motion.sampling applies them; no clip ids: a clear error."""
+  """eval/calibrate_pose.py on three validation clips: the worst |log ratio| of any axis'
+  amplitude or speed falls from the first round, --flags writes them as config flags,
+  --write puts them where motion.load reads them and motion.sampling applies them; the
+  evaluation split as validation: a clear error."""
   apc_dir, mg_dir, config, _ = trained
   workdir = tmp_path / "run"
   shutil.copytree(mg_dir, workdir)
-  ids = "('train-0000-talk-001','train-0001-opera-001','train-0002-rap-001')"
-  out = tmp_path / "calibration.json"
-  proc = run([sys.executable, "eval/calibrate_pose.py", "--config",
-              "configs/motion_generator.py:runlocal", "--workdir", str(workdir),
-              f"--config.data.data_dir={config.data.data_dir}",
-              f"--config.audio.encoder_workdir={apc_dir}",
-              "--config.evals.motion.split=train", f"--config.evals.motion.clip_ids={ids}",
-              "--iterations", "3", "--draws", "2", "--json", str(out), "--write"])
-  assert "config.pose_axis_temperature" in proc.stdout, proc.stdout
+  ids = "('validation-0000-talk-000','validation-0001-opera-000','validation-0002-rap-000')"
+  out, flags_out = tmp_path / "calibration.json", tmp_path / "sampling.flags"
+  common = [sys.executable, "eval/calibrate_pose.py", "--config",
+            "configs/motion_generator.py:runlocal", "--workdir", str(workdir),
+            f"--config.data.data_dir={config.data.data_dir}",
+            f"--config.audio.encoder_workdir={apc_dir}"]
+  proc = run(common + [f"--config.data.validation_clip_ids={ids}", "--iterations", "3",
+                       "--draws", "2", "--json", str(out), "--flags", str(flags_out),
+                       "--write"])
+  assert "3 clips of 'validation'" in proc.stdout, proc.stdout
   fit = json.loads(out.read_text())
   history = fit["history"]
   assert history[0]["pose_axis_temperature"] == [1.0] * 5
   assert min(h["worst_log_ratio"] for h in history[1:]) < history[0]["worst_log_ratio"], history
+  flag_lines = flags_out.read_text().split()
+  assert flag_lines == [f"--config.{key}=({','.join(map(str, fit[key]))})"
+                        for key in ("pose_axis_temperature", "pose_axis_smoothing",
+                                    "pose_axis_correlation")]
   model = motion.load(str(workdir))
   assert tuple(model.config.pose_axis_temperature) == tuple(fit["pose_axis_temperature"])
   assert tuple(model.config.pose_axis_temperature) != (1.0,) * 5
   temperatures, _ = motion.sampling(model.config)
   np.testing.assert_allclose(temperatures[:5], np.asarray(fit["pose_axis_temperature"]) *
                              config.pose_temperature, rtol=1e-6)
-  proc = run([sys.executable, "eval/calibrate_pose.py", "--config",
-              "configs/motion_generator.py:runlocal", "--workdir", str(workdir),
-              f"--config.data.data_dir={config.data.data_dir}",
-              f"--config.audio.encoder_workdir={apc_dir}"], check=False)
-  assert proc.returncode != 0 and "clip_ids" in proc.stderr and "Traceback" not in proc.stderr
+  proc = run(common + ["--config.data.validation_split=test"], check=False)
+  assert proc.returncode != 0 and "evaluation split" in proc.stderr
+  assert "Traceback" not in proc.stderr
 
 
 def test_missing_audio_encoder_is_a_clear_error(synthetic_data_dir, tmp_path):

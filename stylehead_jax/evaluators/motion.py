@@ -108,38 +108,53 @@ def same_style(clips, i: int) -> int | None:
 CALIBRATION_TOLERANCE = 0.03  # |log ratio| of every axis' amplitude and speed to stop at
 
 
+def axis_correlation(series) -> np.ndarray:
+  """(n, n) correlation of the frame-to-frame changes of pose series [(T, n), ...] over
+  all their frames (an axis that does not move: uncorrelated with the others)."""
+  changes = np.concatenate([np.diff(np.asarray(p, np.float64), axis=0) for p in series])
+  std = changes.std(0)
+  moving = std > 0
+  correlation = np.eye(changes.shape[1])
+  correlation[np.ix_(moving, moving)] = np.corrcoef(changes[:, moving].T)
+  return correlation
+
+
 def calibrate_sampling(model: motion.MotionModel, clips, *, resolution: int,
                        chunk_frames: int, seed: int = 0, iterations: int = 8,
                        draws: int = 1, truth_smoothing: float = 0.0):
-  """Per-axis factors (config.pose_axis_temperature, pose_axis_smoothing; motion.sampling)
-  under which each head axis (head_motion.AXES) of `model`'s samples moves as much and as
-  fast as the truth of `clips` (a validation set: clips the run did not train on).
+  """Head sampling (config.pose_axis_correlation, pose_axis_temperature,
+  pose_axis_smoothing; motion.sampling, motion.noise_mixing) under which each head axis
+  (head_motion.AXES) of `model`'s samples moves as much and as fast as the truth of `clips`
+  (a validation set: clips the run did not train on), the axes coupled as the truth's.
 
-  Each iteration generates every clip `draws` times (clip i's first draw from
-  fold_in(key(seed), i), as the evaluator draws it; more draws, fewer chance factors) and
-  takes the median over clips and draws of the amplitude ratio A and the speed ratio V of
-  each axis; then smoothing factor x= V / A (a head moving fast for
-  its size is smoothed more; only where config.pose_smoothing_seconds > 0) and
-  temperature factor /= A. It stops once every |log A| and |log V| is below
-  CALIBRATION_TOLERANCE, or after `iterations`. The mean motion does not scale with the
-  temperature, so an axis whose mean alone moves more than the truth goes towards 0.
-  Axes whose truth does not move keep their factors. `truth_smoothing` (seconds) smooths
-  the truth first (motion.smooth_pose): for tracked footage, whose frame-to-frame pose is
-  mostly tracking noise.
+  The correlation is the truth's (`axis_correlation`). Then each iteration generates every
+  clip `draws` times (clip i's first draw from fold_in(key(seed), i), as the evaluator
+  draws it; more draws, fewer chance factors) and takes the median over clips and draws
+  of the amplitude ratio A and the speed ratio V of each axis; then smoothing factor x=
+  V / A (a head moving fast for its size is smoothed more; only where
+  config.pose_smoothing_seconds > 0) and temperature factor /= A. It stops once every
+  |log A| and |log V| is below CALIBRATION_TOLERANCE, or after `iterations`. The mean
+  motion does not scale with the temperature, so an axis whose mean alone moves more than
+  the truth goes towards 0. Axes whose truth does not move keep their factors.
+  `truth_smoothing` (seconds) smooths the truth first (motion.smooth_pose): for tracked
+  footage, whose frame-to-frame pose is mostly tracking noise.
 
-  Returns (temperature factors, smoothing factors) of the iteration whose worst |log
-  ratio| was smallest, and the history: per iteration the factors and the medians.
+  Returns the settings of the iteration whose worst |log ratio| was smallest (a dict of
+  those three config values, tuples; `MotionModel.with_settings(**settings)`) and the
+  history: per iteration the factors and the medians.
   """
   n = len(head_motion.AXES)
   temperature = np.asarray(model.config.get("pose_axis_temperature", (1.0,) * n), np.float64)
   smoothing = np.asarray(model.config.get("pose_axis_smoothing", (1.0,) * n), np.float64)
   smoothed = model.config.get("pose_smoothing_seconds", 0.0) > 0
   truth = [motion.smooth_pose(pose_series(clip), truth_smoothing) for clip in clips]
+  correlation = tuple(round(float(v), 4) for v in axis_correlation(truth).ravel())
   rng = jax.random.key(seed)
   history = []
   for _ in range(iterations):
     trial = model.with_settings(pose_axis_temperature=temperature,
-                                pose_axis_smoothing=smoothing)
+                                pose_axis_smoothing=smoothing,
+                                pose_axis_correlation=correlation)
     keys = [(i, jax.random.fold_in(jax.random.fold_in(rng, i), d) if d else
              jax.random.fold_in(rng, i)) for i in range(len(clips)) for d in range(draws)]
     rows = [head_motion.ratios(pose_series(clips[i], generate(
@@ -160,8 +175,9 @@ def calibrate_sampling(model: motion.MotionModel, clips, *, resolution: int,
       smoothing = smoothing * np.where(moving, speed, 1.0) / a
     temperature = temperature / a
   best = min(history, key=lambda h: h["worst_log_ratio"])
-  return (np.asarray(best["pose_axis_temperature"]), np.asarray(best["pose_axis_smoothing"]),
-          history)
+  settings = {key: tuple(round(float(v), 3) for v in best[key])
+              for key in ("pose_axis_temperature", "pose_axis_smoothing")}
+  return dict(settings, pose_axis_correlation=correlation), history
 
 
 # --- The evaluator ----------------------------------------------------------------------

@@ -146,7 +146,8 @@ def motions(params, audio_params, batch, rng, config):
   n = run.lookahead_frames
   white = jax.random.normal(rng, (t, b, targets["pose"].shape[-1]))
   temperatures, smoothing = motion.sampling(run)
-  noise = jnp.swapaxes(motion.correlated_noise(white, run.pose_noise_seconds), 0, 1) * temperatures
+  noise = jnp.swapaxes(motion.correlated_noise(white, run.pose_noise_seconds, n), 0, 1)
+  noise = (noise @ motion.noise_mixing(run).T) * temperatures
   force = jnp.broadcast_to((jnp.arange(t) < n).astype(features.dtype), (b, t))
   out, _ = motion.motion_generator(run).apply(
       {"params": params}, features, targets["neutral"], noise=noise, force=force)
