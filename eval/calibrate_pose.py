@@ -27,6 +27,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow loads
 
 from absl import app
 from absl import flags
+import jax
 import numpy as np
 
 from stylehead_jax import datasets
@@ -89,6 +90,8 @@ def main(argv):
   for key, values in settings.items():
     print(f"config.{key} = {values}")
   print("flags: " + " ".join(lines))
+  if jax.process_index() != 0:  # one process writes the run's files
+    return
   if _FLAGS_OUT.value:
     with open(_FLAGS_OUT.value, "w") as f:
       f.write("".join(line + "\n" for line in lines))
