@@ -18,10 +18,10 @@ reported. --bf16 runs matmuls and convolutions with bfloat16 inputs
 
 import functools
 import json
-import os
 import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from stylehead_jax import console  # pylint: disable=g-import-not-at-top
+console.import_tensorflow()  # first: its C++ start-up lines go to the log
 
 from absl import app  # pylint: disable=g-import-not-at-top,wrong-import-position
 from absl import flags

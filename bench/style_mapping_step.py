@@ -14,9 +14,9 @@ bfloat16 inputs (jax_default_matmul_precision), float32 accumulation.
 
 import functools
 import json
-import os
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from stylehead_jax import console  # pylint: disable=g-import-not-at-top
+console.import_tensorflow()  # first: its C++ start-up lines go to the log
 
 from absl import app  # pylint: disable=g-import-not-at-top,wrong-import-position
 from absl import flags

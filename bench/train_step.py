@@ -11,10 +11,10 @@ bound when the pipeline is slower than the step.
 """
 
 import json
-import os
 import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from stylehead_jax import console  # pylint: disable=g-import-not-at-top
+console.import_tensorflow()  # first: its C++ start-up lines go to the log
 
 from absl import app  # pylint: disable=g-import-not-at-top,wrong-import-position
 from absl import flags

@@ -19,10 +19,13 @@ import os
 import sys
 import time
 
+from stylehead_jax import console
+
+console.import_tensorflow()  # first: its C++ start-up lines go to the log
+# pylint: disable=g-import-not-at-top,wrong-import-position
 from stylehead_jax import datasets
 from stylehead_jax import overrides as overrides_lib
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow loads
 
 def main(argv=None) -> int:
   parser = argparse.ArgumentParser(prog="python -m data_prep.build", description=__doc__,
@@ -38,6 +41,8 @@ def main(argv=None) -> int:
   parser.add_argument("--manual_dir", "-m", default=None,
                       help="folder of the user's media (talking_head_videos, speech_audio, caer_s)")
   args = parser.parse_args(argv)
+  # Library lines (TFDS's INFO and deprecation lines) go to DATA_DIR/build_<dataset>.log.
+  console.log_to_workdir(args.data_dir, f"build_{args.dataset}")
   try:
     builder = datasets.make_builder(args.dataset, args.data_dir,
                                     overrides_lib.parse(args.overrides))

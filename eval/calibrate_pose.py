@@ -23,7 +23,8 @@ import json
 import os
 import sys
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow loads
+from stylehead_jax import console  # pylint: disable=g-import-not-at-top
+console.import_tensorflow()  # first: its C++ start-up lines go to the log
 
 from absl import app
 from absl import flags
@@ -53,7 +54,7 @@ def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments: {argv[1:]}")
   config, workdir = flags.FLAGS.config, os.path.abspath(flags.FLAGS.workdir)
-  train.log_to_workdir(workdir, "calibrate_pose")
+  console.log_to_workdir(workdir, "calibrate_pose")
   ev, data = config.evals.motion, config.data
   split, clip_ids = data.validation_split, tuple(data.validation_clip_ids)
   try:
@@ -110,4 +111,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  app.run(main, flags_parser=train.parse_flags)

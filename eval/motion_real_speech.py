@@ -48,6 +48,11 @@ import sys
 import time
 
 import numpy as np
+
+from stylehead_jax import console
+
+console.import_tensorflow()  # first: its C++ start-up lines go to the log
+# pylint: disable=g-import-not-at-top,wrong-import-position
 import tensorflow_datasets as tfds
 
 from stylehead_jax import datasets

@@ -50,9 +50,6 @@ import os
 import sys
 import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow loads (tfds)
-
-# pylint: disable=g-import-not-at-top,wrong-import-position
 from absl import logging
 import cv2
 import jax
@@ -60,6 +57,7 @@ import jax.numpy as jnp
 import numpy as np
 import tqdm
 
+from stylehead_jax import console
 from stylehead_jax import checkpoint
 from stylehead_jax import frames as frames_lib
 from stylehead_jax import isp
@@ -261,6 +259,7 @@ def styled_motion_model(mg_dir: str, style: str, style_frames: int, steps: int,
   (:runlocal sizes on CPU), trained once per (reference content, steps, seed, Motion
   Generator checkpoint) and then read from the cache."""
   from configs import style_transfer as style_transfer_config  # pylint: disable=g-import-not-at-top
+  console.import_tensorflow()  # its start-up lines to the log, not between the bars
   from stylehead_jax import train  # pylint: disable=g-import-not-at-top
   config = style_transfer_config.get_config(
       "runlocal,video" if jax.default_backend() == "cpu" else "video")
@@ -565,6 +564,7 @@ def log_to_file(path: str):
   tf_logger.handlers, tf_logger.propagate = [], True
   logging.use_python_logging(quiet=True)
   std_logging.captureWarnings(True)
+  console.log_startup_lines()
   try:
     yield
   except BaseException:

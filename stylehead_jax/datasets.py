@@ -18,6 +18,7 @@ import os
 
 from absl import logging
 
+from stylehead_jax import console
 from stylehead_jax import overrides as overrides_lib
 
 GROUP = "stylehead_jax.datasets"
@@ -54,7 +55,7 @@ def get_builder(data_config):
   """The builder of a config's `data` block ({name, overrides, data_dir}), prepared
   first if it was never built (the synthetic worlds build in seconds; a dataset that
   needs the user's media says so in its error)."""
-  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  tf = console.import_tensorflow()
   data_dir = data_config.data_dir or os.environ.get("TFDS_DATA_DIR") or None
   builder = make_builder(data_config.name, data_dir, overrides_lib.parse(data_config.overrides))
   if not tf.io.gfile.exists(os.path.join(builder.data_dir, "dataset_info.json")):

@@ -13,7 +13,8 @@ from __future__ import annotations
 import json
 import os
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow loads
+from stylehead_jax import console  # pylint: disable=g-import-not-at-top
+console.import_tensorflow()  # first: its C++ start-up lines go to the log
 import sys
 
 from absl import app
@@ -53,7 +54,7 @@ def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments: {argv[1:]}")
   config, workdir = flags.FLAGS.config, os.path.abspath(flags.FLAGS.workdir)
-  train.log_to_workdir(workdir, "evaluate")
+  console.log_to_workdir(workdir, "evaluate")
   try:
     result = evaluate_workdir(config, workdir, _STEP.value)
   except (FileNotFoundError, ConfigError) as e:

@@ -15,10 +15,10 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
-import logging as std_logging
 import os
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow loads
+from stylehead_jax import console  # pylint: disable=g-import-not-at-top
+console.import_tensorflow()  # first: its C++ start-up lines go to the log
 import signal
 import sys
 import threading
@@ -286,56 +286,11 @@ def train_and_evaluate(config, workdir: str) -> dict:
   return result
 
 
-_OURS = tuple(os.sep + name + os.sep for name in ("stylehead_jax", "data_prep", "configs"))
-
-
-def _console_record(record) -> bool:
-  """What the console shows: this project's warnings and errors."""
-  return record.levelno >= std_logging.WARNING and any(p in record.pathname for p in _OURS)
-
-
-def log_to_workdir(workdir: str, name: str) -> str | None:
-  """Keeps the console for a person and the full log for the record: every log record
-  (absl, TensorFlow's and orbax's Python side) and Python warning at INFO and up goes to
-  WORKDIR/<name>.log (<name>.<process>.log on hosts other than the first); the console
-  keeps the progress bar, the summary lines and this project's own warnings and errors (no
-  library INFO or deprecation lines between the bars). A workdir that is not a local path
-  (gs://) keeps the INFO lines on the console. TensorFlow's C++ start-up lines are printed
-  before any of this can act.
-
-  Returns:
-    The log file's path, or None where the workdir is not local.
-  """
-  console = logging.get_absl_handler().python_handler
-  local = "://" not in workdir
-  # ABSLHandler forwards records without applying its own filters: filter the target.
-  console.addFilter(_console_record if local else (
-      lambda r: r.levelno >= std_logging.WARNING or any(p in r.pathname for p in _OURS)))
-  # TensorFlow gave its logger a console handler of its own (the root had none when it
-  # was imported): its records go through the root's handlers instead.
-  tf_logger = tf.get_logger()
-  tf_logger.handlers.clear()
-  tf_logger.propagate = True
-  if not local:
-    return None
-  if jax.process_index():
-    name = f"{name}.{jax.process_index()}"
-  path = os.path.join(os.path.abspath(workdir), f"{name}.log")
-  os.makedirs(os.path.dirname(path), exist_ok=True)
-  handler = std_logging.FileHandler(path)
-  handler.setFormatter(std_logging.Formatter(
-      "%(asctime)s %(levelname)s %(name)s %(filename)s:%(lineno)d] %(message)s"))
-  handler.setLevel(std_logging.INFO)
-  std_logging.getLogger().addHandler(handler)
-  std_logging.captureWarnings(True)
-  return path
-
-
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments: {argv[1:]}")
   config, workdir = _CONFIG.value, _WORKDIR.value
-  log_path = log_to_workdir(workdir, "train")
+  log_path = console.log_to_workdir(workdir, "train")
   try:
     result = train_and_evaluate(config, workdir)
   except (ConfigError, NonFiniteError) as e:
