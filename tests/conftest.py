@@ -180,6 +180,18 @@ def sharded_summary(workdir, out, steps: int) -> dict:
   return summary
 
 
+def tensorboard_images(workdir) -> dict:
+  """{tag: [width, height, encoded image, ...]} of the image summaries in WORKDIR/tensorboard."""
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  out = {}
+  for path in sorted((pathlib.Path(workdir) / "tensorboard").glob("events.out.tfevents.*")):
+    for event in tf.compat.v1.train.summary_iterator(str(path)):
+      for value in event.summary.value:
+        if value.metadata.plugin_data.plugin_name == "images":
+          out[value.tag] = list(value.tensor.string_val)
+  return out
+
+
 def one_gan_step(task, config, batch, finite: tuple[str, ...]):
   """One jitted train step of an image stage from a fresh state (its pretrained parts
   loaded), checked: the state holds both players and the frozen VGG, the `finite`

@@ -3,9 +3,12 @@ multi-scale discriminator, the frame sampler, Style Mapping's ISPs, one GAN step
 sharded 32 px run that resumes and is evaluated with every frames key."""
 
 
+import io
+
 import jax
 import jax.numpy as jnp
 import numpy as np
+from PIL import Image
 import pytest
 
 from configs import style_aware_generator as sag_config
@@ -25,6 +28,7 @@ from tests.conftest import resume_from_step_2
 from tests.conftest import sharded_summary
 from tests.conftest import MESH
 from tests.conftest import one_gan_step
+from tests.conftest import tensorboard_images
 from tests.conftest import SAG_TINY
 from tests.conftest import train_cli
 
@@ -197,8 +201,14 @@ def test_sharded_run_trains_and_the_evaluator_writes_every_key(style_aware_gener
   assert measured["num_clips"] == 2 and measured["num_frames"] == 8
   assert measured["lpips_mouth"] > 0 and measured["warp_lpips_face"] > 0
   assert np.isfinite(measured["truth_landmark_error_px"])
-  events = list((workdir / "tensorboard").glob("events.out.tfevents.*"))
-  assert events and events[0].stat().st_size > 10_000  # the grids and the strip
+  images = tensorboard_images(workdir)
+  assert {"eval/frames/map_isps_generated_truth_warp", "eval/frames/clip_generated_over_truth",
+          "eval/frames/clip_generated_truth_warp_video"} <= set(images), sorted(images)
+  width, height, gif = images["eval/frames/clip_generated_truth_warp_video"]
+  video = Image.open(io.BytesIO(gif))
+  # The first clip's 4 judged frames, I' | truth | warp, each enlarged from 64 to 256 px.
+  assert video.format == "GIF" and video.n_frames == 4
+  assert video.size == (int(width), int(height)) == (3 * 256, 256)
 
 
 def test_sharded_run_resumes_to_the_same_parameters(style_aware_generator_run, synthetic_data_dir, tmp_path):

@@ -7,7 +7,8 @@ eval_config)` (a subclass of `Evaluator` here) has `run(state) -> (measurements,
 and names in `NEEDS` the optional stage parts it calls (tasks/base.py). Training runs each
 evaluator every `every_steps` steps and at the last step (never where every_steps < 0);
 `python -m stylehead_jax.evaluate` runs them all on a checkpoint. Measurements go to TensorBoard as
-eval/<name>/<key>, images as eval/<name>/<image name>.
+eval/<name>/<key>, images as eval/<name>/<image name>: a batch (n, H, W, 3) in [0, 1], or,
+under a name ending in "_video", the frames (T, H, W, 3) of one clip (an animated GIF).
 """
 
 from __future__ import annotations

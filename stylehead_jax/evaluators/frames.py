@@ -23,8 +23,9 @@ without the generator):
     (a still image scores minus the truth's own change).
 Also truth_landmark_error_px (the tracker on the true frames: the floor) and truth_cpbd.
 The baselines do not change with training and are computed once. Images (small ones
-enlarged): per clip a middle frame as facial map | the 4 ISPs | I' | truth | warp, and a
-strip of 8 frames of the first clip, I' above the truth.
+enlarged): per clip a middle frame as facial map | the 4 ISPs | I' | truth | warp, a
+strip of 8 frames of the first clip, I' above the truth, and that clip as a video (I' |
+truth | warp, every judged frame).
 """
 
 from __future__ import annotations
@@ -233,7 +234,8 @@ class Evaluator(base.Evaluator):
     measurements["num_clips"] = len(generated)
     measurements["num_frames"] = sum(len(g["image"]) for g in generated)
     return measurements, {"map_isps_generated_truth_warp": self.image_grid(generated),
-                          "clip_generated_over_truth": self.strip(generated[0])}
+                          "clip_generated_over_truth": self.strip(generated[0]),
+                          "clip_generated_truth_warp_video": self.video(generated[0])}
 
   # --- Images -----------------------------------------------------------------------------
   def image_grid(self, generated) -> np.ndarray:
@@ -256,6 +258,12 @@ class Evaluator(base.Evaluator):
     top = np.concatenate(list(g["image"][idx]), 1)
     bottom = np.concatenate(list(clip["truth"][idx]), 1)
     return _enlarged(np.concatenate([top, bottom], 0))[None].astype(np.float32) / 255
+
+  def video(self, g) -> np.ndarray:
+    """(T, k S', 3 k S', 3): the first clip's frames, I' | truth | warp side by side."""
+    clip = self.clips()[0]
+    frames = np.concatenate([g["image"], clip["truth"], clip["warp"]], 2)
+    return np.stack([_enlarged(f) for f in frames]).astype(np.float32) / 255
 
 
 def _enlarged(image: np.ndarray) -> np.ndarray:
