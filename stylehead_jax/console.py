@@ -27,9 +27,14 @@ _logging_ready = False
 @contextlib.contextmanager
 def captured_stderr(lines: list[str]):
   """Redirects file descriptor 2 (C and C++ writers included) to a temporary file and
-  appends what was written to `lines`; where the body raises, it is printed as well."""
+  appends what was written to `lines`; where the body raises, it is printed as well.
+  Without a file descriptor 2 (a detached process) the body runs as it is."""
   sys.stderr.flush()
-  saved = os.dup(2)
+  try:
+    saved = os.dup(2)
+  except OSError:
+    yield
+    return
   with tempfile.TemporaryFile(mode="w+b") as sink:
     os.dup2(sink.fileno(), 2)
     failed = False
