@@ -35,7 +35,6 @@ import numpy as np
 
 import metrics as metrics_cli  # eval/metrics.py, beside this file
 from stylehead_jax import animate
-from stylehead_jax import console
 from stylehead_jax import media
 from stylehead_jax import metrics
 from stylehead_jax.landmarks import detectors
@@ -54,7 +53,6 @@ def pick_clips(data_dir: str) -> dict:
   another speaker B in the utterance's style."""
   # TFDS here, not at the top: the tracking worker eval/metrics.py spawns re-imports this
   # module, and would otherwise load TensorFlow (and print its console lines) for nothing.
-  console.import_tensorflow()
   from stylehead_jax import datasets  # pylint: disable=g-import-not-at-top
   from stylehead_jax import input_pipeline  # pylint: disable=g-import-not-at-top
   builder = datasets.make_builder("synthetic_talking_heads", data_dir)

@@ -259,7 +259,6 @@ def styled_motion_model(mg_dir: str, style: str, style_frames: int, steps: int,
   (:runlocal sizes on CPU), trained once per (reference content, steps, seed, Motion
   Generator checkpoint) and then read from the cache."""
   from configs import style_transfer as style_transfer_config  # pylint: disable=g-import-not-at-top
-  console.import_tensorflow()  # its start-up lines to the log, not between the bars
   from stylehead_jax import train  # pylint: disable=g-import-not-at-top
   config = style_transfer_config.get_config(
       "runlocal,video" if jax.default_backend() == "cpu" else "video")

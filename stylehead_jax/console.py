@@ -3,9 +3,11 @@
 TensorFlow (2.16 and later) prints "All log messages before absl::InitializeLog() ..."
 and its oneDNN / CPU-feature INFO lines from C++ while it is imported, before anything in
 Python can filter them and whatever TF_CPP_MIN_LOG_LEVEL says: four lines on stderr per
-process, about fifty in `make demo`. Every command that uses TensorFlow imports it through
-`import_tensorflow()` first; the lines go to the command's log file once it is set up
-(`log_to_workdir`; animate.log_to_file).
+process, about fifty in `make demo`. TensorFlow is imported through `import_tensorflow()`
+by every entry point that uses it (first thing), by input_pipeline, and before a dataset
+builder's module loads (datasets.builder_module), so a lazy import elsewhere goes through
+it too; the lines go to the command's log file once it is set up (`log_to_workdir`;
+animate.log_to_file).
 """
 
 from __future__ import annotations

@@ -40,6 +40,7 @@ def builder_module(name: str):
   if name not in points:
     known = ", ".join(sorted(points)) or "none: is the package installed (pip install -e .)?"
     raise ValueError(f"unknown dataset {name!r}; known: {known}")
+  console.import_tensorflow()  # builders import TFDS: its start-up lines go to the log
   return points[name].load()
 
 

@@ -30,6 +30,10 @@ from __future__ import annotations
 
 from typing import Iterator
 
+from stylehead_jax import console
+
+console.import_tensorflow()  # its C++ start-up lines go to the log, not the terminal
+# pylint: disable=g-import-not-at-top,wrong-import-position
 import jax
 import numpy as np
 import tensorflow as tf

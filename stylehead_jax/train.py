@@ -47,6 +47,7 @@ from stylehead_jax import tasks
 from stylehead_jax.errors import ConfigError
 from stylehead_jax.errors import NonFiniteError
 from stylehead_jax.evaluators import base as evaluator_base
+from stylehead_jax.metrics import images as image_metrics
 from stylehead_jax.tasks import base
 
 _CONFIG = config_flags.DEFINE_config_file(
@@ -100,7 +101,7 @@ def gif_summary(name: str, frames: np.ndarray, fps: float = media.FPS) -> None:
   """Frames (T, H, W, 3) in [0, 1] as one animated GIF in TensorBoard's image dashboard
   (TensorBoard has no video summary; the browser plays the GIF). GIF delays are whole
   hundredths of a second and browsers slow anything under 0.02 s, so 60 fps plays at 50."""
-  pixels = np.clip(np.asarray(frames, np.float32) * 255 + 0.5, 0, 255).astype(np.uint8)
+  pixels = image_metrics.to_uint8(frames)
   images = [Image.fromarray(frame) for frame in pixels]
   out = io.BytesIO()
   images[0].save(out, format="GIF", save_all=True, append_images=images[1:], loop=0,

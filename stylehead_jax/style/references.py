@@ -15,7 +15,6 @@ import os
 from absl import logging
 import numpy as np
 
-from stylehead_jax import console
 from stylehead_jax import footage
 from stylehead_jax import media
 from stylehead_jax import motion
@@ -119,7 +118,6 @@ def reference_clip(reference: str, builder=None, *, resolution: int = media.CROP
                       "of config.data's dataset, or a video file")
   # A dataset reference reads TFDS; imported here so that a video reference (animate)
   # does not load TensorFlow (3 s and its console lines).
-  console.import_tensorflow()
   from stylehead_jax import input_pipeline  # pylint: disable=g-import-not-at-top
   features = CLIP_FEATURES + (("style",) if "style" in builder.info.features else ())
   for clip in input_pipeline.clips(builder, split, features):
