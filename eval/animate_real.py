@@ -4,6 +4,11 @@ with and without a style video, measured on the videos a user gets.
   python eval/animate_real.py --checkpoints RUNS --out_dir runs/animate_real [--json OUT]
       [--portraits face_happy.png ...] [--audio speech_radio31.wav ...]
       [--style style_lp_d12.mp4] [--style_steps 0 100] [--renderer generator]
+      [--stage motion_generator=runs/real_speech/final style_mapping=DIR ...]
+
+--stage STAGE=WORKDIR writes RUNS/checkpoints.json (animate's manifest) naming those
+stage workdirs first, so checkpoints trained apart (eval/motion_real_speech.py --final for
+the Motion Generator, the `:real` image stages) animate together.
 
 Per output video (the project's tracker on its frames, stylehead_jax.landmarks.tracking):
   detected: share of frames where the detector found the face;
@@ -16,6 +21,13 @@ Per output video (the project's tracker on its frames, stylehead_jax.landmarks.t
   sld, slv, smd: the output's track against the style video's (metrics/style.py, clean
     protocol), without the style, and with it once per --style_steps value (0: the
     Motion Generator as trained, the style feeding only the ISPs).
+
+Reference rows (`reference` set, nothing animated) put the figures on a scale: per
+portrait, the still portrait (its crop's CPBD; its landmarks held for as many frames as
+the style video, against the style video: what no motion scores, the identity's face
+shape included) and, once, tracked real footage against the style video: REAL_SPEAKER
+(another person talking) and the style video's second half against its first (the same
+person in the same style: the floor a perfect style match would reach).
 """
 
 from __future__ import annotations
@@ -41,6 +53,7 @@ REAL = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "sha
                     "real")
 SAMPLE_FRAMES = 12
 RESOLUTION = 256
+REAL_SPEAKER = "talk_vr_5.mp4"
 
 
 def measure(video_path: str, audio: np.ndarray, portrait: animate.Portrait, backend,
@@ -65,9 +78,33 @@ def measure(video_path: str, audio: np.ndarray, portrait: animate.Portrait, back
   out["identity_distance"] = float(np.median(measured["identity_distance"]))
   out["cpbd"] = sharpness.mean_cpbd(video[::6])
   if style_track is not None:
-    values = style.style_metrics(style_track, track.landmarks, style.StyleSettings("clean"))
-    out.update({k: float(values[k]) for k in ("sld", "slv", "smd")})
+    out.update(_style_figures(track.landmarks, style_track))
   return out
+
+
+def _style_figures(track: np.ndarray, style_track: np.ndarray) -> dict:
+  values = style.style_metrics(style_track, track, style.StyleSettings("clean"))
+  return {k: float(values[k]) for k in ("sld", "slv", "smd")}
+
+
+def reference_rows(portraits: dict, style_path: str, style_track: np.ndarray,
+                   cache: str) -> list[dict]:
+  """The scale of the figures: each still portrait, a real speaker and the style video's
+  second half, against the style video (see the module docstring)."""
+  rows = [{"reference": "still portrait", "portrait": name,
+           "cpbd": sharpness.mean_cpbd(portrait.crop[None]),
+           **_style_figures(np.repeat(portrait.landmarks[None], len(style_track), 0),
+                            style_track)}
+          for name, portrait in portraits.items()]
+  speaker = references.track_video(os.path.join(REAL, REAL_SPEAKER), RESOLUTION, cache)
+  rows.append({"reference": f"real speaker {REAL_SPEAKER}",
+               **_style_figures(speaker["landmarks"], style_track)})
+  half = len(style_track) // 2
+  rows.append({"reference": f"{os.path.basename(style_path)}: 2nd half vs 1st",
+               **_style_figures(style_track[half:], style_track[:half])})
+  for row in rows:
+    print(json.dumps(row), flush=True)
+  return rows
 
 
 def main(argv=None) -> int:
@@ -80,16 +117,42 @@ def main(argv=None) -> int:
   p.add_argument("--style", default="style_lp_d12.mp4")
   p.add_argument("--style_steps", nargs="*", type=int, default=[0, 100])
   p.add_argument("--renderer", default="generator", choices=animate.RENDERERS)
+  p.add_argument("--stage", nargs="*", default=[], metavar="STAGE=WORKDIR",
+                 help=f"write RUNS/{animate.MANIFEST} naming these workdirs first")
+  p.add_argument("--references_only", action="store_true",
+                 help="only the reference rows (nothing animated)")
   p.add_argument("--json")
   args = p.parse_args(argv)
   os.makedirs(args.out_dir, exist_ok=True)
+  if args.stage:
+    if not all("=" in item for item in args.stage):
+      p.error("--stage takes STAGE=WORKDIR items")
+    os.makedirs(args.checkpoints, exist_ok=True)
+    try:
+      animate.write_manifest(args.checkpoints, dict(item.split("=", 1) for item in args.stage))
+    except ValueError as e:
+      p.error(f"--stage: {e}")
+  with animate.log_to_file(os.path.join(args.out_dir, "animate_real.log")):
+    rows = run(args)
+  if args.json:
+    with open(args.json, "w") as f:
+      json.dump(rows, f, indent=1)
+  return 0
+
+
+def run(args) -> list[dict]:
+  """Every portrait x audio x (no style, the style at each --style_steps): animated and
+  measured; each row printed as it is done."""
   backend = detectors.get_backend("dlib")
   style_path = os.path.join(REAL, args.style)
   cache = os.path.join(os.path.abspath(args.checkpoints), ".cache", "styles")
   style_track = references.track_video(style_path, RESOLUTION, cache)["landmarks"]
-  rows = []
-  for portrait_name in args.portraits:
-    portrait, _ = animate.load_portrait(os.path.join(REAL, portrait_name), RESOLUTION, backend)
+  portraits = {name: animate.load_portrait(os.path.join(REAL, name), RESOLUTION, backend)[0]
+               for name in args.portraits}
+  rows = reference_rows(portraits, style_path, style_track, cache)
+  if args.references_only:
+    return rows
+  for portrait_name, portrait in portraits.items():
     for audio_name in args.audio:
       audio = animate.load_audio(os.path.join(REAL, audio_name))
       runs = [(None, 0)] + [(style_path, n) for n in args.style_steps]
@@ -106,10 +169,7 @@ def main(argv=None) -> int:
                **measure(out, audio, portrait, backend, style_track)}
         rows.append(row)
         print(json.dumps(row), flush=True)
-  if args.json:
-    with open(args.json, "w") as f:
-      json.dump(rows, f, indent=1)
-  return 0
+  return rows
 
 
 if __name__ == "__main__":

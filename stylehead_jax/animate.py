@@ -253,7 +253,8 @@ def load_style(path: str, resolution: int, cache_root: str) -> dict:
 
 # --- Motion -----------------------------------------------------------------------------
 def styled_motion_model(mg_dir: str, style: str, style_frames: int, steps: int,
-                        cache_root: str, seed: int, resolution: int) -> motion.MotionModel:
+                        cache_root: str, seed: int, resolution: int,
+                        progress: bool = True) -> motion.MotionModel:
   """The Motion Generator of `mg_dir` fine-tuned to the style video (its face tracked in
   `style_frames` frames, `load_style`) for `steps` steps by the style_transfer stage
   (:runlocal sizes on CPU), trained once per (reference content, steps, seed, Motion
@@ -277,6 +278,7 @@ def styled_motion_model(mg_dir: str, style: str, style_frames: int, steps: int,
   config.total_steps = steps
   config.checkpoint_every_steps = steps
   config.seed = seed
+  config.progress = progress
   config.evals = type(config.evals)()
   if (_latest_step(workdir) or 0) < steps:
     train.train_and_evaluate(config, workdir)
@@ -469,7 +471,7 @@ def animate(portrait: str, audio: str, checkpoints: str, out: str, *,
     if style and style_steps:
       model = styled_motion_model(workdirs["motion_generator"], style,
                                   len(reference["landmarks"]), style_steps,
-                                  cache_root, seed, resolution)
+                                  cache_root, seed, resolution, progress)
     else:
       model = motion.load(workdirs["motion_generator"])
     phi = motion.generate_motion(samples, face.landmarks, model, jax.random.key(seed),
