@@ -16,7 +16,7 @@ LOCK := requirements.lock
 DATA_DIR ?= $(CURDIR)/.data/tfds
 DEMO_WORKDIR ?= $(CURDIR)/runs/demo
 DEMO_SEEDS ?= 0 1 2
-DEMO_IMAGE_STEPS ?= 250
+DEMO_IMAGE_STEPS ?= 200
 PYTEST_ARGS ?=
 # make demo's head-motion figures (evaluators/motion.py)
 POSE_RATIOS := pose_amplitude_ratio_yaw,pose_amplitude_ratio_pitch,pose_amplitude_ratio_roll,pose_amplitude_ratio_x,pose_amplitude_ratio_y,pose_speed_ratio_yaw,pose_speed_ratio_pitch,pose_speed_ratio_roll,pose_speed_ratio_x,pose_speed_ratio_y

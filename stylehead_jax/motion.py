@@ -235,6 +235,15 @@ def losses(params, audio_params, batch, config, rng=None):
 
 
 # --- Generation -------------------------------------------------------------------------
+def _networks_json(config) -> str:
+  """What the jitted generation functions below read of a run's config (config.model and
+  config.audio), as their static argument: the generation settings (pose_temperature,
+  pose_axis_temperature, ...) act outside them, so trying another setting (calibration,
+  `MotionModel.with_settings`) does not compile them again."""
+  return json.dumps({"model": config.model.to_dict(), "audio": config.audio.to_dict()},
+                    sort_keys=True)
+
+
 @functools.partial(jax.jit, static_argnames=("config_json",))
 def _encode_audio(config_json, audio_params, log_mel, carries):
   config = ml_collections.ConfigDict(json.loads(config_json))
@@ -260,7 +269,7 @@ def _silence_padded(log_mel: np.ndarray, num_frames: int) -> np.ndarray:
 def _streamed_features(params: MotionModel, mel: np.ndarray, chunk_frames: int):
   """Per-frame audio features (1, chunk_frames, 2 D) of each chunk of `mel` (whole chunks),
   the APC state carried from chunk to chunk: the same as encoding it in one piece."""
-  config_json = params.config.to_json()
+  config_json = _networks_json(params.config)
   steps = chunk_frames * media.MELS_PER_FRAME
   carries = None
   for start in range(0, len(mel), steps):
@@ -421,7 +430,7 @@ def generate_motion(audio, source_landmarks, params: MotionModel, rng, *,
       (`stylehead_jax.style.manifold`; weight default config.manifold.weight).
   """
   config = params.config
-  config_json = config.to_json()
+  config_json = _networks_json(config)
   temperatures, smoothing = sampling(config, temperature)
   log_mel = _to_log_mel(audio)
   frames = log_mel.shape[0] // media.MELS_PER_FRAME
