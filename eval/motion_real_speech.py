@@ -258,16 +258,16 @@ def main(argv=None) -> int:
   data_dir = args.data_dir or os.path.join(args.workdir, "tfds")
 
   builder = build_real(args.workdir, args.shared, data_dir)
-  clips = list(input_pipeline.clips(builder, "train", ("landmarks", "head_pose", "torso",
-                                                       "log_mel", "audio", "clip_id")))
-  ids = [c["clip_id"].decode() for c in clips]
   apc_workdir = "" if args.audio_source == "log_mel" else encoder_workdir(args, data_dir)
   if args.final:
     final_dir = os.path.join(args.workdir, "final")
     result = train.train_and_evaluate(fold_config(args, data_dir, apc_workdir, None), final_dir)
-    print(json.dumps({"motion_generator": final_dir, "clips": ids,
+    print(json.dumps({"motion_generator": final_dir,
                       "synthetic_test": result["eval"]["motion"]}, indent=2, default=float))
     return 0
+  clips = list(input_pipeline.clips(builder, "train", ("landmarks", "head_pose", "torso",
+                                                       "log_mel", "audio", "clip_id")))
+  ids = [c["clip_id"].decode() for c in clips]
 
   rows = {}
   for i, clip in enumerate(clips):

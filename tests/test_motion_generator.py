@@ -339,12 +339,19 @@ def test_chunking_does_not_change_the_motion(trained, portrait):
   other = motion.generate_motion(audio, portrait.landmarks[0], model, jax.random.key(4))
   np.testing.assert_allclose(again.translation, tracks[0].translation, atol=1e-3)
   assert np.abs(other.translation - again.translation).max() > 0.01
-  # Another head-sampling setting (as calibration tries them) moves the head otherwise
-  # with the compiled networks as they are: nothing is compiled again.
+
+
+def test_another_head_sampling_setting_compiles_nothing_again(trained, portrait):
+  """A head-sampling setting (as calibration tries them) moves the head otherwise with the
+  compiled networks as they are."""
+  _, mg_dir, _, _ = trained
+  model = motion.load(str(mg_dir))
+  audio = _speech(2.0)
+  first = motion.generate_motion(audio, portrait.landmarks[0], model, jax.random.key(3))
   compiled = motion._generate_chunk._cache_size(), motion._encode_audio._cache_size()
   wider = motion.generate_motion(audio, portrait.landmarks[0], model.with_settings(
       pose_axis_temperature=(2.0, 2.0, 2.0, 2.0, 2.0)), jax.random.key(3))
-  assert np.abs(wider.translation - again.translation).max() > 0.01
+  assert np.abs(wider.translation - first.translation).max() > 0.01
   assert (motion._generate_chunk._cache_size(), motion._encode_audio._cache_size()) == compiled
 
 
