@@ -177,19 +177,30 @@ def check_writable(path: str) -> str:
   return path
 
 
+def log_path(out: str) -> str:
+  """Where the command's log goes: beside the video, named after it with ".log" added
+  (OUT.mp4.log), so it can only replace an earlier log of the same video, never a file
+  of the user's that happens to share the video's stem."""
+  return os.path.abspath(out) + ".log"
+
+
 def check_output(out: str, inputs) -> str:
-  """The absolute output path, once it is known to be an .mp4, no input, and writable.
+  """The absolute output path, once it is known to be an .mp4, neither it nor its log
+  (`log_path`) an input, and writable.
 
   Raises:
-    MediaError: not .mp4, it is an input, or its folder is missing or not writable.
+    MediaError: not .mp4, it or its log is an input, or its folder is missing or not
+      writable.
   """
   path = os.path.abspath(out)
   if not path.lower().endswith(".mp4"):
     raise MediaError(path, "the output must be an .mp4 file")
-  for name in inputs:
-    if name and (os.path.abspath(name) == path or (
-        os.path.exists(path) and os.path.exists(name) and os.path.samefile(name, path))):
-      raise MediaError(path, "the output is also an input; it would be overwritten")
+  for written in (path, log_path(path)):
+    for name in inputs:
+      if name and (os.path.abspath(name) == written or (
+          os.path.exists(written) and os.path.exists(name)
+          and os.path.samefile(name, written))):
+        raise MediaError(written, "the output is also an input; it would be overwritten")
   return check_writable(path)
 
 
@@ -586,7 +597,7 @@ def main(argv=None) -> int:
     if args.json:
       check_writable(args.json)
     check_output(args.out, [args.portrait, args.audio, args.style])
-    with log_to_file(os.path.splitext(os.path.abspath(args.out))[0] + ".log"):
+    with log_to_file(log_path(args.out)):
       path, summary = animate(
           args.portrait, args.audio, args.checkpoints, args.out, style=args.style,
           renderer=args.renderer, resolution=args.resolution,

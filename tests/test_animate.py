@@ -9,6 +9,7 @@ line naming the file, exit code 2 and nothing written.
 
 import json
 import os
+import pathlib
 import subprocess
 import sys
 
@@ -90,10 +91,11 @@ def test_cli_warp_renderer_writes_frames_and_sound_of_the_audio(checkpoints, med
   assert abs(len(media.load_audio(out)) - frames * media.SAMPLES_PER_FRAME) < 0.05 * len(audio)
   # The face moves: consecutive frames differ.
   assert np.abs(np.diff(video.frames.astype(np.float32), axis=0)).mean() > 0.1
-  assert (tmp_path / "warp.log").stat().st_size > 0  # the library's lines went here
+  assert (tmp_path / "warp.mp4.log").stat().st_size > 0  # the library's lines went here
   assert not list(tmp_path.glob(".*partial*"))
 
 
+@pytest.mark.slow
 def test_generator_with_a_style_video_and_paste_back(checkpoints, media_dir, bad_dir,
                                                      tmp_path):
   """The whole pipeline through the API: the style video (a face that leaves the frame
@@ -121,6 +123,7 @@ def test_generator_with_a_style_video_and_paste_back(checkpoints, media_dir, bad
   assert again["stages"]["style"]["seconds"] < summary["stages"]["style"]["seconds"]
 
 
+@pytest.mark.slow
 def test_style_steps_fine_tune_once_and_change_the_motion(checkpoints, media_dir, real_dir,
                                                           tmp_path):
   style = real_dir / "style_lp_d12.mp4"
@@ -206,7 +209,7 @@ def _fails(capsys, args, out, needle, named):
   assert len(err.splitlines()) == 1 and "Traceback" not in err, err
   assert needle in err and str(named) in err, err
   assert not out.exists() and not list(out.parent.glob(f".{out.name}*"))
-  assert not out.with_suffix(".log").exists()
+  assert not pathlib.Path(animate.log_path(out)).exists()
 
 
 @pytest.mark.parametrize("role,name,needle", [
@@ -250,6 +253,26 @@ def test_bad_output_is_refused_and_the_input_kept(checkpoints, media_dir, tmp_pa
   assert {"missing_folder": "does not exist", "not_writable": "not writable",
           "an_input": "also an input"}[where] in err
   assert audio.read_bytes() == before
+
+
+def test_the_log_never_replaces_a_file_of_the_users(checkpoints, media_dir, tmp_path, capsys):
+  """The log goes to OUT.mp4.log: the user's OUT.log beside the video is left as it was,
+  and a log path that is one of the inputs is refused before any work."""
+  out, theirs = tmp_path / "talk.mp4", tmp_path / "talk.log"
+  theirs.write_text("the user's own notes\n")
+  code = animate.main(_args(checkpoints, out, media_dir / "portrait.png",
+                            media_dir / "speech.wav", "--renderer", "warp"))
+  assert code == 0, capsys.readouterr().err
+  assert theirs.read_text() == "the user's own notes\n"
+  assert pathlib.Path(animate.log_path(out)).stat().st_size > 0
+  audio = tmp_path / "again.mp4.log"
+  audio.write_bytes((media_dir / "speech.wav").read_bytes())
+  code = animate.main(_args(checkpoints, tmp_path / "again.mp4", media_dir / "portrait.png",
+                            audio))
+  err = capsys.readouterr().err.strip()
+  assert code == 2 and err == f"error: {audio}: the output is also an input; it would be " \
+      "overwritten", err
+  assert not (tmp_path / "again.mp4").exists() and audio.read_bytes() == (media_dir / "speech.wav").read_bytes()
 
 
 def test_the_command_line_exits_2_with_one_line_and_no_traceback(checkpoints, media_dir,
