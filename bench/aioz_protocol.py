@@ -27,15 +27,11 @@ import json
 import os
 import pathlib
 import re
-import resource
 import shutil
-import subprocess
 import sys
 import tempfile
-import time
 
-import psutil
-
+import processes  # bench/processes.py, beside this file
 from stylehead_jax import media
 from stylehead_jax.landmarks import detectors
 
@@ -45,38 +41,12 @@ FIXED = [(20, 5), (60, 30)]
 VALUES = re.compile(r"SMD: (\S+), SLV: (\S+), SLD: (\S+)")
 
 
-def measured(command, cwd=None, env=None) -> dict:
-  """Runs `command`; its wall and CPU seconds, peak memory and stdout."""
-  cpu = resource.getrusage(resource.RUSAGE_CHILDREN)
-  start = time.perf_counter()
-  with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-    proc = subprocess.Popen(command, cwd=cwd, env=env, stdout=out, stderr=err, text=True)
-    peak = 0
-    root = psutil.Process(proc.pid)
-    while proc.poll() is None:
-      try:
-        rss = sum(p.memory_info().rss for p in [root, *root.children(recursive=True)])
-        peak = max(peak, rss)
-      except psutil.Error:
-        pass
-      time.sleep(0.02)
-    wall = time.perf_counter() - start
-    out.seek(0)
-    err.seek(0)
-    stdout, stderr = out.read(), err.read()
-  if proc.returncode:
-    sys.exit(f"{' '.join(map(str, command))} failed:\n{stderr[-2000:]}")
-  after = resource.getrusage(resource.RUSAGE_CHILDREN)
-  return {"wall_s": round(wall, 2),
-          "cpu_s": round(after.ru_utime - cpu.ru_utime + after.ru_stime - cpu.ru_stime, 2),
-          "peak_mb": round(peak / 2 ** 20), "stdout": stdout}
-
-
 def ours(generated, reference, *flags) -> dict:
   with tempfile.TemporaryDirectory() as tmp:
-    result = measured([sys.executable, str(REPO / "eval" / "metrics.py"), "--protocol", "aioz",
-                       "-g", str(generated), "-r", str(reference), *map(str, flags),
-                       "--json", os.path.join(tmp, "out.json")], cwd=REPO)
+    result = processes.measured(
+        [sys.executable, str(REPO / "eval" / "metrics.py"), "--protocol", "aioz", "-g",
+         str(generated), "-r", str(reference), *map(str, flags), "--json",
+         os.path.join(tmp, "out.json")], cwd=REPO)
     values = json.load(open(os.path.join(tmp, "out.json")))
   del result["stdout"]
   return {"side": "ours", "flags": " ".join(map(str, flags)), **result,
@@ -102,7 +72,7 @@ def released_runs(args, generated, reference):
   env = {**os.environ, "PATH": f"{folder / 'bin'}:{os.environ['PATH']}"}
   python = args.released_python
   try:
-    prepare = measured([python, "prepare.py"], folder, env)
+    prepare = processes.measured([python, "prepare.py"], folder, env)
     del prepare["stdout"]
     yield {"side": "released", "step": "prepare.py (ffmpeg, JPEG frames, landmarks)",
            **prepare}
@@ -112,14 +82,14 @@ def released_runs(args, generated, reference):
               "print(f'SMD: {full_term_compare_landmarks_mouth(*args, **kw)}, "
               "SLV: {full_term_compare_landmarks_velocity(*args, **kw)}, "
               "SLD: {full_term_compare_landmarks(*args, **kw)}')")
-      step = measured([python, "-c", call], folder, env)
+      step = processes.measured([python, "-c", call], folder, env)
       smd, slv, sld = map(float, VALUES.search(step.pop("stdout")).groups())
       yield {"side": "released", "step": f"metrics at window {window} stride {stride}",
              **step, "sld": sld, "slv": slv, "smd": smd}
     if args.sweep:
-      sweep = measured([python, "lmd_windows.py"], folder, env)
+      sweep = processes.measured([python, "lmd_windows.py"], folder, env)
       del sweep["stdout"]
-      average = measured([python, "average_all.py"], folder, env)
+      average = processes.measured([python, "average_all.py"], folder, env)
       smd, slv, sld = map(float, VALUES.search(average.pop("stdout")).groups())
       yield {"side": "released", "step": "lmd_windows.py + average_all.py (the sweep)",
              **{k: round(sweep[k] + average[k], 2) for k in ("wall_s", "cpu_s")},
@@ -127,18 +97,6 @@ def released_runs(args, generated, reference):
              "sld": sld, "slv": slv, "smd": smd}
   finally:
     shutil.rmtree(folder)
-
-
-def long_pair(minutes: float, generated, reference, folder) -> tuple[str, str]:
-  """Both videos looped to `minutes` (H.264, 512 x 512, their own frame rates)."""
-  out = []
-  for video in (generated, reference):
-    path = os.path.join(folder, f"long_{pathlib.Path(video).stem}.mp4")
-    subprocess.run([media.ffmpeg_exe(), "-v", "error", "-y", "-stream_loop", "-1", "-i",
-                    str(video), "-t", str(minutes * 60), "-an", "-c:v", "libx264", "-preset",
-                    "veryfast", "-crf", "18", path], check=True)
-    out.append(path)
-  return out[0], out[1]
 
 
 def main():
@@ -167,7 +125,7 @@ def main():
     flags = ("--window", 60, "--stride", 30, "--aioz_faces", "largest")
     print(json.dumps({"pair": "benchmark", **ours(g, r, *flags)}), flush=True)
     with tempfile.TemporaryDirectory() as tmp:
-      long_g, long_r = long_pair(args.long_minutes, g, r, tmp)
+      long_g, long_r = (processes.looped(v, args.long_minutes, tmp) for v in (g, r))
       print(json.dumps({"pair": f"{args.long_minutes:g} minutes",
                         **ours(long_g, long_r, *flags)}), flush=True)
 

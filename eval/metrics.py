@@ -128,12 +128,15 @@ def load(path: str, args, backend, cpbd: bool = False, progress: bool = True) ->
     return Input(path, track.landmarks, aioz.FPS, value, notes=tuple(notes))
   # tracking imports scipy.signal (0.6 s): not where only .npz tracks are read.
   from stylehead_jax.landmarks import tracking  # pylint: disable=g-import-not-at-top
-  track = tracking.extract(path, backend=backend, progress=progress,
-                           config=tracking.TrackerConfig(resolution=RESOLUTION))
-  value = None
-  if cpbd:
-    distinct = np.unique(track.source_indices, return_index=True)[1]
-    value = sharpness.mean_cpbd(track.frames[distinct], progress="CPBD" if progress else None)
+  # Streamed (memory flat in the video's length): the crops are not kept; CPBD takes the
+  # crops of the source frames the track shows as they are made.
+  values = []
+  with futures.ThreadPoolExecutor(os.cpu_count() or 1) as pool:
+    measure = (lambda crops: values.extend(pool.map(sharpness.cpbd, crops))) if cpbd else None
+    track = tracking.extract(path, backend=backend, progress=progress,
+                             config=tracking.TrackerConfig(resolution=RESOLUTION),
+                             keep_frames=False, on_crops=measure)
+  value = float(np.mean(values)) if cpbd else None
   return Input(path, track.landmarks, media.FPS, value, track.detected_fraction)
 
 

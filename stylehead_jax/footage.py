@@ -9,6 +9,8 @@ same way, so a reference is measured exactly as training footage was.
 
 from __future__ import annotations
 
+from typing import Iterator
+
 from absl import logging
 import numpy as np
 
@@ -19,20 +21,20 @@ from stylehead_jax.metrics import sync
 
 
 def video_clips(path: str, config: tracking.TrackerConfig, backend,
-                audio_lead: float = 0.0) -> list[dict]:
+                audio_lead: float = 0.0) -> Iterator[dict]:
   """One clip per face segment of the video at `path`, its audio shifted back by
-  `audio_lead` seconds (the seconds it leads the mouth; the gap is silence).
+  `audio_lead` seconds (the seconds it leads the mouth; the gap is silence). The video is
+  tracked as a stream (`tracking.track_video`): each clip is made when its segment has
+  been read, and only its own frames are held.
 
-  Raises:
+  Raises (when the first clip is asked for):
     MediaError: unreadable, no audio, silent, corrupt or too short (names the file).
     NoFaceError: no usable face segment (names the file).
   """
   audio = media.load_audio(path)
-  video = media.read_video(path, fps=None, min_frames=2)
-  tracks = tracking.track_segments(video.frames, video.source_fps, backend, config, path)
   if audio_lead:
     audio = sync.shift_audio(audio, audio_lead)
-  clips = []
+  tracks = tracking.track_video(path, backend, config, min_frames=2)
   for k, track in enumerate(tracks):
     num_frames = len(track.frames)
     start = int(round(track.start_seconds * media.SAMPLE_RATE))
@@ -40,7 +42,7 @@ def video_clips(path: str, config: tracking.TrackerConfig, backend,
     clip_audio = np.pad(clip_audio, (0, num_frames * media.SAMPLES_PER_FRAME - len(clip_audio)))
     logging.info("%s segment %d: %d frames, face detected in %.1f%%", path, k, num_frames,
                  100 * track.detected_fraction)
-    clips.append({
+    yield {
         "frames": track.frames,
         "region_maps": regions.region_maps(track.landmarks, config.resolution)[..., None],
         "landmarks": track.landmarks,
@@ -49,5 +51,4 @@ def video_clips(path: str, config: tracking.TrackerConfig, backend,
         "log_mel": media.log_mel(clip_audio),
         "audio": clip_audio,
         "valid": track.detected,
-    })
-  return clips
+    }

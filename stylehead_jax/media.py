@@ -23,8 +23,10 @@ from __future__ import annotations
 import dataclasses
 import functools
 import os
+import re
 import subprocess
 import tempfile
+import threading
 from typing import Iterator, Sequence
 
 import numpy as np
@@ -218,35 +220,58 @@ def stream_video(path: str | os.PathLike) -> tuple[float, int, Iterator[np.ndarr
   unknown; an estimate for a progress bar) and its frames one at a time, RGB uint8
   (H, W, 3), not resampled: a video of any length in the memory of a frame or two.
 
-  Opening checks the file and its header; a video that breaks off while being read
-  raises MediaError from the iterator.
+  Opening checks the file and its header. The frames come from ffmpeg with -xerror: data
+  that does not decode part-way is not concealed but raises MediaError from the iterator,
+  naming the file and the frame it broke at.
   """
   import imageio_ffmpeg  # pylint: disable=g-import-not-at-top
   path = os.fspath(path)
   check_file(path)
-  reader = imageio_ffmpeg.read_frames(path, pix_fmt="rgb24")
+  header = imageio_ffmpeg.read_frames(path, pix_fmt="rgb24")  # the header's facts only
   try:
-    meta = next(reader)
+    meta = next(header)
     width, height = meta["size"]
     source_fps = float(meta.get("fps") or 0.0)
   except (RuntimeError, OSError, StopIteration, KeyError, ValueError) as e:
-    reader.close()
     raise _unreadable(path, e) from None
+  finally:
+    header.close()
   if source_fps <= 0:
-    reader.close()
     raise MediaError(path, "video reports no frame rate")
   expected = int(float(meta.get("duration") or 0.0) * source_fps)
+  return source_fps, expected, _decoded_frames(path, width, height)
 
-  def frames():
-    try:
-      for buffer in reader:
-        yield np.frombuffer(buffer, np.uint8).reshape(height, width, 3)
-    except (RuntimeError, OSError, ValueError) as e:
-      raise _unreadable(path, e) from None
-    finally:
-      reader.close()
 
-  return source_fps, expected, frames()
+def _decoded_frames(path: str, width: int, height: int) -> Iterator[np.ndarray]:
+  """RGB frames of `path` as ffmpeg decodes them (the arguments imageio_ffmpeg uses, so
+  the same pixels), stopping at the first decoding error (-xerror), which raises."""
+  cmd = [ffmpeg_exe(), "-nostdin", "-v", "error", "-xerror", "-i", path, "-pix_fmt",
+         "rgb24", "-vcodec", "rawvideo", "-f", "image2pipe", "-"]
+  process = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE)
+  errors = []  # stderr, read beside stdout so that neither pipe fills
+  reader = threading.Thread(target=lambda: errors.append(process.stderr.read()), daemon=True)
+  reader.start()
+  size, count = width * height * 3, 0
+  try:
+    while True:
+      buffer = process.stdout.read(size)
+      if len(buffer) < size:
+        break
+      yield np.frombuffer(buffer, np.uint8).reshape(height, width, 3)
+      count += 1
+    process.wait()
+    reader.join()
+    if process.returncode != 0 or (buffer and len(buffer) < size):
+      text = errors[0].decode(errors="replace").strip() if errors else ""
+      first = (re.sub(r"^\[[^]]*\]\s*", "", text.splitlines()[0]) if text  # "[h264 @ 0x..] "
+               else f"ffmpeg exit status {process.returncode}")
+      raise MediaError(path, f"corrupt video: decoding failed at frame {count} ({first})")
+  finally:
+    if process.poll() is None:
+      process.kill()
+    process.wait()
+    process.stdout.close()
 
 
 def _unreadable(path: str, error: Exception) -> MediaError:

@@ -17,7 +17,7 @@ from stylehead_jax.metrics import head_motion
 from stylehead_jax.metrics import style
 from stylehead_jax.metrics import sync
 from tests import record_cpbd_reference
-from tests.conftest import REAL, REPO
+from tests.conftest import REAL, REPO, corrupt_part_way
 
 
 def _face(rng, frames=50, wobble=2.0):
@@ -247,6 +247,7 @@ def _script(*args):
                         capture_output=True, text=True, cwd=REPO)
 
 
+@pytest.mark.slow
 def test_script_on_real_clips(tmp_path):
   """talk_hdtf_aoc against talk_lp_d20 (two speakers), and a clip against itself."""
   out = _script("--generated", REAL / "talk_hdtf_aoc.mp4", "--reference",
@@ -290,13 +291,20 @@ def test_script_on_tracks_and_bad_input(tmp_path):
   assert np.isfinite(result["metrics"]["sld"]) and result["settings"]["window"] == 60
   assert "cpbd" not in result["metrics"] and "no frames" in " ".join(result["notes"])
   np.savez(tmp_path / "bad.npz", landmarks=np.zeros((5, 5, 2)))
+  broken = corrupt_part_way(REAL / "talk_hdtf_aoc.mp4", tmp_path / "broken.mp4")
   for generated, reason in [(tmp_path / "missing.npz", "no such file"),
                             (tmp_path / "bad.npz", "expected (T, 68, 2 or 3)"),
+
                             (REPO.parent / "shared" / "data" / "bad" / "corrupt.mp4", "")]:
     out = _script("-g", generated, "-r", tmp_path / "r.npz")
     assert out.returncode != 0
     assert out.stderr.startswith("error: ") and str(generated) in out.stderr, out.stderr
     assert reason in out.stderr and "Traceback" not in out.stderr
+  # A video that breaks off part-way: one line naming it and the frame, after the bar.
+  out = _script("-g", broken, "-r", tmp_path / "r.npz")
+  assert out.returncode != 0 and "Traceback" not in out.stderr
+  assert out.stderr.splitlines()[-1].startswith(
+      f"error: {broken}: corrupt video: decoding failed at frame "), out.stderr
   # A bad reference video fails as clearly from the second process that tracks it.
   bad = REPO.parent / "shared" / "data" / "bad"
   for generated, reference, reason in [

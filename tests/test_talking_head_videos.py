@@ -12,7 +12,7 @@ import tensorflow_datasets as tfds
 from data_prep.talking_head_videos import talking_head_videos as thv
 from stylehead_jax import datasets
 from stylehead_jax import media
-from tests.conftest import SHARED_DATA
+from tests.conftest import SHARED_DATA, corrupt_part_way
 
 
 def test_speakers_and_splits():
@@ -23,6 +23,7 @@ def test_speakers_and_splits():
   assert len(test) == 2 and test == thv.split_speakers(reversed(speakers), 0.2)
 
 
+@pytest.mark.slow
 def test_voxceleb_sample_builds_and_reads_back(tmp_path):
   """The CLI build of the ten-clip VoxCeleb2 sample, read back with tfds.load."""
   out = subprocess.run(
@@ -55,6 +56,7 @@ def bad_folder(tmp_path_factory, bad_dir, real_dir):
   for name in ("no_face.mp4", "face_noface.mov", "corrupt.mp4"):
     os.symlink(bad_dir / name, root / name)
   os.symlink(real_dir / "talk_vr_5.mp4", root / "good.mp4")
+  corrupt_part_way(real_dir / "talk_hdtf_aoc.mp4", root / "broken.mp4")
   (root / "empty.mp4").write_bytes(b"")
   frame = np.full((1, 64, 64, 3), 128, np.uint8)
   media.write_video(root / "one_frame.mp4", frame, audio=np.random.default_rng(0).normal(
@@ -76,18 +78,20 @@ def test_bad_inputs_are_skipped_with_one_line_each(bad_folder, tmp_path, caplog)
       "no_face.mp4": "no face found", "corrupt.mp4": "unreadable audio",
       "empty.mp4": "empty file", "one_frame.mp4": "clip too short",
       "no_audio.mp4": "no audio stream", "song.mp4": "corrupt or unreadable video",
+      "broken.mp4": "corrupt video: decoding failed at frame",
   }
   for name, reason in reasons.items():
     lines = [m for m in skipped if f"{os.sep}{name}:" in m]
     assert len(lines) == 1, (name, skipped)
     assert reason in lines[0], lines[0]
   clips = {ex["clip_id"].decode() for ex in tfds.as_numpy(builder.as_dataset(split="train"))}
-  assert "good#0" in clips
+  assert "good#0" in clips and not any(c.startswith("broken#") for c in clips)
   # The face leaves the frame part-way: what remains is the segment(s) with the face.
   noface = [c for c in clips if c.startswith("face_noface#")]
   assert noface, clips
 
 
+@pytest.mark.slow
 def test_beam_pipeline_matches_the_local_build(real_dir, tmp_path):
   """The Beam build (DirectRunner) writes the same examples as the ordinary build."""
   from apache_beam.options import pipeline_options  # pylint: disable=g-import-not-at-top

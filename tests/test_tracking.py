@@ -13,7 +13,7 @@ from stylehead_jax.landmarks import conventions
 from stylehead_jax.landmarks import detectors
 from stylehead_jax.landmarks import pose
 from stylehead_jax.landmarks import tracking
-from tests.conftest import REAL, TRACKED_CLIPS
+from tests.conftest import REAL, TRACKED_CLIPS, corrupt_part_way
 
 CONFIG = tracking.TrackerConfig(resolution=256)
 
@@ -23,6 +23,7 @@ def backend():
   return detectors.get_backend("dlib")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", [p.name for p in TRACKED_CLIPS])
 def test_every_frame_gets_landmarks(tracked, name):
   video, detected, segments = tracked[name]
@@ -74,6 +75,7 @@ class _FullScan:
     return self.backend.landmarks(image, box)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["talk_vr_5.mp4", "00015.mp4"])
 def test_tracks_are_those_of_full_detector_scans(tracked, backend, name):
   """The tracker passes the face's size to the detector, which then skips the pyramid
@@ -88,6 +90,7 @@ def test_tracks_are_those_of_full_detector_scans(tracked, backend, name):
     np.testing.assert_array_equal(fast.detected, slow.detected)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", [p.name for p in sorted(REAL.glob("*.mp4"))])
 def test_landmarks_agree_with_dlib_on_the_crop(backend, name):
   """On 20 frames per clip (its first 10 s), dlib run directly on the 512 px crop lands
@@ -105,6 +108,7 @@ def test_landmarks_agree_with_dlib_on_the_crop(backend, name):
   assert np.mean(distances) < 1.5
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["talk_lp_s18.mp4", "style_lp_d6.mp4", "00015.mp4"])
 def test_yaw_has_the_sign_of_the_visible_turn(tracked, name):
   """The visible turn is the nose tip's offset from the inner eye corners' midpoint, as a
@@ -139,6 +143,7 @@ def test_angles_round_trip():
   np.testing.assert_allclose(pose.angles_from_rotation(rotation), angles, atol=1e-6)
 
 
+@pytest.mark.slow
 def test_torso_points_stay_below_the_chin_inside_the_crop(tracked):
   track = tracked["talk_hdtf_aoc.mp4"][2][0]
   assert track.torso.shape == (len(track.frames), 3, 2)
@@ -152,6 +157,42 @@ def test_no_face_fails_clearly(backend, bad_dir):
     tracking.extract(bad_dir / "no_face.mp4", backend=backend, config=CONFIG)
   with pytest.raises(tracking.NoFaceError, match="free-mountain-vector-01.jpg: no face"):
     tracking.extract(bad_dir / "free-mountain-vector-01.jpg", backend=backend, config=CONFIG)
+
+
+@pytest.mark.slow
+def test_a_streamed_video_tracks_as_the_whole_video(tracked, backend):
+  """track_video's two passes over the decoded stream (crops CHUNK_FRAMES at a time,
+  none kept) give the Track of the whole video read at once, and the crops it hands to
+  on_crops are that Track's distinct frames, in order."""
+  name = "talk_hdtf_aoc.mp4"
+  whole = tracked[name][2][0]
+  crops = []
+  streamed = list(tracking.track_video(REAL / name, backend, CONFIG, keep_frames=False,
+                                       on_crops=crops.append))
+  assert len(streamed) == 1 and streamed[0].frames is None and streamed[0].torso is None
+  assert len(crops) > 1  # more than one chunk
+  for field in ("landmarks", "detected", "rotation", "translation", "crop_boxes",
+                "source_indices", "source_fps", "source_start"):
+    np.testing.assert_array_equal(getattr(streamed[0], field), getattr(whole, field), field)
+  distinct = np.unique(whole.source_indices, return_index=True)[1]
+  np.testing.assert_array_equal(np.concatenate(crops), whole.frames[distinct])
+
+
+def test_a_video_corrupt_part_way_names_the_file_and_the_frame(backend, tmp_path):
+  path = corrupt_part_way(REAL / "talk_hdtf_aoc.mp4", tmp_path / "broken.mp4")
+  with pytest.raises(media.MediaError,
+                     match=r"broken.mp4: corrupt video: decoding failed at frame \d+ \("):
+    tracking.extract(path, backend=backend, config=CONFIG)
+
+
+def test_a_long_segment_is_cut_into_equal_parts():
+  detected = np.ones(100, bool)  # 4 s at 25 fps
+  assert tracking.usable_segments(detected, 25.0, CONFIG) == [(0, 100)]
+  capped = tracking.TrackerConfig(max_segment_seconds=1.5)
+  assert tracking.usable_segments(detected, 25.0, capped) == [(0, 33), (33, 67), (67, 100)]
+  detected[40:60] = False  # a gap of 0.8 s splits first; each side (1.6 s) fits in 2 s
+  capped = tracking.TrackerConfig(max_segment_seconds=2.0)
+  assert tracking.usable_segments(detected, 25.0, capped) == [(0, 40), (60, 100)]
 
 
 def test_face_leaving_the_frame_ends_the_segment(backend, bad_dir):

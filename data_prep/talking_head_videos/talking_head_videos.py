@@ -6,7 +6,8 @@
       --data_dir DIR --set resolution=256
 
 Every video under manual_dir (recursively) becomes one example per face segment
-(stylehead_jax.landmarks.tracking): frames, region maps, 68 landmarks, head pose, torso
+(stylehead_jax.landmarks.tracking; a segment over `max_segment_seconds`, 60, is cut into
+equal parts): frames, region maps, 68 landmarks, head pose, torso
 points, per-frame valid flags (False where landmarks were interpolated), 24 kHz audio
 and its log-mels (2 per frame), speaker and clip ids. The features match
 synthetic_talking_heads, so every stage reads both the same way.
@@ -14,8 +15,11 @@ synthetic_talking_heads, so every stage reads both the same way.
 The speaker is the first path component matching `speaker_pattern` (VoxCeleb2:
 `idXXXXX/clip/utt.mp4`), else the file's stem. Splits are by speaker, deterministic:
 the speakers with the smallest hashes of their ids form the test split.
-A video that cannot be used (unreadable, no audio, silent, no face, too short) is skipped
-with one logged line naming the file and the reason; the rest still builds.
+A video is tracked as a stream (`tracking.track_video`), so memory does not grow with its
+length: every frame is decoded and checked before its first example is written. A video
+that cannot be used (unreadable, no audio, silent, no face, too short, corrupt part-way)
+is skipped with one logged line naming the file and the reason (and the frame where the
+data breaks); none of its examples is written and the rest still builds.
 
 A soundtrack known to be off its mouth is corrected by a line in
 `manual_dir/audio_offsets.tsv`: the video's path relative to manual_dir, a tab, and the
@@ -31,6 +35,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import itertools
 import os
 import re
 
@@ -55,9 +60,13 @@ class PrepConfig:
   backend: str = "dlib"  # or "face_alignment"
   speaker_pattern: str = r"^id\d+$"
   test_fraction: float = 0.2  # 0: everything in train (TFDS refuses an empty split)
+  # A longer face segment becomes several examples, so a long source is prepared in the
+  # memory of one part (about 1.5 GB at 256 px; every clip in ../shared/data is shorter).
+  max_segment_seconds: float = 60.0
 
   def tracker(self) -> tracking.TrackerConfig:
-    return tracking.TrackerConfig(resolution=self.resolution, margin=self.margin)
+    return tracking.TrackerConfig(resolution=self.resolution, margin=self.margin,
+                                  max_segment_seconds=self.max_segment_seconds)
 
 
 @dataclasses.dataclass(kw_only=True)
@@ -176,14 +185,15 @@ def prepare_video(root: str, relative: str, audio_lead: float, prep: PrepConfig)
   path = os.path.join(root, relative)
   if audio_lead:
     logging.info("%s: audio shifted by %+.3f s (%s)", path, -audio_lead, AUDIO_OFFSETS_FILE)
-  try:
-    clips = footage.video_clips(path, prep.tracker(), _backend(prep.backend), audio_lead)
+  clips = footage.video_clips(path, prep.tracker(), _backend(prep.backend), audio_lead)
+  try:  # the whole video is decoded (and checked) before its first clip is made
+    first = next(clips)
   except (media.MediaError, tracking.NoFaceError) as e:
     logging.warning("skipped %s", e)
     return
   clip_id = os.path.splitext(relative.replace(os.sep, "/"))[0]
   speaker = speaker_of(relative, prep.speaker_pattern)
-  for k, clip in enumerate(clips):
+  for k, clip in enumerate(itertools.chain([first], clips)):  # each written as it is made
     yield f"{clip_id}#{k}", dict(clip, speaker_id=speaker, clip_id=f"{clip_id}#{k}")
 
 

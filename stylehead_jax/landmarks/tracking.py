@@ -31,13 +31,20 @@ inference (`extract`):
 5. 60 fps: frame t shows source frame media.resample_indices(...)[t], with its landmarks.
 6. Head pose by PnP (pose.py) and torso points below the chin followed by pyramidal
    Lucas-Kanade optical flow.
+
+Steps 1-3 need only landmarks; a video file (`track_video`, `extract`) is decoded twice,
+once for them and once for the crops of step 4, cut and measured CHUNK_FRAMES at a time,
+so memory does not grow with its length. The result equals tracking the whole decoded
+video at once (`track_segments`).
 """
 
 from __future__ import annotations
 
 from concurrent import futures
 import dataclasses
+import itertools
 import os
+from typing import Iterator
 
 import cv2
 import numpy as np
@@ -59,6 +66,7 @@ WEAK_THRESHOLD = -0.8
 WEAK_MOVE = 0.3
 WEAK_SIZE = 1.3
 RECENT_FRAMES = 2
+CHUNK_FRAMES = 64  # source frames cropped and measured at a time
 
 
 @dataclasses.dataclass(frozen=True)
@@ -70,17 +78,18 @@ class TrackerConfig:
   max_gap_seconds: float = 0.5  # longer runs without a face split the clip
   min_segment_seconds: float = 1.0  # shorter segments are dropped
   min_detected_fraction: float = 0.8  # segments with fewer detected frames are dropped
+  max_segment_seconds: float = 0.0  # longer segments are cut into equal parts; 0: no limit
 
 
 @dataclasses.dataclass
 class Track:
   """A face followed through a clip, at 60 fps, in pixels of the square crop."""
-  frames: np.ndarray  # (T, R, R, 3) uint8
+  frames: np.ndarray | None  # (T, R, R, 3) uint8; None where not kept (track_video)
   landmarks: np.ndarray  # (T, 68, 3) float32
   detected: np.ndarray  # (T,) bool: False where landmarks were interpolated
   rotation: np.ndarray  # (T, 3, 3)
   translation: np.ndarray  # (T, 3)
-  torso: np.ndarray  # (T, 3, 2): neck base, left and right shoulder
+  torso: np.ndarray | None  # (T, 3, 2): neck base, left and right shoulder (None likewise)
   crop_boxes: np.ndarray  # (T, 3): centre x, centre y, side, in source pixels
   source_indices: np.ndarray  # (T,) source frame shown at each output frame
   source_fps: float
@@ -114,15 +123,19 @@ def _continues(box: np.ndarray, previous: np.ndarray) -> bool:
           and 1 / WEAK_SIZE < side / prev_side < WEAK_SIZE)
 
 
-def detect_track(frames, backend, progress: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+def detect_track(frames, backend, progress: str | None = None, total: int | None = None
+                 ) -> tuple[np.ndarray, np.ndarray]:
   """Raw landmarks (N, 68, 3) at the source rate and a detected flag per frame.
 
-  progress: a description to show a tqdm bar under, or None for no bar.
+  frames: an array (N, H, W, 3) or any iterable of frames, such as a video being decoded
+    (media.stream_video): one frame is held at a time.
+  progress: a description to show a tqdm bar under, or None for no bar; total: the frame
+    count for the bar where `frames` has no length.
   """
-  landmarks = np.zeros((len(frames), lmk.NUM_LANDMARKS, 3), np.float32)
-  detected = np.zeros(len(frames), bool)
+  landmarks, detected = [], []
   previous, last_seen = None, None
-  bar = tqdm.tqdm(frames, desc=progress, unit="frame", disable=progress is None, leave=False)
+  bar = tqdm.tqdm(frames, desc=progress, unit="frame", disable=progress is None, leave=False,
+                  total=total or None)
   for i, frame in enumerate(bar):
     box = None
     if previous is not None:
@@ -144,11 +157,15 @@ def detect_track(frames, backend, progress: str | None = None) -> tuple[np.ndarr
       boxes = backend.detect(frame)
       if len(boxes):
         box = _nearest(boxes, previous)
+    points = np.zeros((lmk.NUM_LANDMARKS, 3), np.float32)
     if box is not None:
-      landmarks[i] = backend.landmarks(frame, box)
-      detected[i] = True
+      points[:] = backend.landmarks(frame, box)
       previous, last_seen = box, i
-  return landmarks, detected
+    landmarks.append(points)
+    detected.append(box is not None)
+  if not landmarks:
+    return np.zeros((0, lmk.NUM_LANDMARKS, 3), np.float32), np.zeros(0, bool)
+  return np.stack(landmarks), np.array(detected, bool)
 
 
 def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
@@ -259,6 +276,37 @@ def track_torso(frames: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
   return np.stack(out)
 
 
+def usable_segments(detected: np.ndarray, fps: float, config: TrackerConfig,
+                    name: str = "clip") -> list[tuple[int, int]]:
+  """Source-frame ranges [start, end) of the face segments long and complete enough to
+  track (`split_segments`, then min_segment_seconds and min_detected_fraction), each cut
+  into equal parts of at most max_segment_seconds where that is set.
+
+  Raises:
+    NoFaceError: no face at all, or no usable segment (the message says why).
+  """
+  if not detected.any():
+    raise NoFaceError(f"{name}: no face found in any of {len(detected)} frames")
+  usable, reasons = [], []
+  for start, end in split_segments(detected, fps, config):
+    seconds = (end - start) / fps
+    fraction = detected[start:end].mean()
+    if seconds < config.min_segment_seconds:
+      reasons.append(f"frames {start}-{end}: {seconds:.2f} s with a face, need "
+                     f"{config.min_segment_seconds} s")
+    elif fraction < config.min_detected_fraction:
+      reasons.append(f"frames {start}-{end}: face in {fraction:.0%} of frames")
+    else:
+      parts = 1
+      if config.max_segment_seconds > 0:
+        parts = int(np.ceil(seconds / config.max_segment_seconds))
+      edges = np.linspace(start, end, parts + 1).round().astype(int)
+      usable += [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:])]
+  if not usable:
+    raise NoFaceError(f"{name}: no usable face segment ({'; '.join(reasons)})")
+  return usable
+
+
 def track_segments(frames: np.ndarray, fps: float, backend, config: TrackerConfig,
                    name: str = "clip", detections=None, progress: str | None = None
                    ) -> list[Track]:
@@ -272,25 +320,55 @@ def track_segments(frames: np.ndarray, fps: float, backend, config: TrackerConfi
     NoFaceError: no segment is usable (the message says why).
   """
   raw, detected = detections if detections is not None else detect_track(frames, backend)
-  if not detected.any():
-    raise NoFaceError(f"{name}: no face found in any of {len(frames)} frames")
-  tracks, reasons = [], []
-  for start, end in split_segments(detected, fps, config):
-    seconds = (end - start) / fps
-    fraction = detected[start:end].mean()
-    if seconds < config.min_segment_seconds:
-      reasons.append(f"frames {start}-{end}: {seconds:.2f} s with a face, need "
-                     f"{config.min_segment_seconds} s")
-      continue
-    if fraction < config.min_detected_fraction:
-      reasons.append(f"frames {start}-{end}: face in {fraction:.0%} of frames")
-      continue
-    track = _make_track(frames[start:end], raw[start:end], detected[start:end], fps, config,
-                        backend, progress)
-    tracks.append(dataclasses.replace(track, source_start=int(start)))
-  if not tracks:
-    raise NoFaceError(f"{name}: no usable face segment ({'; '.join(reasons)})")
-  return tracks
+  return [_segment_track(iter(frames[start:end]), raw, detected, start, end, fps, config,
+                         backend, progress=progress)
+          for start, end in usable_segments(detected, fps, config, name)]
+
+
+def track_video(path, backend, config: TrackerConfig = TrackerConfig(), *,
+                longest: bool = False, keep_frames: bool = True, on_crops=None,
+                min_frames: int = 1, progress: str | None = None) -> Iterator[Track]:
+  """`track_segments` of a video file in two passes over its decoded stream, so memory
+  does not grow with its length: the first detects and fits landmarks frame by frame and
+  keeps only those; the second decodes it again and crops and measures each segment
+  CHUNK_FRAMES at a time, yielding its Track before the next segment is read. The Tracks
+  equal `track_segments` on the whole video's frames.
+
+  Args:
+    longest: track only the longest usable segment (as `extract` returns).
+    keep_frames: keep the crops in each Track (its frames and torso); False leaves both
+      None and holds no more than a chunk of crops.
+    on_crops: called with each chunk of crops (n, R, R, 3) of the source frames a track
+      shows (each once, in order), e.g. to measure their sharpness as they pass.
+    min_frames: fewer decoded frames raise MediaError (too-short clip); a one-frame video
+      is tracked as an image.
+    progress: a tqdm description for the bars, or None for none.
+
+  Raises:
+    MediaError: unreadable, too short, or corrupt part-way (naming the file and the frame).
+    NoFaceError: no usable face segment.
+  """
+  name = os.fspath(path)
+  fps, expected, stream = media.stream_video(name)
+  raw, detected = detect_track(stream, backend, progress, total=expected)
+  if not len(detected):
+    raise media.MediaError(name, "corrupt or unreadable video (no frames decoded)")
+  if len(detected) < min_frames:
+    raise media.MediaError(name, f"clip too short: {len(detected)} frames, need at least "
+                           f"{min_frames}")
+  if len(detected) == 1:
+    config = _one_frame(config)
+  segments = usable_segments(detected, fps, config, name)
+  if longest:
+    segments = [max(segments, key=lambda s: len(media.resample_indices(s[1] - s[0], fps)))]
+  _, _, stream = media.stream_video(name)
+  position = 0
+  for start, end in segments:
+    frames = itertools.islice(stream, start - position, end - position)
+    position = end
+    yield _segment_track(frames, raw, detected, start, end, fps, config, backend,
+                         keep_frames=keep_frames, on_crops=on_crops,
+                         progress=progress and f"{progress} crops", name=name)
 
 
 def landmarks_on_crops(crops, source_landmarks, detected, backend,
@@ -324,48 +402,77 @@ def landmarks_on_crops(crops, source_landmarks, detected, backend,
   return out
 
 
-def _make_track(frames, raw, detected, fps, config, backend, progress=None) -> Track:
-  size = config.resolution
+def _segment_track(frames, raw, detected, start, end, fps, config, backend, *,
+                   keep_frames=True, on_crops=None, progress=None, name="clip") -> Track:
+  """The Track of source frames [start, end): `frames` iterates over exactly those. The
+  crops are cut and measured CHUNK_FRAMES at a time; with keep_frames=False none is kept
+  past its chunk (the Track's frames and torso are then None)."""
+  raw, detected = raw[start:end], detected[start:end]
+  size, n = config.resolution, end - start
   smooth = _smooth_landmarks(interpolate(raw, detected), fps, config.smooth_seconds)
   boxes = crop_boxes(smooth, fps, config)
-  idx = media.resample_indices(len(frames), fps)
-  crops = np.empty((len(frames), size, size, frames.shape[-1]), np.uint8)
-  for i in range(len(frames)):
-    crop(frames[i], boxes[i], size, out=crops[i])
-  mapped = np.stack([to_crop(raw[i], boxes[i], size) for i in range(len(frames))])
-  measured = landmarks_on_crops(crops, mapped, detected, backend, progress)
+  idx = media.resample_indices(n, fps)
+  shown = np.zeros(n, bool)
+  shown[idx] = True
+  kept = np.empty((n, size, size, 3), np.uint8) if keep_frames else None
+  measured = np.empty((n, lmk.NUM_LANDMARKS, 3), np.float32)
+  bar = tqdm.tqdm(total=n, desc=progress, unit="frame", disable=progress is None, leave=False)
+  with bar:
+    for first in range(0, n, CHUNK_FRAMES):
+      last = min(n, first + CHUNK_FRAMES)
+      crops = (kept[first:last] if keep_frames
+               else np.empty((last - first, size, size, 3), np.uint8))
+      count = 0
+      for count, frame in enumerate(itertools.islice(frames, last - first), 1):
+        crop(frame, boxes[first + count - 1], size, out=crops[count - 1])
+      if count < last - first:
+        raise media.MediaError(name, f"the video ended at frame {start + first + count} on "
+                               f"its second reading (it had {start + n} frames)")
+      mapped = np.stack([to_crop(raw[i], boxes[i], size) for i in range(first, last)])
+      measured[first:last] = landmarks_on_crops(crops, mapped, detected[first:last], backend)
+      if on_crops is not None and shown[first:last].any():
+        on_crops(crops[shown[first:last]])
+      bar.update(last - first)
   landmarks = _smooth_landmarks(interpolate(measured, detected), fps, config.smooth_seconds)
   rotation, translation = pose.solve_head_pose(landmarks, size)
-  torso = track_torso(crops, landmarks)
-  return Track(frames=crops[idx], landmarks=landmarks[idx], detected=detected[idx],
-               rotation=rotation[idx], translation=translation[idx], torso=torso[idx],
-               crop_boxes=boxes[idx].astype(np.float32), source_indices=idx,
-               source_fps=float(fps))
+  torso = None if kept is None else track_torso(kept, landmarks)[idx]
+  return Track(frames=None if kept is None else kept[idx], landmarks=landmarks[idx],
+               detected=detected[idx], rotation=rotation[idx], translation=translation[idx],
+               torso=torso, crop_boxes=boxes[idx].astype(np.float32), source_indices=idx,
+               source_fps=float(fps), source_start=int(start))
 
 
 def extract(source, *, backend: str | detectors.LandmarkBackend = "dlib",
-            config: TrackerConfig = TrackerConfig(), progress: bool = False) -> Track:
+            config: TrackerConfig = TrackerConfig(), progress: bool = False,
+            keep_frames: bool = True, on_crops=None) -> Track:
   """The face track of a video or image (path or (H, W, 3) array): its longest segment.
 
-  An image gives a one-frame Track. Several faces: the largest is used. progress: show
+  An image (or a one-frame video) gives a one-frame Track. Several faces: the largest is
+  used. A video file is tracked by `track_video` (two passes over its stream: memory does
+  not grow with its length); keep_frames and on_crops are track_video's. progress: show
   tqdm bars over the frames while detecting, then over the crops.
   """
   if isinstance(backend, str):
     backend = detectors.get_backend(backend)
+  label = None
   if isinstance(source, np.ndarray):
     frames, fps, name = source[None] if source.ndim == 3 else source, media.FPS, "array"
   else:
     name = os.fspath(source)
-    if os.path.splitext(name)[1].lower() in (".jpg", ".jpeg", ".png", ".bmp", ".webp"):
-      frames, fps = media.read_image(name)[None], media.FPS
-    else:
-      video = media.read_video(name, fps=None)
-      frames, fps = video.frames, video.source_fps
+    label = os.path.basename(name) if progress else None
+    if os.path.splitext(name)[1].lower() not in (".jpg", ".jpeg", ".png", ".bmp", ".webp"):
+      return next(track_video(name, backend, config, longest=True, keep_frames=keep_frames,
+                              on_crops=on_crops, progress=label))
+    frames, fps = media.read_image(name)[None], media.FPS
   if len(frames) == 1:
-    one = dataclasses.replace(config, min_segment_seconds=0.0, smooth_seconds=0.0)
-    return track_segments(frames, fps, backend, one, name)[0]
-  label = os.path.basename(name) if progress else None
+    config = _one_frame(config)
   detections = detect_track(frames, backend, label)
   segments = track_segments(frames, fps, backend, config, name, detections,
                             label and f"{label} crops")
   return max(segments, key=lambda t: len(t.frames))
+
+
+def _one_frame(config: TrackerConfig) -> TrackerConfig:
+  """How a single frame (an image, a one-frame video) is tracked: no minimum length, no
+  smoothing."""
+  return dataclasses.replace(config, min_segment_seconds=0.0, smooth_seconds=0.0)

@@ -64,12 +64,12 @@ def track_video(path: str, resolution: int = media.CROP_SIZE, cache_dir: str = "
     with np.load(cached) as z:
       flat = dict(z)
   else:
-    try:
-      clips = footage.video_clips(path, tracking.TrackerConfig(resolution=resolution),
-                                  detectors.get_backend(backend))
+    try:  # max holds the longest clip so far and the one being made
+      clip = max(footage.video_clips(path, tracking.TrackerConfig(resolution=resolution),
+                                     detectors.get_backend(backend)),
+                 key=lambda c: len(c["landmarks"]))
     except NoFaceError as e:
       raise MediaError(path, f"no usable face track ({e})") from None
-    clip = max(clips, key=lambda c: len(c["landmarks"]))
     if len(clip["landmarks"]) < len(templates.TEMPLATES):
       raise MediaError(path, f"the face is seen in {len(clip['landmarks'])} frames, too "
                        f"short for {len(templates.TEMPLATES)} style reference frames")
