@@ -5,7 +5,9 @@
 #   Style Mapping and the Style-Aware Generator (:runlocal, DEMO_IMAGE_STEPS steps each),
 #   then animate a held-out speaker in a held-out style and report the video's figures
 #   (eval/demo_animation.py).
-# make test: create .venv if needed, run the test suite.
+#   Last, eval/check_demo_figures.py compares the figures it wrote with the README's.
+# make test: create .venv if needed, run the quick tier of tests (not the ones marked slow).
+# make test-all: every test (what CI runs).
 # make lock: re-resolve requirements.lock from pyproject.toml's ranges (then run make demo
 #   and say in the README which versions the figures were measured with).
 PYTHON ?= python3
@@ -21,7 +23,7 @@ PYTEST_ARGS ?=
 # make demo's head-motion figures (evaluators/motion.py)
 POSE_RATIOS := pose_amplitude_ratio_yaw,pose_amplitude_ratio_pitch,pose_amplitude_ratio_roll,pose_amplitude_ratio_x,pose_amplitude_ratio_y,pose_speed_ratio_yaw,pose_speed_ratio_pitch,pose_speed_ratio_roll,pose_speed_ratio_x,pose_speed_ratio_y
 
-.PHONY: install demo test lock clean
+.PHONY: install demo test test-all lock clean
 
 install: $(STAMP)
 
@@ -74,8 +76,12 @@ demo: $(STAMP)
 	  --config.evals.frames.max_clips=2 --workdir $(DEMO_WORKDIR)/style_aware_generator
 	$(BIN)/python eval/demo_animation.py --data_dir $(DATA_DIR) --checkpoints $(DEMO_WORKDIR) \
 	  --motion_generator $(DEMO_WORKDIR)/motion_generator/seed_0 --out_dir $(DEMO_WORKDIR)
+	$(BIN)/python eval/check_demo_figures.py --runs $(DEMO_WORKDIR)
 
 test: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not slow" $(PYTEST_ARGS) tests
+
+test-all: $(STAMP)
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS) tests
 
 clean:

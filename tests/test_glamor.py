@@ -252,6 +252,7 @@ def test_emotion_metrics():
     emotion_metrics.dominant([])
 
 
+@pytest.mark.slow
 def test_eval_metrics_reports_emotion_consistency(trained, real_dir, tmp_path):
   workdir = trained[0]
   frames = media.read_video(real_dir / "talk_vr_5.mp4", fps=None).frames[:40:4]
@@ -277,6 +278,7 @@ def test_eval_metrics_reports_emotion_consistency(trained, real_dir, tmp_path):
   assert bad.returncode != 0 and "no config.json" in bad.stderr
 
 
+@pytest.mark.slow
 def test_ablation_script_reports_a_finished_run(trained, tmp_path):
   """eval/glamor_ablation.py resumes the finished gla run (evaluation only) and tables it."""
   workdir, data_dir, _, _ = trained

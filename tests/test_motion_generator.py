@@ -210,6 +210,7 @@ def test_runlocal_beats_the_baselines_on_unseen_speakers(trained):
   assert list((mg_dir / "tensorboard").glob("events.out.tfevents.*"))
 
 
+@pytest.mark.slow
 def test_evaluate_cli_restores_and_reports_the_same_figures(trained, tmp_path):
   apc_dir, mg_dir, config, result = trained
   out = tmp_path / "eval.json"
@@ -225,6 +226,7 @@ def test_evaluate_cli_restores_and_reports_the_same_figures(trained, tmp_path):
                                                    rel=1e-5), key
 
 
+@pytest.mark.slow
 def test_calibration_lowers_the_worst_axis_error_and_writes_the_factors(trained, tmp_path):
   """eval/calibrate_pose.py on three validation clips: the worst |log ratio| of any axis'
   amplitude or speed falls from the first round, --flags writes them as config flags,
@@ -270,6 +272,7 @@ def test_missing_audio_encoder_is_a_clear_error(synthetic_data_dir, tmp_path):
   assert "encoder_workdir is empty" in proc.stderr and "Traceback" not in proc.stderr
 
 
+@pytest.mark.slow
 def test_sharded_steps_match_one_device(trained, tmp_path):
   """The same 3 steps on 1 device and on a 2 (data) x 2 (model) mesh of CPU devices."""
   apc_dir, _, config, _ = trained

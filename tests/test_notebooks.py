@@ -6,6 +6,8 @@ import re
 import subprocess
 import sys
 
+import pytest
+
 from tests.conftest import REPO
 from tests.conftest import SAG_TINY
 from tests.conftest import SM_TINY
@@ -35,6 +37,7 @@ def run_cells(name: str, parameters: dict) -> dict:
   return namespace
 
 
+@pytest.mark.slow
 def test_quickstart_runs(synthetic_data_dir, tmp_path):
   namespace = run_cells("quickstart.ipynb", {"data_dir": synthetic_data_dir,
                                              "workdir": str(tmp_path)})
@@ -53,6 +56,7 @@ def _flags_to_overrides(flags) -> dict:
   return out
 
 
+@pytest.mark.slow
 def test_animate_notebook_trains_every_stage_and_animates(synthetic_data_dir, tmp_path):
   """Two steps per stage with the tests' tiny image networks and no evaluators (each
   stage's evaluator is tested in its own module; here it would only cost CI time)."""

@@ -143,6 +143,7 @@ def test_frame_sampler_is_a_function_of_seed_and_step_with_the_clips_templates(
 
 
 # --- Style Mapping's ISPs --------------------------------------------------------------------
+@pytest.mark.slow
 def test_style_mapping_isps_come_from_the_frozen_map(tmp_path):
   sm = sm_config.get_config("runlocal")
   sm.image_size = 32
@@ -171,6 +172,7 @@ def test_style_mapping_isps_come_from_the_frozen_map(tmp_path):
 
 
 # --- One GAN step ----------------------------------------------------------------------------
+@pytest.mark.slow
 def test_gan_step_updates_both_players_and_keeps_the_frozen_vgg():
   config = _tiny_config()
   _, step = one_gan_step(task, config, frames.random_batch(config.batch_size, 32), (
@@ -211,6 +213,7 @@ def test_sharded_run_trains_and_the_evaluator_writes_every_key(style_aware_gener
   assert video.size == (int(width), int(height)) == (3 * 256, 256)
 
 
+@pytest.mark.slow
 def test_sharded_run_resumes_to_the_same_parameters(style_aware_generator_run, synthetic_data_dir, tmp_path):
   """The run's step-2 checkpoint alone, resumed to step 4 on the same mesh, ends where the
   uninterrupted run ended (both players)."""

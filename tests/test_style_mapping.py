@@ -217,6 +217,7 @@ def test_landmark_flow_identity_and_translation():
     model.init(jax.random.key(0), jnp.zeros((1, 32, 32, 3)), jnp.zeros((1, 32, 32, 3)))
 
 
+@pytest.mark.slow
 def test_guide_prior_starts_the_map_at_the_landmark_warp():
   """A large guide_prior puts the whole blend on I_s warped by the landmarks."""
   from stylehead_jax.landmarks import conventions as lmk  # pylint: disable=g-import-not-at-top
@@ -272,6 +273,7 @@ def test_sharded_run_trains_and_the_evaluator_writes_every_key(style_mapping_run
   assert events and events[0].stat().st_size > 10_000  # the I_s | I_r | warp | I_o grids
 
 
+@pytest.mark.slow
 def test_sharded_run_resumes_to_the_same_parameters(style_mapping_run, synthetic_data_dir, tmp_path):
   """The run's step-2 checkpoint alone, resumed to step 4 on the same mesh, ends where the
   uninterrupted run ended."""
@@ -289,6 +291,7 @@ def _tiny_config(gan: bool):
   return config
 
 
+@pytest.mark.slow
 def test_gan_step_updates_both_players_and_equivariance_is_zero_at_identity():
   from stylehead_jax.tasks import style_mapping as task  # pylint: disable=g-import-not-at-top
   config = _tiny_config(gan=True)

@@ -24,6 +24,7 @@ from tests.conftest import REAL, TRACKED_CLIPS, run
 
 
 # --- Templates --------------------------------------------------------------------------
+@pytest.mark.slow
 @pytest.mark.parametrize("name", [p.name for p in TRACKED_CLIPS])
 def test_templates_retrieve_four_frames_and_o_opens_wider_than_m(tracked, name):
   video, _, segments = tracked[name]
@@ -141,6 +142,7 @@ def test_eval_clips_are_other_speakers_in_the_reference_style(trained, synthetic
     references.reference_clip(config.style.reference, builder)
 
 
+@pytest.mark.slow
 def test_video_reference_trains_sharded_resumes_and_evaluates(trained, tmp_path):
   """A real video as the reference, its first half training on 2 CPU devices for 6 + 4
   steps (a re-run resumes), its second half evaluated before and after."""

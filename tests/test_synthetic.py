@@ -129,6 +129,7 @@ def _tfrecord_digests(data_dir) -> dict[str, str]:
   return {f.name: hashlib.sha256(f.read_bytes()).hexdigest() for f in files}
 
 
+@pytest.mark.slow
 def test_same_seed_rebuilds_byte_identical(tmp_path):
   small = {"num_train_speakers": "1", "num_test_speakers": "1", "styles": "talk+rap",
            "utterances_per_style": "1"}

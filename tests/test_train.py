@@ -84,6 +84,7 @@ def test_second_run_resumes_with_identical_params(reference, synthetic_data_dir)
   _assert_trees_equal(again["state"]["opt_state"], first["state"]["opt_state"])
 
 
+@pytest.mark.slow
 def test_resume_mid_way_matches_uninterrupted(reference, synthetic_data_dir, tmp_path):
   _, full = reference
   part = train.train_and_evaluate(_config(synthetic_data_dir, total_steps=120), str(tmp_path))
@@ -93,6 +94,7 @@ def test_resume_mid_way_matches_uninterrupted(reference, synthetic_data_dir, tmp
   _assert_trees_equal(rest["state"]["params"], full["state"]["params"])
 
 
+@pytest.mark.slow
 def test_sigterm_saves_and_rerun_matches_uninterrupted(reference, synthetic_data_dir,
                                                         tmp_path):
   _, full = reference
@@ -126,6 +128,7 @@ MESHES = {  # name: (devices, --config.mesh, how the train state is split)
 }
 
 
+@pytest.mark.slow
 def test_meshes_give_the_same_losses(synthetic_data_dir, tmp_path):
   """The same 3 steps on 1 device, 4 data shards, and 2 x 2 (data x model) shards."""
   losses = {}
