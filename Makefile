@@ -7,7 +7,8 @@
 #   (eval/demo_animation.py).
 #   Last, eval/check_demo_figures.py compares the figures it wrote with the README's.
 # make test: create .venv if needed, run the quick tier of tests (not the ones marked slow).
-# make test-all: every test (what CI runs).
+# make test-all: every test (what CI runs). Both spread the test modules over TEST_WORKERS
+#   processes (pytest-xdist; auto: one per core); TEST_WORKERS=0 runs them in this one.
 # make lock: re-resolve requirements.lock from pyproject.toml's ranges (then run make demo
 #   and say in the README which versions the figures were measured with).
 PYTHON ?= python3
@@ -20,6 +21,8 @@ DEMO_WORKDIR ?= $(CURDIR)/runs/demo
 DEMO_SEEDS ?= 0 1 2
 DEMO_IMAGE_STEPS ?= 200
 PYTEST_ARGS ?=
+TEST_WORKERS ?= auto
+PYTEST := $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 # make demo's head-motion figures (evaluators/motion.py)
 POSE_RATIOS := pose_amplitude_ratio_yaw,pose_amplitude_ratio_pitch,pose_amplitude_ratio_roll,pose_amplitude_ratio_x,pose_amplitude_ratio_y,pose_speed_ratio_yaw,pose_speed_ratio_pitch,pose_speed_ratio_roll,pose_speed_ratio_x,pose_speed_ratio_y
 
@@ -79,10 +82,10 @@ demo: $(STAMP)
 	$(BIN)/python eval/check_demo_figures.py --runs $(DEMO_WORKDIR)
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q -m "not slow" $(PYTEST_ARGS) tests
+	$(PYTEST) -m "not slow" $(PYTEST_ARGS) tests
 
 test-all: $(STAMP)
-	$(BIN)/python -m pytest -q $(PYTEST_ARGS) tests
+	$(PYTEST) $(PYTEST_ARGS) tests
 
 clean:
 	rm -rf $(VENV) .data runs .pytest_cache

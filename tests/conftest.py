@@ -1,9 +1,17 @@
-"""Shared fixtures: the real media folder and one built synthetic world per session."""
+"""Shared fixtures: the real media folder and one built synthetic world per session.
 
+`make test` and `make test-all` spread the modules over every core (pytest-xdist,
+`-n auto --dist loadfile`); what several modules share (the synthetic world, the trained
+stages) is still made once per session: the first worker to ask makes it, the others wait
+for it and read it back (`once_per_session`)."""
+
+import fcntl
 import functools
 import os
 import pathlib
+import pickle
 import re
+import shutil
 import subprocess
 import sys
 
@@ -35,34 +43,59 @@ def bad_dir() -> pathlib.Path:
   return BAD
 
 
+def once_per_session(tmp_path_factory, name: str, make):
+  """`make(folder)` for a new folder, once in the whole test session: alone, made here;
+  under pytest-xdist, made by the first worker that asks (under a file lock) and read back
+  from its pickle by the others."""
+  if "PYTEST_XDIST_WORKER" not in os.environ:
+    return make(tmp_path_factory.mktemp(name))
+  root = tmp_path_factory.getbasetemp().parent  # this session's, shared by its workers
+  with open(root / f"{name}.lock", "w") as lock:
+    fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+    done = root / f"{name}.pickle"
+    if done.exists():
+      return pickle.loads(done.read_bytes())
+    folder = root / name
+    shutil.rmtree(folder, ignore_errors=True)  # what a worker that failed left
+    folder.mkdir()
+    result = make(folder)
+    done.write_bytes(pickle.dumps(result))
+    return result
+
+
 @pytest.fixture(scope="session")
 def synthetic_data_dir(tmp_path_factory) -> str:
   """The default synthetic_talking_heads, built once, through the real CLI."""
-  data_dir = tmp_path_factory.mktemp("tfds")
-  run([sys.executable, "-m", "data_prep.build", "synthetic_talking_heads",
-       "--data_dir", str(data_dir)])
-  return str(data_dir)
+  def build(data_dir):
+    run([sys.executable, "-m", "data_prep.build", "synthetic_talking_heads",
+         "--data_dir", str(data_dir)])
+    return str(data_dir)
+  return once_per_session(tmp_path_factory, "tfds", build)
 
 
 @pytest.fixture(scope="session")
 def trained(synthetic_data_dir, tmp_path_factory):
   """A :runlocal audio encoder, then a :runlocal motion generator on its features:
   (apc_dir, mg_dir, motion generator config, its train_and_evaluate result)."""
-  from configs import audio_encoder as audio_encoder_config  # pylint: disable=g-import-not-at-top
-  from configs import motion_generator as motion_config  # pylint: disable=g-import-not-at-top
-  from stylehead_jax import train  # pylint: disable=g-import-not-at-top
-  apc_dir = tmp_path_factory.mktemp("apc")
-  config = audio_encoder_config.get_config("runlocal")
-  config.data.data_dir = synthetic_data_dir
-  config.progress = False
-  train.train_and_evaluate(config, str(apc_dir))
-  mg_dir = tmp_path_factory.mktemp("motion_generator")
-  config = motion_config.get_config("runlocal")
-  config.data.data_dir = synthetic_data_dir
-  config.audio.encoder_workdir = str(apc_dir)
-  config.progress = False
-  result = train.train_and_evaluate(config, str(mg_dir))
-  return apc_dir, mg_dir, config, result
+  def train_both(folder):
+    import jax  # pylint: disable=g-import-not-at-top
+    from configs import audio_encoder as audio_encoder_config  # pylint: disable=g-import-not-at-top
+    from configs import motion_generator as motion_config  # pylint: disable=g-import-not-at-top
+    from stylehead_jax import train  # pylint: disable=g-import-not-at-top
+    apc_dir, mg_dir = folder / "apc", folder / "motion_generator"
+    apc_dir.mkdir()
+    mg_dir.mkdir()
+    config = audio_encoder_config.get_config("runlocal")
+    config.data.data_dir = synthetic_data_dir
+    config.progress = False
+    train.train_and_evaluate(config, str(apc_dir))
+    config = motion_config.get_config("runlocal")
+    config.data.data_dir = synthetic_data_dir
+    config.audio.encoder_workdir = str(apc_dir)
+    config.progress = False
+    result = jax.device_get(train.train_and_evaluate(config, str(mg_dir)))
+    return apc_dir, mg_dir, config, result
+  return once_per_session(tmp_path_factory, "trained", train_both)
 
 
 MESH = "--config.mesh=(('data',2),('model',2))"
@@ -91,41 +124,45 @@ SAG_TINY = [  # a 32 px generator that trains in seconds
 def style_mapping_run(synthetic_data_dir, tmp_path_factory):
   """A SM_TINY Style Mapping, 4 steps on 4 devices (2 data x 2 model), evaluated at the
   end: (workdir, the command's output)."""
-  workdir = tmp_path_factory.mktemp("style_mapping")
-  out = train_cli("configs/style_mapping.py:runlocal", workdir, synthetic_data_dir, 4, 4,
-                  *SM_TINY, MESH, "--config.evals.isp.max_clips=3")
-  return workdir, out
+  return once_per_session(tmp_path_factory, "style_mapping", lambda workdir: (
+      workdir, train_cli("configs/style_mapping.py:runlocal", workdir, synthetic_data_dir,
+                         4, 4, *SM_TINY, MESH, "--config.evals.isp.max_clips=3")))
 
 
 @pytest.fixture(scope="session")
 def style_aware_generator_run(synthetic_data_dir, tmp_path_factory):
   """A SAG_TINY Style-Aware Generator, 4 steps on 4 devices (2 data x 2 model),
   evaluated at the end: (workdir, the command's output)."""
-  workdir = tmp_path_factory.mktemp("style_aware_generator")
-  out = train_cli("configs/style_aware_generator.py:runlocal", workdir, synthetic_data_dir,
-                  4, 4, *SAG_TINY, MESH, "--config.evals.frames.max_clips=2")
-  return workdir, out
+  return once_per_session(tmp_path_factory, "style_aware_generator", lambda workdir: (
+      workdir, train_cli("configs/style_aware_generator.py:runlocal", workdir,
+                         synthetic_data_dir, 4, 4, *SAG_TINY, MESH,
+                         "--config.evals.frames.max_clips=2")))
 
 
 TRACKED_CLIPS = sorted(REAL.glob("*.mp4")) + sorted((SHARED_DATA / "voxceleb2_sample").glob("*.mp4"))
 
 
-@pytest.fixture(scope="session")
-def tracked():
-  """{name: (video at its own rate, detected per frame, face segments)} of every real
-  and VoxCeleb2 clip, tracked once (crops of 256)."""
-  from stylehead_jax import media  # pylint: disable=g-import-not-at-top
-  from stylehead_jax.landmarks import detectors  # pylint: disable=g-import-not-at-top
-  from stylehead_jax.landmarks import tracking  # pylint: disable=g-import-not-at-top
-  backend = detectors.get_backend("dlib")
-  config = tracking.TrackerConfig(resolution=256)
-  out = {}
-  for path in TRACKED_CLIPS:
+class _Tracked(dict):
+  """{name: (video at its own rate, detected per frame, face segments)} of the real and
+  VoxCeleb2 clips, each tracked (crops of 256) when a test first asks for it."""
+
+  def __missing__(self, name):
+    from stylehead_jax import media  # pylint: disable=g-import-not-at-top
+    from stylehead_jax.landmarks import detectors  # pylint: disable=g-import-not-at-top
+    from stylehead_jax.landmarks import tracking  # pylint: disable=g-import-not-at-top
+    path = next(p for p in TRACKED_CLIPS if p.name == name)
+    backend = detectors.get_backend("dlib")
     video = media.read_video(path, fps=None)
     detections = tracking.detect_track(video.frames, backend)
-    out[path.name] = (video, detections[1], tracking.track_segments(
-        video.frames, video.source_fps, backend, config, path.name, detections))
-  return out
+    self[name] = (video, detections[1], tracking.track_segments(
+        video.frames, video.source_fps, backend, tracking.TrackerConfig(resolution=256),
+        path.name, detections))
+    return self[name]
+
+
+@pytest.fixture(scope="session")
+def tracked():
+  return _Tracked()
 
 
 @functools.lru_cache(maxsize=None)
