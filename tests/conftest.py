@@ -98,6 +98,31 @@ def trained(synthetic_data_dir, tmp_path_factory):
   return once_per_session(tmp_path_factory, "trained", train_both)
 
 
+
+@pytest.fixture(scope="session")
+def tiny_motion(synthetic_data_dir, tmp_path_factory):
+  """An audio encoder and a Motion Generator of the :runlocal shapes, two steps each and
+  no evaluators: for tests of what runs a Motion Generator, not of what it learned
+  (`trained` is that): (apc_dir, mg_dir)."""
+  def train_both(folder):
+    from configs import audio_encoder as audio_encoder_config  # pylint: disable=g-import-not-at-top
+    from configs import motion_generator as motion_config  # pylint: disable=g-import-not-at-top
+    from stylehead_jax import train  # pylint: disable=g-import-not-at-top
+    apc_dir, mg_dir = folder / "apc", folder / "motion_generator"
+    for config, workdir in ((audio_encoder_config.get_config("runlocal"), apc_dir),
+                            (motion_config.get_config("runlocal"), mg_dir)):
+      workdir.mkdir()
+      config.data.data_dir = synthetic_data_dir
+      if workdir == mg_dir:
+        config.audio.encoder_workdir = str(apc_dir)
+      config.progress = False
+      config.total_steps = 2
+      for evaluator in config.evals.values():
+        evaluator.every_steps = -1
+      train.train_and_evaluate(config, str(workdir))
+    return apc_dir, mg_dir
+  return once_per_session(tmp_path_factory, "tiny_motion", train_both)
+
 MESH = "--config.mesh=(('data',2),('model',2))"
 SM_TINY = [  # a 32 px Style Mapping that trains in seconds
     "--config.image_size=32", "--config.model.num_keypoints=5",

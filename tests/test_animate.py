@@ -1,6 +1,6 @@
 """animate: portrait + audio (+ style video) -> mp4 with sound; every bad input one line.
 
-The checkpoints are the session's tiny runs (conftest: the :runlocal Motion Generator,
+The checkpoints are the session's tiny runs (conftest: a two-step :runlocal Motion Generator,
 the 32 px Style Mapping and Style-Aware Generator), so the videos are not pretty; what is
 checked is the product's contract: frames and sound of the right length, the stages and
 their summary, the caches, paste-back framing, and that every bad input fails with one
@@ -26,10 +26,10 @@ RESOLUTION = 128  # the tracker re-detects the face on its crop: 64 px is too sm
 
 
 @pytest.fixture(scope="module")
-def checkpoints(trained, style_mapping_run, style_aware_generator_run, tmp_path_factory):
+def checkpoints(tiny_motion, style_mapping_run, style_aware_generator_run, tmp_path_factory):
   """A checkpoints folder as `make demo` leaves one: the stage workdirs and a manifest."""
   root = tmp_path_factory.mktemp("checkpoints")
-  _, mg_dir, _, _ = trained
+  _, mg_dir = tiny_motion
   animate.write_manifest(str(root), {
       "motion_generator": str(mg_dir), "style_mapping": str(style_mapping_run[0]),
       "style_aware_generator": str(style_aware_generator_run[0])})

@@ -314,6 +314,7 @@ def _speech(seconds: float) -> np.ndarray:
   return audio[:need]
 
 
+@pytest.mark.slow
 def test_generate_motion_on_61_s_of_real_speech(trained, portrait):
   _, mg_dir, _, _ = trained
   model = motion.load(str(mg_dir))
@@ -329,8 +330,8 @@ def test_generate_motion_on_61_s_of_real_speech(trained, portrait):
   assert lmk.mouth_opening(track.landmarks).std() > 0.5  # pixels at 512
 
 
-def test_chunking_does_not_change_the_motion(trained, portrait):
-  _, mg_dir, _, _ = trained
+def test_chunking_does_not_change_the_motion(tiny_motion, portrait):
+  _, mg_dir = tiny_motion
   model = motion.load(str(mg_dir))
   audio = _speech(7.3)
   tracks = [motion.generate_motion(audio, portrait.landmarks[0], model, jax.random.key(3),
@@ -344,10 +345,10 @@ def test_chunking_does_not_change_the_motion(trained, portrait):
   assert np.abs(other.translation - again.translation).max() > 0.01
 
 
-def test_another_head_sampling_setting_compiles_nothing_again(trained, portrait):
+def test_another_head_sampling_setting_compiles_nothing_again(tiny_motion, portrait):
   """A head-sampling setting (as calibration tries them) moves the head otherwise with the
   compiled networks as they are."""
-  _, mg_dir, _, _ = trained
+  _, mg_dir = tiny_motion
   model = motion.load(str(mg_dir))
   audio = _speech(2.0)
   first = motion.generate_motion(audio, portrait.landmarks[0], model, jax.random.key(3))
@@ -358,10 +359,10 @@ def test_another_head_sampling_setting_compiles_nothing_again(trained, portrait)
   assert (motion._generate_chunk._cache_size(), motion._encode_audio._cache_size()) == compiled
 
 
-def test_feature_bank_holds_the_streamed_features(trained):
+def test_feature_bank_holds_the_streamed_features(tiny_motion):
   """The manifold bank of a clip, encoded in chunks of 50 frames, holds the features the
   APC gives the clip in one piece, one row per mel frame."""
-  _, mg_dir, _, _ = trained
+  _, mg_dir = tiny_motion
   model = motion.load(str(mg_dir))
   log_mel = media.log_mel(_speech(2.1))
   bank = motion.feature_bank(model, [log_mel], size=10_000, chunk_frames=50)

@@ -76,11 +76,11 @@ def test_animate_notebook_trains_every_stage_and_animates(synthetic_data_dir, tm
   assert (tmp_path / "animation.mp4").stat().st_size > 1000
 
 
-def test_tpu_pod_notebook_trains_sharded_on_fake_devices(synthetic_data_dir, trained,
+def test_tpu_pod_notebook_trains_sharded_on_fake_devices(synthetic_data_dir, tiny_motion,
                                                          tmp_path):
   """The notebook's code in a fresh process (its XLA_FLAGS must come before JAX starts):
   4 fake CPU devices as a 2 data x 2 model mesh, two Motion Generator steps, a checkpoint."""
-  apc_dir = trained[0]
+  apc_dir = tiny_motion[0]
   script = tmp_path / "tpu_pod.py"
   script.write_text("\n".join(code_cells("tpu_pod.ipynb", {
       "data_dir": synthetic_data_dir, "workdir": str(tmp_path / "run"), "fake_devices": 4,
