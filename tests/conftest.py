@@ -73,30 +73,36 @@ def synthetic_data_dir(tmp_path_factory) -> str:
   return once_per_session(tmp_path_factory, "tfds", build)
 
 
+def _train_motion(folder, data_dir, steps=None):
+  """A :runlocal audio encoder in folder/apc, then a :runlocal Motion Generator on its
+  features in folder/motion_generator: `steps` steps each with no evaluators, or the
+  configs' own (None). (apc_dir, mg_dir, the generator's config, its result)."""
+  import jax  # pylint: disable=g-import-not-at-top
+  from configs import audio_encoder as audio_encoder_config  # pylint: disable=g-import-not-at-top
+  from configs import motion_generator as motion_config  # pylint: disable=g-import-not-at-top
+  from stylehead_jax import train  # pylint: disable=g-import-not-at-top
+  apc_dir, mg_dir = folder / "apc", folder / "motion_generator"
+  for config, workdir in ((audio_encoder_config.get_config("runlocal"), apc_dir),
+                          (motion_config.get_config("runlocal"), mg_dir)):
+    workdir.mkdir()
+    config.data.data_dir = data_dir
+    if workdir == mg_dir:
+      config.audio.encoder_workdir = str(apc_dir)
+    config.progress = False
+    if steps is not None:
+      config.total_steps = steps
+      for evaluator in config.evals.values():
+        evaluator.every_steps = -1
+    result = jax.device_get(train.train_and_evaluate(config, str(workdir)))
+  return apc_dir, mg_dir, config, result
+
+
 @pytest.fixture(scope="session")
 def trained(synthetic_data_dir, tmp_path_factory):
-  """A :runlocal audio encoder, then a :runlocal motion generator on its features:
-  (apc_dir, mg_dir, motion generator config, its train_and_evaluate result)."""
-  def train_both(folder):
-    import jax  # pylint: disable=g-import-not-at-top
-    from configs import audio_encoder as audio_encoder_config  # pylint: disable=g-import-not-at-top
-    from configs import motion_generator as motion_config  # pylint: disable=g-import-not-at-top
-    from stylehead_jax import train  # pylint: disable=g-import-not-at-top
-    apc_dir, mg_dir = folder / "apc", folder / "motion_generator"
-    apc_dir.mkdir()
-    mg_dir.mkdir()
-    config = audio_encoder_config.get_config("runlocal")
-    config.data.data_dir = synthetic_data_dir
-    config.progress = False
-    train.train_and_evaluate(config, str(apc_dir))
-    config = motion_config.get_config("runlocal")
-    config.data.data_dir = synthetic_data_dir
-    config.audio.encoder_workdir = str(apc_dir)
-    config.progress = False
-    result = jax.device_get(train.train_and_evaluate(config, str(mg_dir)))
-    return apc_dir, mg_dir, config, result
-  return once_per_session(tmp_path_factory, "trained", train_both)
-
+  """The audio encoder and Motion Generator :runlocal trains, evaluated: (apc_dir, mg_dir,
+  motion generator config, its train_and_evaluate result)."""
+  return once_per_session(tmp_path_factory, "trained",
+                          lambda folder: _train_motion(folder, synthetic_data_dir))
 
 
 @pytest.fixture(scope="session")
@@ -104,24 +110,9 @@ def tiny_motion(synthetic_data_dir, tmp_path_factory):
   """An audio encoder and a Motion Generator of the :runlocal shapes, two steps each and
   no evaluators: for tests of what runs a Motion Generator, not of what it learned
   (`trained` is that): (apc_dir, mg_dir)."""
-  def train_both(folder):
-    from configs import audio_encoder as audio_encoder_config  # pylint: disable=g-import-not-at-top
-    from configs import motion_generator as motion_config  # pylint: disable=g-import-not-at-top
-    from stylehead_jax import train  # pylint: disable=g-import-not-at-top
-    apc_dir, mg_dir = folder / "apc", folder / "motion_generator"
-    for config, workdir in ((audio_encoder_config.get_config("runlocal"), apc_dir),
-                            (motion_config.get_config("runlocal"), mg_dir)):
-      workdir.mkdir()
-      config.data.data_dir = synthetic_data_dir
-      if workdir == mg_dir:
-        config.audio.encoder_workdir = str(apc_dir)
-      config.progress = False
-      config.total_steps = 2
-      for evaluator in config.evals.values():
-        evaluator.every_steps = -1
-      train.train_and_evaluate(config, str(workdir))
-    return apc_dir, mg_dir
-  return once_per_session(tmp_path_factory, "tiny_motion", train_both)
+  return once_per_session(tmp_path_factory, "tiny_motion",
+                          lambda folder: _train_motion(folder, synthetic_data_dir, 2)[:2])
+
 
 MESH = "--config.mesh=(('data',2),('model',2))"
 SM_TINY = [  # a 32 px Style Mapping that trains in seconds
@@ -175,7 +166,7 @@ class _Tracked(dict):
     from stylehead_jax import media  # pylint: disable=g-import-not-at-top
     from stylehead_jax.landmarks import detectors  # pylint: disable=g-import-not-at-top
     from stylehead_jax.landmarks import tracking  # pylint: disable=g-import-not-at-top
-    path = next(p for p in TRACKED_CLIPS if p.name == name)
+    path = {p.name: p for p in TRACKED_CLIPS}[name]
     backend = detectors.get_backend("dlib")
     video = media.read_video(path, fps=None)
     detections = tracking.detect_track(video.frames, backend)
