@@ -1,7 +1,7 @@
 """Memory and time against a video's length: the clean protocol of eval/metrics.py and
 the talking_head_videos builder on looped clips; prints one JSON line per run.
 
-  python bench/long_videos.py [--minutes 0.1667,1,5] [--builder_minutes 5]
+  python bench/long_videos.py [--minutes 0.1667,1,5] [--builder_minutes 1,5]
       [--python PY --repo DIR]     # another checkout's eval/metrics.py, for before/after
 
 The pair: style_lp_d12.mp4 (generated) and talk_hdtf_aoc.mp4 (reference) from
@@ -16,6 +16,7 @@ import argparse
 import json
 import os
 import pathlib
+import shutil
 import sys
 import tempfile
 
@@ -38,15 +39,16 @@ def metrics_run(python: str, repo: pathlib.Path, generated: str, reference: str)
 
 def main():
   parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-  parser.add_argument("--minutes", default="0.1667,1,5", help="lengths of the pair")
-  parser.add_argument("--builder_minutes", type=float, default=5,
-                      help="length of the builder's source (0: skip)")
+  parser.add_argument("--minutes", default="0.1667,1,5",
+                      help="lengths of the pair ('': the builder alone)")
+  parser.add_argument("--builder_minutes", default="1,5",
+                      help="lengths of the builder's source ('' or 0: none)")
   parser.add_argument("--python", default=sys.executable, help="the Python that runs it")
   parser.add_argument("--repo", default=str(REPO), help="the checkout whose scripts run")
   args = parser.parse_args()
   repo = pathlib.Path(args.repo)
   with tempfile.TemporaryDirectory() as tmp:
-    for minutes in map(float, args.minutes.split(",")):
+    for minutes in [float(m) for m in args.minutes.split(",") if m]:
       pair = [processes.looped(REAL / name, minutes, tmp)
               for name in ("style_lp_d12.mp4", "talk_hdtf_aoc.mp4")]
       row = metrics_run(args.python, repo, *pair)
@@ -56,18 +58,19 @@ def main():
             flush=True)
       for path in pair:
         os.remove(path)
-    if args.builder_minutes:
-      videos = os.path.join(tmp, "videos")
+    for minutes in [float(m) for m in args.builder_minutes.split(",") if float(m or 0)]:
+      videos, data_dir = (os.path.join(tmp, f"{name}_{minutes}") for name in ("videos", "tfds"))
       os.makedirs(videos)
-      processes.looped(REAL / "talk_hdtf_aoc.mp4", args.builder_minutes, videos, audio=True)
+      processes.looped(REAL / "talk_hdtf_aoc.mp4", minutes, videos, audio=True)
       row = processes.measured(
           [args.python, "-m", "data_prep.build", "talking_head_videos", "--manual_dir", videos,
-           "--data_dir", os.path.join(tmp, "tfds"), "--set", "resolution=256", "--set",
-           "test_fraction=0"], cwd=repo)
+           "--data_dir", data_dir, "--set", "resolution=256", "--set", "test_fraction=0"],
+          cwd=repo)
       del row["stdout"]
-      print(json.dumps({"run": "talking_head_videos build", "minutes": args.builder_minutes,
+      print(json.dumps({"run": "talking_head_videos build", "minutes": minutes,
                         "repo": str(repo), **row}), flush=True)
-
+      shutil.rmtree(videos)
+      shutil.rmtree(data_dir)
 
 if __name__ == "__main__":
   main()

@@ -1,7 +1,8 @@
 """animate: portrait + audio (+ style video) -> mp4 with sound; every bad input one line.
 
-The checkpoints are the session's tiny runs (conftest: a two-step :runlocal Motion Generator,
-the 32 px Style Mapping and Style-Aware Generator), so the videos are not pretty; what is
+The checkpoints are the session's tiny runs (conftest: a two-step :runlocal Motion Generator;
+for the generator renderer also the 32 px Style Mapping and Style-Aware Generator, which
+only the slow tier waits for), so the videos are not pretty; what is
 checked is the product's contract: frames and sound of the right length, the stages and
 their summary, the caches, paste-back framing, and that every bad input fails with one
 line naming the file, exit code 2 and nothing written.
@@ -26,12 +27,21 @@ RESOLUTION = 128  # the tracker re-detects the face on its crop: 64 px is too sm
 
 
 @pytest.fixture(scope="module")
-def checkpoints(tiny_motion, style_mapping_run, style_aware_generator_run, tmp_path_factory):
-  """A checkpoints folder as `make demo` leaves one: the stage workdirs and a manifest."""
+def checkpoints(tiny_motion, tmp_path_factory):
+  """A checkpoints folder with what the warp renderer needs: the Motion Generator's workdir
+  and a manifest."""
   root = tmp_path_factory.mktemp("checkpoints")
-  _, mg_dir = tiny_motion
+  animate.write_manifest(str(root), {"motion_generator": str(tiny_motion[1])})
+  return root
+
+
+@pytest.fixture(scope="module")
+def all_checkpoints(tiny_motion, style_mapping_run, style_aware_generator_run,
+                    tmp_path_factory):
+  """A checkpoints folder as `make demo` leaves one: every stage's workdir and a manifest."""
+  root = tmp_path_factory.mktemp("all_checkpoints")
   animate.write_manifest(str(root), {
-      "motion_generator": str(mg_dir), "style_mapping": str(style_mapping_run[0]),
+      "motion_generator": str(tiny_motion[1]), "style_mapping": str(style_mapping_run[0]),
       "style_aware_generator": str(style_aware_generator_run[0])})
   return root
 
@@ -68,9 +78,10 @@ def media_dir(real_dir, tmp_path_factory):
 
 
 def _args(checkpoints, out, portrait, audio, *extra):
+  """The command line; the warp renderer unless `extra` names another."""
   return ["--portrait", str(portrait), "--audio", str(audio), "--checkpoints",
           str(checkpoints), "--out", str(out), "--resolution", str(RESOLUTION), "--quiet",
-          *map(str, extra)]
+          "--renderer", "warp", *map(str, extra)]
 
 
 # --- The product ------------------------------------------------------------------------
@@ -78,8 +89,8 @@ def test_cli_warp_renderer_writes_frames_and_sound_of_the_audio(checkpoints, med
                                                                  tmp_path):
   out = tmp_path / "warp.mp4"
   proc = run([sys.executable, "-m", "stylehead_jax.animate",
-              *_args(checkpoints, out, media_dir / "portrait.png", media_dir / "speech.mp3"),
-              "--renderer", "warp", "--json", tmp_path / "summary.json"])
+              *_args(checkpoints, out, media_dir / "portrait.png", media_dir / "speech.mp3",
+                     "--json", tmp_path / "summary.json")])
   assert "INFO" not in proc.stderr and "Warning" not in proc.stderr, proc.stderr
   summary = json.loads((tmp_path / "summary.json").read_text())
   audio = media.load_audio(media_dir / "speech.mp3")
@@ -96,14 +107,14 @@ def test_cli_warp_renderer_writes_frames_and_sound_of_the_audio(checkpoints, med
 
 
 @pytest.mark.slow
-def test_generator_with_a_style_video_and_paste_back(checkpoints, media_dir, bad_dir,
+def test_generator_with_a_style_video_and_paste_back(all_checkpoints, media_dir, bad_dir,
                                                      tmp_path):
   """The whole pipeline through the API: the style video (a face that leaves the frame
   part-way) tracked once and cached, ISPs from its template frames, the generated crops
   pasted back into the portrait's framing."""
   style = bad_dir / "face_noface.mov"
   out, summary = animate.animate(
-      media_dir / "grey.png", media_dir / "speech.wav", str(checkpoints),
+      media_dir / "grey.png", media_dir / "speech.wav", str(all_checkpoints),
       str(tmp_path / "gen.mp4"), style=str(style), resolution=RESOLUTION, paste_back=True,
       progress=False)
   assert set(summary["stages"]) == {"inputs", "style", "motion", "isps", "frames"}
@@ -113,11 +124,11 @@ def test_generator_with_a_style_video_and_paste_back(checkpoints, media_dir, bad
   # Far from the face the pasted frame is the portrait itself.
   corner = np.abs(video.frames[:, :8, :8].astype(int) - portrait[:8, :8]).mean()
   assert corner < 4, corner
-  cached = list((checkpoints / ".cache" / "styles").glob("face_noface.mov-*.npz"))
+  cached = list((all_checkpoints / ".cache" / "styles").glob("face_noface.mov-*.npz"))
   assert len(cached) == 1
   stamp = cached[0].stat().st_mtime_ns
   _, again = animate.animate(
-      media_dir / "portrait.png", media_dir / "speech.wav", str(checkpoints),
+      media_dir / "portrait.png", media_dir / "speech.wav", str(all_checkpoints),
       str(tmp_path / "again.mp4"), style=str(style), resolution=RESOLUTION, progress=False)
   assert cached[0].stat().st_mtime_ns == stamp  # read from the cache, not tracked again
   assert again["stages"]["style"]["seconds"] < summary["stages"]["style"]["seconds"]
@@ -156,7 +167,7 @@ def test_missing_stage_names_it_and_the_command_that_trains_it(checkpoints, medi
   (partial / "motion_generator").symlink_to(checkpoints / json.loads(
       (checkpoints / animate.MANIFEST).read_text())["motion_generator"])
   code = animate.main(_args(partial, tmp_path / "o.mp4", media_dir / "portrait.png",
-                            media_dir / "speech.wav"))
+                            media_dir / "speech.wav", "--renderer", "generator"))
   err = capsys.readouterr().err.strip()
   assert code == 2 and len(err.splitlines()) == 1
   assert "no style_mapping checkpoint" in err and "configs/style_mapping.py" in err
@@ -261,7 +272,7 @@ def test_the_log_never_replaces_a_file_of_the_users(checkpoints, media_dir, tmp_
   out, theirs = tmp_path / "talk.mp4", tmp_path / "talk.log"
   theirs.write_text("the user's own notes\n")
   code = animate.main(_args(checkpoints, out, media_dir / "portrait.png",
-                            media_dir / "speech.wav", "--renderer", "warp"))
+                            media_dir / "speech.wav"))
   assert code == 0, capsys.readouterr().err
   assert theirs.read_text() == "the user's own notes\n"
   assert pathlib.Path(animate.log_path(out)).stat().st_size > 0

@@ -215,6 +215,7 @@ def trained(tmp_path_factory):
   return workdir, data_dir, first, second
 
 
+@pytest.mark.slow  # two 4-device runs: 2 minutes
 def test_runlocal_train_writes_and_restores_a_checkpoint(trained):
   workdir, data_dir, first, second = trained
   log = (workdir / "train.log").read_text()  # both runs append to it

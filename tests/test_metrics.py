@@ -17,7 +17,7 @@ from stylehead_jax.metrics import head_motion
 from stylehead_jax.metrics import style
 from stylehead_jax.metrics import sync
 from tests import record_cpbd_reference
-from tests.conftest import REAL, REPO, corrupt_part_way
+from tests.conftest import BAD, REAL, REPO, corrupt_part_way
 
 
 def _face(rng, frames=50, wobble=2.0):
@@ -222,6 +222,7 @@ def test_cpbd_follows_sharpness():
   assert metrics.cpbd(blurred) < metrics.cpbd(frame) - 0.05
 
 
+@pytest.mark.slow  # 120 frames; the quick tier has test_cpbd_follows_sharpness
 def test_cpbd_equals_the_package_on_real_frames():
   """20 frames per real clip against values recorded from cpbd 1.0.7
   (tests/record_cpbd_reference.py), and two frames per clip against the package live;
@@ -294,8 +295,7 @@ def test_script_on_tracks_and_bad_input(tmp_path):
   broken = corrupt_part_way(REAL / "talk_hdtf_aoc.mp4", tmp_path / "broken.mp4")
   for generated, reason in [(tmp_path / "missing.npz", "no such file"),
                             (tmp_path / "bad.npz", "expected (T, 68, 2 or 3)"),
-
-                            (REPO.parent / "shared" / "data" / "bad" / "corrupt.mp4", "")]:
+                            (BAD / "corrupt.mp4", "")]:
     out = _script("-g", generated, "-r", tmp_path / "r.npz")
     assert out.returncode != 0
     assert out.stderr.startswith("error: ") and str(generated) in out.stderr, out.stderr
@@ -306,14 +306,20 @@ def test_script_on_tracks_and_bad_input(tmp_path):
   assert out.stderr.splitlines()[-1].startswith(
       f"error: {broken}: corrupt video: decoding failed at frame "), out.stderr
   # A bad reference video fails as clearly from the second process that tracks it.
-  bad = REPO.parent / "shared" / "data" / "bad"
-  for generated, reference, reason in [
-      (tmp_path / "g.npz", bad / "corrupt.mp4", "corrupt or unreadable video"),
-      (tmp_path / "g.npz", bad / "no_face.mp4", "no face found"),
-      # While this process tracks a long video, which the failure interrupts.
-      (REAL / "style_lp_d6.mp4", bad / "corrupt.mp4", "corrupt or unreadable video")]:
-    out = _script("-g", generated, "-r", reference)
-    assert out.returncode != 0
-    last = out.stderr.splitlines()[-1]  # after the progress bar of a tracked video
-    assert last.startswith("error: ") and str(reference) in last, out.stderr
-    assert reason in out.stderr and "Traceback" not in out.stderr
+  for reference, reason in [(BAD / "corrupt.mp4", "corrupt or unreadable video"),
+                            (BAD / "no_face.mp4", "no face found")]:
+    _fails_on_the_reference(tmp_path / "g.npz", reference, reason)
+
+
+@pytest.mark.slow
+def test_a_bad_reference_interrupts_the_tracking_of_a_long_video():
+  _fails_on_the_reference(REAL / "style_lp_d6.mp4", BAD / "corrupt.mp4",
+                          "corrupt or unreadable video")
+
+
+def _fails_on_the_reference(generated, reference, reason):
+  out = _script("-g", generated, "-r", reference)
+  assert out.returncode != 0
+  last = out.stderr.splitlines()[-1]  # after the progress bar of a tracked video
+  assert last.startswith("error: ") and str(reference) in last, out.stderr
+  assert reason in out.stderr and "Traceback" not in out.stderr

@@ -117,8 +117,7 @@ def test_style_motion_of_the_source_pose_is_the_face():
 
 
 # --- Stage ------------------------------------------------------------------------------
-def _config(trained, data_dir, reference):
-  _, mg_dir, _, _ = trained
+def _config(mg_dir, data_dir, reference):
   config = style_config.get_config("runlocal")
   config.data.data_dir = data_dir
   config.style.motion_generator_workdir = str(mg_dir)
@@ -126,8 +125,8 @@ def _config(trained, data_dir, reference):
   return config
 
 
-def test_eval_clips_are_other_speakers_in_the_reference_style(trained, synthetic_data_dir):
-  config = _config(trained, synthetic_data_dir, "test/test-0000-opera-000")
+def test_eval_clips_are_other_speakers_in_the_reference_style(tiny_motion, synthetic_data_dir):
+  config = _config(tiny_motion[1], synthetic_data_dir, "test/test-0000-opera-000")
   builder = datasets.get_builder(config.data)
   reference = style_eval.reference(builder, config)
   clips = style_eval.eval_clips(builder, config, config.evals.style, reference)
