@@ -188,10 +188,8 @@ def _train(workdir, data_dir, devices, steps, *flags):
                    steps, *SAG_TINY, *flags)
 
 
-
-
-
-
+# The 4-device run takes 2 minutes beside another worker; make test has Style Mapping's.
+@pytest.mark.slow
 def test_sharded_run_trains_and_the_evaluator_writes_every_key(style_aware_generator_run):
   workdir, out = style_aware_generator_run
   summary = sharded_summary(workdir, out, 4)
