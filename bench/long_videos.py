@@ -2,7 +2,7 @@
 the talking_head_videos builder on looped clips; prints one JSON line per run.
 
   python bench/long_videos.py [--minutes 0.1667,1,5] [--builder_minutes 1,5]
-      [--python PY --repo DIR]     # another checkout's eval/metrics.py, for before/after
+      [--python PY --repo DIR]     # another checkout's script and builder, for before/after
 
 The pair: style_lp_d12.mp4 (generated) and talk_hdtf_aoc.mp4 (reference) from
 ../shared/data/real, both 512 x 512 at 25 fps, each looped with ffmpeg to the length (an
@@ -37,10 +37,15 @@ def metrics_run(python: str, repo: pathlib.Path, generated: str, reference: str)
   return {**result, **{k: values[k] for k in ("lmd", "sld", "slv", "smd", "cpbd")}}
 
 
+def lengths(text: str) -> list[float]:
+  """Minutes from a comma-separated list; '' or 0 for none."""
+  return [float(m) for m in text.split(",") if m and float(m)]
+
+
 def main():
   parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
   parser.add_argument("--minutes", default="0.1667,1,5",
-                      help="lengths of the pair ('': the builder alone)")
+                      help="lengths of the pair ('': none)")
   parser.add_argument("--builder_minutes", default="1,5",
                       help="lengths of the builder's source ('' or 0: none)")
   parser.add_argument("--python", default=sys.executable, help="the Python that runs it")
@@ -48,7 +53,7 @@ def main():
   args = parser.parse_args()
   repo = pathlib.Path(args.repo)
   with tempfile.TemporaryDirectory() as tmp:
-    for minutes in [float(m) for m in args.minutes.split(",") if m]:
+    for minutes in lengths(args.minutes):
       pair = [processes.looped(REAL / name, minutes, tmp)
               for name in ("style_lp_d12.mp4", "talk_hdtf_aoc.mp4")]
       row = metrics_run(args.python, repo, *pair)
@@ -58,7 +63,7 @@ def main():
             flush=True)
       for path in pair:
         os.remove(path)
-    for minutes in [float(m) for m in args.builder_minutes.split(",") if float(m or 0)]:
+    for minutes in lengths(args.builder_minutes):
       videos, data_dir = (os.path.join(tmp, f"{name}_{minutes}") for name in ("videos", "tfds"))
       os.makedirs(videos)
       processes.looped(REAL / "talk_hdtf_aoc.mp4", minutes, videos, audio=True)
@@ -71,6 +76,7 @@ def main():
                         "repo": str(repo), **row}), flush=True)
       shutil.rmtree(videos)
       shutil.rmtree(data_dir)
+
 
 if __name__ == "__main__":
   main()

@@ -189,7 +189,7 @@ def test_nearest_never_holds_the_distance_matrix():
 
 
 # --- Training and evaluation ------------------------------------------------------------
-@pytest.mark.slow  # the 1,000-step :runlocal run; make test trains none
+@pytest.mark.slow  # waits for the 1,000-step :runlocal run, which make test never trains
 def test_runlocal_beats_the_baselines_on_unseen_speakers(trained):
   _, mg_dir, config, result = trained
   ev = result["eval"]["motion"]
