@@ -14,6 +14,7 @@ from stylehead_jax import metrics
 from stylehead_jax.landmarks import conventions
 from stylehead_jax.metrics import sharpness
 from stylehead_jax.metrics import head_motion
+from stylehead_jax.metrics import mouth
 from stylehead_jax.metrics import style
 from stylehead_jax.metrics import sync
 from tests import record_cpbd_reference
@@ -167,6 +168,35 @@ def _sway(seconds=4.0, amplitude=2.0, hz=0.5, phase=0.0):
   return np.repeat(amplitude * np.sin(2 * np.pi * hz * t + phase)[:, None], 5, 1)
 
 
+def _talking(opening: np.ndarray) -> np.ndarray:
+  """(T, 68, 3) mean faces 200 px wide whose inner mouth opens by `opening` eye distances."""
+  track = np.repeat(conventions.MEAN_FACE_3D[None] * 200 + 256, len(opening), 0)
+  track = track.astype(np.float64)
+  eyes = conventions.interocular(track[0])
+  track[:, mouth.LOWER, 1] = track[:, mouth.UPPER, 1] + opening * eyes
+  return track
+
+
+def test_mouth_measures_read_the_amplitude_not_only_the_timing():
+  t = np.arange(300) / 60.0
+  truth_opening = 0.25 * np.maximum(np.sin(2 * np.pi * 3 * t), 0)  # open 3 times a second
+  truth = _talking(truth_opening)
+  np.testing.assert_allclose(mouth.opening(truth), truth_opening, atol=1e-9)
+  timid = mouth.measures(_talking(0.2 * truth_opening), truth)  # right moments, a fifth
+  assert timid["mouth_opening_r"] == pytest.approx(1.0)
+  assert timid["mouth_open_p95_ratio"] == pytest.approx(0.2)
+  assert timid["mouth_open_share_ratio"] == 0.0  # never above 0.12 eye distances
+  assert timid["mouth_open_truth_share"] == pytest.approx(
+      (truth_opening > mouth.OPEN_THRESHOLD).mean())
+  wide = mouth.measures(_talking(1.0 * truth_opening[::-1]), truth)  # as wide, off time
+  assert wide["mouth_open_p95_ratio"] == pytest.approx(1.0)
+  assert wide["mouth_open_share_ratio"] == pytest.approx(1.0)
+  assert wide["mouth_opening_r"] < 0.5
+  closed = mouth.measures(truth, _talking(0.1 * truth_opening))  # a truth that never opens
+  assert np.isnan(closed["mouth_open_share_ratio"])
+  assert closed["mouth_open_p95_ratio"] == pytest.approx(10.0)
+
+
 def test_head_motion_measures_on_a_sinusoid_and_a_jittery_copy():
   truth = _sway()
   t = np.arange(len(truth)) / media.FPS
@@ -255,9 +285,11 @@ def test_script_on_real_clips(tmp_path):
                 REAL / "talk_lp_d20.mp4", "--json", tmp_path / "pair.json")
   assert out.returncode == 0, out.stderr
   pair = json.loads((tmp_path / "pair.json").read_text())
-  assert set(pair["metrics"]) == {"lmd", "d_l", "d_v", "d_a", "sld", "slv", "smd", "cpbd"}
+  assert set(pair["metrics"]) == {"lmd", "d_l", "d_v", "d_a", "sld", "slv", "smd", "cpbd",
+                                  "mouth_open_p95_ratio", "mouth_open_share_ratio",
+                                  "mouth_opening_r"}
   assert pair["frames_compared"] == 420 and "first 420" in pair["notes"][0]
-  assert all(v > 0 for v in pair["metrics"].values())
+  assert all(v > 0 for k, v in pair["metrics"].items() if k != "mouth_opening_r")
   assert "LMD" in out.stdout and "frames compared: 420" in out.stdout
 
   out = _script("--generated", REAL / "talk_vr_5.mp4", "--reference", REAL / "talk_vr_5.mp4",
@@ -266,6 +298,8 @@ def test_script_on_real_clips(tmp_path):
   same = json.loads((tmp_path / "self.json").read_text())["metrics"]
   for name in ("lmd", "d_l", "d_v", "d_a", "sld", "slv", "smd"):
     assert same[name] == pytest.approx(0.0, abs=1e-6), name
+  assert same["mouth_open_p95_ratio"] == 1.0
+  assert same["mouth_opening_r"] == pytest.approx(1.0)
 
 
 def test_script_on_tracks_and_bad_input(tmp_path):

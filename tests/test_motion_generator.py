@@ -202,6 +202,7 @@ def test_runlocal_beats_the_baselines_on_unseen_speakers(trained):
   assert ev["shuffled_audio_lmd"] > 1.5 * ev["lmd"], ev
   assert ev["d_a"] < 0.5 * ev["no_motion_d_a"], ev
   assert ev["mouth_opening_r"] > 0.8, ev
+  assert 0 < ev["mouth_open_p95_ratio"] < 2 and 0 < ev["mouth_open_truth_p95"], ev
   # The head as a viewer sees it (metrics/head_motion.py): the smoothed samples keep
   # almost no velocity power above 4 Hz; the window distance has its reference points.
   for axis in head_motion.AXES:

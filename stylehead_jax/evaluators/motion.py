@@ -29,13 +29,14 @@ from stylehead_jax import metrics
 from stylehead_jax import motion
 from stylehead_jax.errors import ConfigError
 from stylehead_jax.evaluators import base
-from stylehead_jax.landmarks import conventions as lmk
 from stylehead_jax.landmarks import facial_map
 from stylehead_jax.metrics import head_motion
-from stylehead_jax.metrics import sync
+from stylehead_jax.metrics import mouth
 
 METRICS = {"lmd": metrics.lmd, "d_l": metrics.landmark_distance,
            "d_v": metrics.velocity_distance, "d_a": metrics.area_difference}
+# Measures averaged over clips as medians: ratios and their parts (head_motion, mouth).
+MEDIAN_PREFIXES = ("pose_", "mouth_open_")
 
 
 # --- The clip-level loop ----------------------------------------------------------------
@@ -52,13 +53,14 @@ def generate(model: motion.MotionModel, clip: dict, key, *, resolution: int,
 
 def mean_over_clips(clips, score: Callable[[int, dict, jax.Array], dict], seed: int) -> dict:
   """Means over clips of score(i, clip, key) (key = fold_in(key(seed), i)), medians for
-  the pose_* measures (NaN rows left out), with num_clips and num_frames."""
+  the ratio-like measures (MEDIAN_PREFIXES; NaN rows left out), with num_clips and
+  num_frames."""
   rng = jax.random.key(seed)
   rows = [score(i, clip, jax.random.fold_in(rng, i)) for i, clip in enumerate(clips)]
   keys = list(dict.fromkeys(k for r in rows for k in r))
   measurements = {k: float(np.mean([r[k] for r in rows])) for k in keys
-                  if not k.startswith("pose_")}
-  for k in (k for k in keys if k.startswith("pose_")):
+                  if not k.startswith(MEDIAN_PREFIXES)}
+  for k in (k for k in keys if k.startswith(MEDIAN_PREFIXES)):
     values = [r[k] for r in rows if k in r and np.isfinite(r[k])]
     measurements[k] = float(np.median(values)) if values else float("nan")
   measurements["num_clips"] = len(rows)
@@ -219,8 +221,7 @@ class Evaluator(base.Evaluator):
       if bank is not None:
         projected = run(bank=bank)
         row.update({f"manifold_{k}": v for k, v in scores(projected.landmarks, truth).items()})
-      row["mouth_opening_r"] = sync.pearson(lmk.mouth_opening(generated.landmarks),
-                                            lmk.mouth_opening(truth))
+      row.update(mouth.measures(generated.landmarks, truth))
       j = same_style(clips, i)
       row.update(head_motion.measures(pose_series(clip, generated), pose_series(clip),
                                       None if j is None else pose_series(clips[j])))

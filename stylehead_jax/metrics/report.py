@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from stylehead_jax.metrics import distances
+from stylehead_jax.metrics import mouth
 from stylehead_jax.metrics import sharpness
 from stylehead_jax.metrics import style
 
@@ -15,6 +16,9 @@ UNITS = {
     "d_l": ("lower", "px"),
     "d_v": ("lower", "px / frame"),
     "d_a": ("lower", "px^2"),
+    "mouth_open_p95_ratio": ("1", "generated / reference (metrics/mouth.py)"),
+    "mouth_open_share_ratio": ("1", "generated / reference, frames open > 0.12 IOD"),
+    "mouth_opening_r": ("higher", "Pearson r of the inner-mouth openings"),
     "sld": ("lower", "% IOD (clean) | x-extent x 100 (aioz)"),
     "slv": ("lower", "% IOD / frame (clean) | x-extent x 100 (aioz)"),
     "smd": ("lower", "% IOD^2 (clean) | px (aioz)"),
@@ -28,7 +32,8 @@ def compare(generated, reference, style_reference=None, generated_frames=None,
             progress: bool = False) -> dict:
   """All metrics. Tracks (T, 68, 2|3) in pixels; `generated_frames` (T, H, W, 3) for CPBD.
 
-  Frame-aligned metrics (LMD, D-L, D-V, D-A) use both tracks trimmed to the shorter;
+  Frame-aligned metrics (LMD, D-L, D-V, D-A, the mouth's) use both tracks trimmed to the
+  shorter;
   the style metrics compare the generated track with `style_reference` (the reference
   when None), each cut into its own windows (see metrics.style).
   """
@@ -41,6 +46,7 @@ def compare(generated, reference, style_reference=None, generated_frames=None,
       "d_l": distances.landmark_distance(g, r),
       "d_v": distances.velocity_distance(g, r),
       "d_a": distances.area_difference(g, r),
+      **mouth.measures(g, r),
   }
   target = reference if style_reference is None else np.asarray(style_reference)
   out.update(style.style_metrics(target, generated, settings))
