@@ -9,9 +9,11 @@ import numpy as np
 import pytest
 import tensorflow_datasets as tfds
 
+from data_prep import real_clips
 from data_prep.talking_head_videos import talking_head_videos as thv
 from stylehead_jax import datasets
 from stylehead_jax import media
+from stylehead_jax import overrides as overrides_lib
 from tests.conftest import SHARED_DATA, corrupt_part_way
 
 
@@ -133,3 +135,56 @@ def test_audio_offsets_shift_the_soundtrack(real_dir, tmp_path):
   (tmp_path / thv.AUDIO_OFFSETS_FILE).write_text("late.mp4 0.25\n")
   with pytest.raises(ValueError, match=r"audio_offsets.tsv:1: expected"):
     thv.read_audio_offsets(str(tmp_path))
+
+
+class _Manual:  # what _split_generators reads of a download manager
+  def __init__(self, folder):
+    self.manual_dir = folder
+
+
+def test_named_splits_from_splits_tsv(real_dir, tmp_path):
+  """splits.tsv names each video's split; a speaker in two splits, an unlisted video or a
+  listed one that is not there is an error naming the file."""
+  for person, name in (("p_a", "talk_vr_5.mp4"), ("p_a", "talk_hdtf_aoc.mp4"),
+                       ("p_b", "talk_lp_d20.mp4")):
+    (tmp_path / person).mkdir(exist_ok=True)
+    os.symlink(real_dir / name, tmp_path / person / name)
+  builder = datasets.make_builder("talking_head_videos", str(tmp_path / "tfds"),
+                                  {"resolution": "64", "speaker_pattern": "^p_"})
+  splits = tmp_path / thv.SPLITS_FILE
+  splits.write_text("p_a/talk_vr_5.mp4\tvalidation\np_a/talk_hdtf_aoc.mp4\tvalidation\n"
+                    "p_b/talk_lp_d20.mp4\ttrain\n")
+  assert set(builder._split_generators(_Manual(str(tmp_path)))) == {"train", "validation"}
+  for text, message in (
+      ("p_a/talk_vr_5.mp4\ttest\np_a/talk_hdtf_aoc.mp4\ttrain\np_b/talk_lp_d20.mp4\ttrain\n",
+       r"speakers in two splits: \['p_a'\]"),
+      ("p_a/talk_vr_5.mp4\ttest\np_b/talk_lp_d20.mp4\ttrain\n",
+       r"gives no split for \['p_a/talk_hdtf_aoc.mp4'\]"),
+      ("p_a/talk_vr_5.mp4\ttest\np_a/talk_hdtf_aoc.mp4\ttest\np_b/talk_lp_d20.mp4\ttrain\n"
+       "p_c/gone.mp4\ttrain\n", r"splits.tsv names videos that are not in manual_dir")):
+    splits.write_text(text)
+    with pytest.raises(ValueError, match=message):
+      builder._split_generators(_Manual(str(tmp_path)))
+
+
+def test_the_real_clips_split_by_person(tmp_path):
+  """data_prep/real_clips.py: every clip is there, no person in two splits, the test split
+  has >= 4 people with a non-English speaker and a singer, validation >= 3 people; its
+  manual_dir is one the builder accepts."""
+  people = {}
+  for clip in real_clips.CLIPS:
+    people.setdefault(clip.person, set()).add(clip.split)
+    assert clip.split in real_clips.SPLITS and clip.licence, clip
+  assert all(len(s) == 1 for s in people.values()), people
+  test = real_clips.of_split("test")
+  assert len({c.person for c in test}) >= 4
+  assert any("singing" in c.note for c in test)
+  assert any(c.note in ("German", "French") or "Japanese" in c.note for c in test)
+  assert len({c.person for c in real_clips.of_split("validation")}) >= 3
+  assert len({c.path for c in real_clips.CLIPS}) == len(real_clips.CLIPS)
+  folder = real_clips.make_manual_dir(str(SHARED_DATA), str(tmp_path / "videos"))
+  builder = datasets.make_builder("talking_head_videos", str(tmp_path / "tfds"),
+                                  overrides_lib.parse(real_clips.OVERRIDES))
+  assert set(builder._split_generators(_Manual(folder))) == set(real_clips.SPLITS)
+  assert thv.read_audio_offsets(folder) == {c.relative: c.audio_lead
+                                            for c in real_clips.CLIPS if c.audio_lead}

@@ -14,7 +14,10 @@ synthetic_talking_heads, so every stage reads both the same way.
 
 The speaker is the first path component matching `speaker_pattern` (VoxCeleb2:
 `idXXXXX/clip/utt.mp4`), else the file's stem. Splits are by speaker, deterministic:
-the speakers with the smallest hashes of their ids form the test split.
+the speakers with the smallest hashes of their ids form the test split; or, given
+`manual_dir/splits.tsv` (each video's relative path, a tab, its split's name, every video
+listed), the named splits there (data_prep/real_clips.py writes one; set `collection` to
+give such a set a config name of its own).
 A video is tracked as a stream (`tracking.track_video`), so memory does not grow with its
 length: every frame is decoded and checked before its first example is written. A video
 that cannot be used (unreadable, no audio, silent, no face, too short, corrupt part-way)
@@ -51,6 +54,7 @@ from stylehead_jax.landmarks import detectors
 from stylehead_jax.landmarks import tracking
 
 AUDIO_OFFSETS_FILE = "audio_offsets.tsv"
+SPLITS_FILE = "splits.tsv"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -63,6 +67,7 @@ class PrepConfig:
   # A longer face segment becomes several examples, so a long source is prepared in the
   # memory of one part (about 1.5 GB at 256 px; every clip in ../shared/data is shorter).
   max_segment_seconds: float = 60.0
+  collection: str = ""  # a name only: keeps builds of different manual_dirs apart
 
   def tracker(self) -> tracking.TrackerConfig:
     return tracking.TrackerConfig(resolution=self.resolution, margin=self.margin,
@@ -90,23 +95,33 @@ def speaker_of(relative_path: str, pattern: str) -> str:
   return os.path.splitext(parts[-1])[0]
 
 
-def read_audio_offsets(root: str) -> dict[str, float]:
-  """{relative video path: seconds its audio leads the mouth} from AUDIO_OFFSETS_FILE."""
-  path = os.path.join(root, AUDIO_OFFSETS_FILE)
+def _read_table(root: str, name: str, value_type, what: str) -> dict:
+  """{relative video path: value} from the two-column table manual_dir/`name`."""
+  path = os.path.join(root, name)
   if not os.path.exists(path):
     return {}
-  offsets = {}
+  table = {}
   with open(path) as f:
     for number, line in enumerate(f, 1):
       if not line.strip() or line.startswith("#"):
         continue
       try:
-        relative, seconds = line.rstrip("\n").split("\t")
-        offsets[relative.strip()] = float(seconds)
+        relative, value = line.rstrip("\n").split("\t")
+        table[relative.strip()] = value_type(value.strip())
       except ValueError:
-        raise ValueError(f"{path}:{number}: expected 'relative/path.mp4<TAB>seconds', "
+        raise ValueError(f"{path}:{number}: expected 'relative/path.mp4<TAB>{what}', "
                          f"got {line.strip()!r}") from None
-  return offsets
+  return table
+
+
+def read_audio_offsets(root: str) -> dict[str, float]:
+  """{relative video path: seconds its audio leads the mouth} from AUDIO_OFFSETS_FILE."""
+  return _read_table(root, AUDIO_OFFSETS_FILE, float, "seconds")
+
+
+def read_splits(root: str) -> dict[str, str]:
+  """{relative video path: split name} from SPLITS_FILE ({} without one)."""
+  return _read_table(root, SPLITS_FILE, str, "split")
 
 
 def split_speakers(speakers, test_fraction: float) -> set[str]:
@@ -120,13 +135,15 @@ def split_speakers(speakers, test_fraction: float) -> set[str]:
 class TalkingHeadVideos(tfds.core.GeneratorBasedBuilder):
   """Real talking-head footage prepared to the media contract."""
 
-  VERSION = tfds.core.Version("1.1.0")
+  VERSION = tfds.core.Version("1.2.0")
   RELEASE_NOTES = {"1.0.0": "First release: dlib tracking, PnP pose, LK torso, 60 fps.",
-                   "1.1.0": "Soundtrack offsets corrected from manual_dir/audio_offsets.tsv."}
+                   "1.1.0": "Soundtrack offsets corrected from manual_dir/audio_offsets.tsv.",
+                   "1.2.0": "Named splits from manual_dir/splits.tsv."}
   BUILDER_CONFIGS = [make_config()]
   MANUAL_DOWNLOAD_INSTRUCTIONS = """
   Put the videos (any nesting; VoxCeleb2 dev as idXXXXX/clip/utt.mp4) in manual_dir,
-  and optionally audio_offsets.tsv (relative path, tab, seconds the audio leads).
+  and optionally audio_offsets.tsv (relative path, tab, seconds the audio leads) and
+  splits.tsv (relative path, tab, split name).
   """
 
   def _info(self) -> tfds.core.DatasetInfo:
@@ -141,16 +158,32 @@ class TalkingHeadVideos(tfds.core.GeneratorBasedBuilder):
     root = os.fspath(dl_manager.manual_dir)
     videos = files.list_media(root, media.VIDEO_SUFFIXES)
     offsets = read_audio_offsets(root)
-    unknown = sorted(set(offsets) - set(videos))
-    if unknown:
-      raise ValueError(f"{os.path.join(root, AUDIO_OFFSETS_FILE)} names videos that are not "
-                       f"in manual_dir: {unknown}")
     prep = self.builder_config.prep
-    test = split_speakers([speaker_of(v, prep.speaker_pattern) for v in videos],
-                          prep.test_fraction)
-    by_split = {"train": [], "test": []}
-    for v in videos:
-      by_split["test" if speaker_of(v, prep.speaker_pattern) in test else "train"].append(v)
+    named = read_splits(root)
+    for table, name in ((offsets, AUDIO_OFFSETS_FILE), (named, SPLITS_FILE)):
+      unknown = sorted(set(table) - set(videos))
+      if unknown:
+        raise ValueError(f"{os.path.join(root, name)} names videos that are not in "
+                         f"manual_dir: {unknown}")
+    by_split = {}
+    if named:
+      unlisted = sorted(set(videos) - set(named))
+      if unlisted:
+        raise ValueError(f"{os.path.join(root, SPLITS_FILE)} gives no split for {unlisted}")
+      people = {}
+      for v in videos:
+        people.setdefault(speaker_of(v, prep.speaker_pattern), set()).add(named[v])
+      mixed = sorted(p for p, s in people.items() if len(s) > 1)
+      if mixed:
+        raise ValueError(f"{os.path.join(root, SPLITS_FILE)}: speakers in two splits: {mixed}")
+      for v in videos:
+        by_split.setdefault(named[v], []).append(v)
+    else:
+      test = split_speakers([speaker_of(v, prep.speaker_pattern) for v in videos],
+                            prep.test_fraction)
+      for v in videos:
+        by_split.setdefault("test" if speaker_of(v, prep.speaker_pattern) in test
+                            else "train", []).append(v)
     return {split: self._generate_examples(root, [(p, offsets.get(p, 0.0)) for p in paths])
             for split, paths in by_split.items() if paths}
 
