@@ -17,12 +17,15 @@ The pipeline (../shared/DESIGN.md), one timed stage per step:
             crop with margin at --resolution, 68 points, PnP head pose, torso).
   style     the --style video tracked once (style/references.track_video, cached by its
             content in CHECKPOINTS/.cache/styles) and its four template frames (None, M,
-            R, O). Without --style the portrait is its own and only reference.
+            R, O); a video without sound will do. Without --style the portrait is its
+            own and only reference.
   motion    phi_mg of the audio (motion.generate_motion: streamed in chunks) by the
             Motion Generator, or, with --style_steps N, by that Motion Generator
             fine-tuned to the reference for N steps by the style_transfer stage (its
             workdir cached in CHECKPOINTS/.cache/style_transfer, keyed by the
-            reference's content, N, the seed and the Motion Generator's checkpoint).
+            reference's content, N, the seed and the Motion Generator's checkpoint); the
+            fine-tune learns from the reference's speech, so a silent --style with N > 0
+            exits 2 saying so.
   isps      (generator renderer) the four ISPs: Style Mapping of the portrait with each
             template frame, the template's expression and pose moved onto the
             portrait's face (render/warp.retarget) as the landmarks I_o should have.
@@ -480,6 +483,7 @@ def animate(portrait: str, audio: str, checkpoints: str, out: str, *,
       reference = load_style(style, resolution, cache_root)
   with stages("motion"):
     if style and style_steps:
+      references.require_speech(reference, f"--style_steps {style_steps} --style {style}")
       model = styled_motion_model(workdirs["motion_generator"], style,
                                   len(reference["landmarks"]), style_steps,
                                   cache_root, seed, resolution, progress)

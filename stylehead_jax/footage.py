@@ -21,18 +21,23 @@ from stylehead_jax.metrics import sync
 
 
 def video_clips(path: str, config: tracking.TrackerConfig, backend,
-                audio_lead: float = 0.0) -> Iterator[dict]:
+                audio_lead: float = 0.0, require_audio: bool = True) -> Iterator[dict]:
   """One clip per face segment of the video at `path`, its audio shifted back by
   `audio_lead` seconds (the seconds it leads the mouth; the gap is silence). The video is
   tracked as a stream (`tracking.track_video`): each clip is made when its segment has
-  been read, and only its own frames are held.
+  been read, and only its own frames are held. With require_audio=False a video without
+  sound (no audio stream, or a silent one) gives clips whose audio is zeros (a style
+  reference needs only the face), and every clip says which in "has_audio".
 
   Raises (when the first clip is asked for):
     MediaError: unreadable, no audio, silent, corrupt or too short (names the file).
     NoFaceError: no usable face segment (names the file).
   """
-  audio = media.load_audio(path)
-  if audio_lead:
+  audio = media.load_audio(path) if require_audio else media.load_soundtrack(path)
+  has_audio = audio is not None
+  if not has_audio:
+    audio = np.zeros(0, np.float32)
+  elif audio_lead:
     audio = sync.shift_audio(audio, audio_lead)
   tracks = tracking.track_video(path, backend, config, min_frames=2)
   for k, track in enumerate(tracks):
@@ -42,7 +47,7 @@ def video_clips(path: str, config: tracking.TrackerConfig, backend,
     clip_audio = np.pad(clip_audio, (0, num_frames * media.SAMPLES_PER_FRAME - len(clip_audio)))
     logging.info("%s segment %d: %d frames, face detected in %.1f%%", path, k, num_frames,
                  100 * track.detected_fraction)
-    yield {
+    clip = {
         "frames": track.frames,
         "region_maps": regions.region_maps(track.landmarks, config.resolution)[..., None],
         "landmarks": track.landmarks,
@@ -52,3 +57,6 @@ def video_clips(path: str, config: tracking.TrackerConfig, backend,
         "audio": clip_audio,
         "valid": track.detected,
     }
+    if not require_audio:
+      clip["has_audio"] = has_audio
+    yield clip

@@ -47,6 +47,7 @@ MEL_FMAX = SAMPLE_RATE / 2
 LOG_MEL_FLOOR = 1e-5  # log(max(mel, floor))
 SILENCE_LOG_MEL = float(np.log(LOG_MEL_FLOOR))  # -11.5: the log-mel of silence
 SILENCE_RMS = 1e-4  # audio whose RMS is below this is treated as silent
+NO_AUDIO_STREAM = "no audio stream"
 MEL_BLOCK = 4096  # mel frames computed at once (media.mel_power: memory, not results)
 # Networks see (log_mel - LOG_MEL_OFFSET) / LOG_MEL_SCALE: the floor maps to about -1.4
 # and loud speech (log-mel ~ +2) to about 2.
@@ -95,7 +96,7 @@ def _decode_with_ffmpeg(path: str) -> tuple[np.ndarray, int]:
     err = proc.stderr.decode(errors="replace").strip().splitlines()
     reason = err[-1] if err else f"ffmpeg exited with {proc.returncode}"
     if any("matches no streams" in line for line in err):
-      reason = "no audio stream"
+      reason = NO_AUDIO_STREAM
     raise MediaError(path, f"unreadable audio ({reason})")
   return np.frombuffer(proc.stdout, np.float32).copy(), SAMPLE_RATE
 
@@ -130,9 +131,25 @@ def load_audio(path: str | os.PathLike, *, allow_silent: bool = False) -> np.nda
     import librosa  # pylint: disable=g-import-not-at-top
     audio = librosa.resample(audio, orig_sr=rate, target_sr=SAMPLE_RATE, res_type="soxr_hq")
   audio = np.asarray(audio, np.float32)
-  if not allow_silent and float(np.sqrt(np.mean(audio**2))) < SILENCE_RMS:
+  if not allow_silent and is_silent(audio):
     raise MediaError(path, "audio is silent (RMS below %g)" % SILENCE_RMS)
   return audio
+
+
+def is_silent(audio: np.ndarray) -> bool:
+  return float(np.sqrt(np.mean(np.square(audio, dtype=np.float64)))) < SILENCE_RMS
+
+
+def load_soundtrack(path: str | os.PathLike) -> np.ndarray | None:
+  """A video's soundtrack as `load_audio` gives it, or None where it has no audio stream
+  or a silent one (a silent style video); any other problem raises MediaError."""
+  try:
+    audio = load_audio(path, allow_silent=True)
+  except MediaError as e:
+    if e.problem == f"unreadable audio ({NO_AUDIO_STREAM})":
+      return None
+    raise
+  return None if is_silent(audio) else audio
 
 
 def write_wav(path: str | os.PathLike, audio: np.ndarray, rate: int = SAMPLE_RATE) -> None:

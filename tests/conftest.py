@@ -43,6 +43,14 @@ def bad_dir() -> pathlib.Path:
   return BAD
 
 
+@pytest.fixture(scope="session")
+def styles_silent_dir() -> pathlib.Path:
+  folder = SHARED_DATA / "styles_silent"
+  if not folder.is_dir():
+    pytest.fail(f"{folder} is missing: the tests need ../shared/data beside the checkout")
+  return folder
+
+
 def once_per_session(tmp_path_factory, name: str, make):
   """`make(folder)` for a new folder, once in the whole test session: alone, made here;
   under pytest-xdist, made by the first worker that asks (under a file lock) and read back

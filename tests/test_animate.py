@@ -243,6 +243,30 @@ def test_bad_portrait_or_audio(checkpoints, media_dir, bad_dir, tmp_path, capsys
          path)
 
 
+@pytest.mark.parametrize("sound", ["no_stream", "silent_track"])
+def test_a_style_video_without_sound(checkpoints, media_dir, styles_silent_dir, tmp_path,
+                                     capsys, sound):
+  """A silent style video gives its templates (no fine-tune); --style_steps on it exits 2
+  with one line saying why, and nothing is written."""
+  style = styles_silent_dir / "style_furious_talk2_clip1.mp4"  # 2 s, no audio stream
+  if sound == "silent_track":
+    style = tmp_path / "silent_track.mp4"
+    subprocess.run([media.ffmpeg_exe(), "-v", "error", "-i", str(styles_silent_dir /
+                    "style_furious_talk2_clip1.mp4"), "-f", "lavfi", "-i",
+                    "anullsrc=r=44100:cl=stereo", "-shortest", "-c:v", "copy", "-c:a", "aac",
+                    str(style)], check=True)
+  out = tmp_path / "out.mp4"
+  common = (media_dir / "portrait.png", media_dir / "speech.wav", "--style", style)
+  assert animate.main(_args(checkpoints, out, *common)) == 0
+  assert out.exists()
+  reference = animate.load_style(str(style), RESOLUTION, str(checkpoints / ".cache"))
+  assert not reference["has_audio"] and reference["template_frames"].shape[0] == 4
+  capsys.readouterr()
+  out = tmp_path / "tuned.mp4"
+  _fails(capsys, _args(checkpoints, out, *common, "--style_steps", "2"), out, "no sound",
+         style)
+
+
 def test_style_video_without_a_face(checkpoints, media_dir, bad_dir, tmp_path, capsys):
   out = tmp_path / "out.mp4"
   _fails(capsys, _args(checkpoints, out, media_dir / "portrait.png", media_dir / "speech.wav",

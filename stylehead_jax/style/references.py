@@ -28,7 +28,7 @@ from stylehead_jax.style import templates
 # What a reference clip holds (a video's clip_id and speaker_id are its file name).
 CLIP_FEATURES = motion.FEATURES + ("clip_id", "speaker_id")
 DEFAULT_CACHE_DIR = "~/.cache/stylehead_jax/styles"
-CACHE_VERSION = 2  # 2: the template frames are cached too
+CACHE_VERSION = 3  # 2: the template frames are cached too; 3: has_audio
 
 
 def is_video(reference: str) -> bool:
@@ -49,11 +49,13 @@ def track_video(path: str, resolution: int = media.CROP_SIZE, cache_dir: str = "
                 backend: str = "dlib") -> dict:
   """The longest face segment of the video at `path` as a clip of CLIP_FEATURES, plus
   its four style reference frames (style/templates.retrieve): "template_indices" (4,)
-  and "template_frames" (4, R, R, 3) uint8 crops. Tracked once, then read from
-  `cache_dir` (default DEFAULT_CACHE_DIR), keyed by the file's content and `resolution`.
+  and "template_frames" (4, R, R, 3) uint8 crops, and "has_audio": False for a video
+  without sound (no audio stream or a silent one; its log_mel is silence's): the key
+  templates and ISPs need only the face. Tracked once, then read from `cache_dir`
+  (default DEFAULT_CACHE_DIR), keyed by the file's content and `resolution`.
 
   Raises:
-    MediaError: the file is missing, unreadable, silent, too short or has no usable face.
+    MediaError: the file is missing, unreadable, too short or has no usable face.
   """
   path = os.path.abspath(path)
   media.check_file(path)
@@ -66,14 +68,14 @@ def track_video(path: str, resolution: int = media.CROP_SIZE, cache_dir: str = "
   else:
     try:  # max holds the longest clip so far and the one being made
       clip = max(footage.video_clips(path, tracking.TrackerConfig(resolution=resolution),
-                                     detectors.get_backend(backend)),
+                                     detectors.get_backend(backend), require_audio=False),
                  key=lambda c: len(c["landmarks"]))
     except NoFaceError as e:
       raise MediaError(path, f"no usable face track ({e})") from None
     if len(clip["landmarks"]) < len(templates.TEMPLATES):
       raise MediaError(path, f"the face is seen in {len(clip['landmarks'])} frames, too "
                        f"short for {len(templates.TEMPLATES)} style reference frames")
-    flat = {k: clip[k] for k in ("log_mel", "landmarks", "torso", "valid")}
+    flat = {k: clip[k] for k in ("log_mel", "landmarks", "torso", "valid", "has_audio")}
     flat["rotation"] = clip["head_pose"]["rotation"]
     flat["translation"] = clip["head_pose"]["translation"]
     refs = templates.retrieve(clip["landmarks"], clip["frames"])
@@ -86,6 +88,7 @@ def track_video(path: str, resolution: int = media.CROP_SIZE, cache_dir: str = "
                  len(flat["landmarks"]), cached)
   clip = {k: flat[k] for k in ("log_mel", "landmarks", "torso", "valid", "template_indices",
                                "template_frames")}
+  clip["has_audio"] = bool(flat["has_audio"])
   clip["head_pose"] = {"rotation": flat["rotation"], "translation": flat["translation"]}
   clip["clip_id"] = clip["speaker_id"] = os.path.basename(path).encode()
   return clip
@@ -125,6 +128,16 @@ def reference_clip(reference: str, builder=None, *, resolution: int = media.CROP
       return clip
   raise ConfigError(f"config.style.reference: no clip {clip_id!r} in the {split!r} split "
                     f"of {builder.name}")
+
+
+def require_speech(clip: dict, where: str) -> None:
+  """A style fine-tune learns from the reference's own speech: a reference video without
+  sound is a ConfigError starting with `where` (the flag or config field and the file)
+  and giving the way out."""
+  if not clip.get("has_audio", True):
+    raise ConfigError(f"{where}: no sound (no audio stream or a silent one), and a style "
+                      "fine-tune learns from the reference's own speech; with no fine-tune "
+                      "steps a silent video still gives its key templates and ISPs")
 
 
 def span(frames: int, fractions, window_frames: int) -> tuple[int, int]:

@@ -91,6 +91,7 @@ def train_batches(builder, config, *, start_step: int = 0):
   clip = references.reference_clip(config.style.reference, builder,
                                    resolution=config.style.video_resolution,
                                    cache_dir=config.style.cache_dir)
+  references.require_speech(clip, f"config.style.reference {config.style.reference}")
   window = config.data.window_frames
   start, stop = references.span(input_pipeline.num_frames(clip), config.style.span, window)
   span = input_pipeline.cut_clip({k: clip[k] for k in motion.FEATURES},
