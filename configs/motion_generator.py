@@ -11,17 +11,30 @@ The default is the accelerator scale (paper: lr 1e-4, batch 64; LSP: 3 LSTM laye
 config.data (or config.data.mix, next to the synthetic world) at `talking_head_videos` for
 real footage; eval/motion_real_speech.py does that leaving one clip out at a time.
 `:runlocal` fits 2 CPU cores.
+
+`:real` is the Motion Generator that animates real speech (docs/motion.md, "Real speech"),
+at :runlocal sizes: it trains on the real clips' train split (data_prep/real_clips.py)
+mixed half and half with the synthetic world, on plain log-mels (an APC trained on the
+synthetic world's voices transfers worse to real speech), is evaluated on their test split
+and calibrated (head sampling, mouth gain) on their validation split:
+
+  python -m data_prep.real_clips --data_dir DIR
+  python -m stylehead_jax.train --config configs/motion_generator.py:real \
+      --config.data.data_dir=DIR --workdir runs/mg_real
+  python eval/calibrate_pose.py --config configs/motion_generator.py:real \
+      --config.data.data_dir=DIR --workdir runs/mg_real --mouth --write
 """
 
 import ml_collections
 
 from configs import common
+from data_prep import real_clips
 from stylehead_jax import media
 from stylehead_jax import motion
 
 
 def get_config(arg=None):
-  arg = common.parse_arg(arg, runlocal=False)
+  arg = common.parse_arg(arg, runlocal=False, real=False)
   config = common.run_loop("motion_generator")
 
   config.data = common.data(
@@ -64,6 +77,8 @@ def get_config(arg=None):
   # Correlation of the noise on those axes (5 x 5, row-major), as the truth's frame-to-frame
   # changes correlate (yaw with x, pitch with y); calibrate_pose measures it. Identity: none.
   config.pose_axis_correlation = tuple(float(i == j) for i in range(5) for j in range(5))
+  # The mouth's change from the source face, times this (motion.py; calibrate_pose --mouth).
+  config.mouth_gain = 1.0
 
   config.loss = ml_collections.ConfigDict()
   config.loss.mouth_weight = 5.0
@@ -87,9 +102,9 @@ def get_config(arg=None):
   # split "" is config.data.eval_split, clip_ids () all of its clips.
   config.evals.motion = common.evaluator("motion", every_steps=5_000, max_clips=64,
                                          chunk_frames=240, seed=0, num_image_frames=4,
-                                         split="", clip_ids=())
+                                         split="", clip_ids=(), truth_smoothing=0.0)
 
-  if arg.runlocal:
+  if arg.runlocal or arg.real:
     config.data.overrides = ""
     config.data.window_frames = 64
     config.data.shuffle_buffer = 64
@@ -102,4 +117,20 @@ def get_config(arg=None):
     config.evals.motion.every_steps = 500
     config.log_every_steps = 50
     config.checkpoint_every_steps = 250
+  if arg.real:
+    synthetic = config.data
+    config.data = common.data(
+        "talking_head_videos", motion.FEATURES, overrides=real_clips.OVERRIDES,
+        window_frames=synthetic.window_frames, shuffle_buffer=synthetic.shuffle_buffer)
+    config.data.exclude_clips = ()
+    config.data.validation_split = "validation"
+    config.data.validation_clip_ids = ()
+    config.data.mix = ml_collections.ConfigDict(dict(
+        name=synthetic.name, overrides=synthetic.overrides, train_split="train",
+        weight=0.5))
+    config.data.mix.data_dir = config.data.get_ref("data_dir")  # beside the real clips
+    config.audio.source = "log_mel"
+    config.evals.motion.max_clips = len(real_clips.of_split("test"))
+    # Tracked heads jitter (tracking noise): compare them smoothed as the samples are.
+    config.evals.motion.truth_smoothing = config.pose_smoothing_seconds
   return config

@@ -13,10 +13,14 @@ singer, a strong-sync and a long English clip). Left out: real_more/talk_retalki
 (the same source file as real/talk_vr_5), real/talk_lp_s18 and style_lp_d6 (music
 soundtracks), style_lp_d12 (no sync found).
 
-Audio leads (seconds the soundtrack leads the mouth, `stylehead_jax.metrics.sync.audio_lead`
-on the built clips' tracked landmarks, +-0.5 s): docs/motion.md, "Real clips", gives
-each clip's measurement; a lead is corrected here when it is at least LEAD_TO_CORRECT
-and its r clearly beats the r at zero.
+Audio leads (seconds the soundtrack leads the mouth; negative: it lags): measured by
+`stylehead_jax.metrics.sync.audio_lead` (+-0.5 s, 60 fps tracks) on a build without
+corrections (docs/motion.md, "Real clips", lists every clip's). A lead is corrected here
+where two independent measurements agree: ours and SOURCES.md's (+-0.2 s, source fps, its
+own opening measure) within 0.1 s, on a lead of at least LEAD_TO_CORRECT. The VoxCeleb2
+crops are synced by their dataset's construction and 4-14 s long, where a chance r reaches
+0.3-0.4 (SOURCES.md): none is shifted. talk_retalking_face1 (ours +0.37 s, SOURCES.md
+-0.04 s) and talk_dfrf_french (-0.02 s against +0.10 s) disagree: left as they are.
 
 Licences (as stated by their repositories; ../shared/data/*/SOURCES.md): the clips are for
 testing, evaluation and research training here; none of them is copied into the project.
@@ -32,7 +36,7 @@ import sys
 RESOLUTION = 256
 OVERRIDES = f"resolution={RESOLUTION},speaker_pattern=^p_,collection=real_clips"
 SPLITS = ("train", "validation", "test")
-LEAD_TO_CORRECT = 0.05  # seconds
+LEAD_TO_CORRECT = 0.1  # seconds
 
 
 @dataclasses.dataclass(frozen=True)
@@ -57,15 +61,17 @@ def _vox(name: str, person: str, split: str) -> Clip:
 
 CLIPS = (
     # train
-    Clip("real/talk_hdtf_aoc.mp4", "aoc", "train", licence="HDTF (YouTube, none stated)"),
+    Clip("real/talk_hdtf_aoc.mp4", "aoc", "train", audio_lead=-0.100, licence="HDTF (YouTube, none stated)"),
     Clip("real/talk_lp_d20.mp4", "lp_d20", "train", audio_lead=-0.267, licence="MIT (LivePortrait)"),
     Clip("real/talk_vr_5.mp4", "vr_5", "train", licence="Apache-2.0 (video-retalking)"),
-    Clip("real_more/talk_edtalk_uncropobama.mp4", "obama", "train", licence="Apache-2.0 (EDTalk)"),
-    Clip("real_more/talk_lia_obama20to40s.mp4", "obama", "train", licence="CC BY-NC 4.0 (LIA)"),
+    Clip("real_more/talk_edtalk_uncropobama.mp4", "obama", "train", audio_lead=-0.217,
+         licence="Apache-2.0 (EDTalk)"),
+    Clip("real_more/talk_lia_obama20to40s.mp4", "obama", "train", audio_lead=-0.233,
+         licence="CC BY-NC 4.0 (LIA)"),
     Clip("real_more/talk_dfrf_french.mp4", "macron", "train", licence="MIT (DFRF)",
          note="French"),
     Clip("real_more/sing_aniportrait_aragakidriving.mp4", "aragaki", "train",
-         licence="Apache-2.0 (AniPortrait)", note="singing"),
+         audio_lead=0.183, licence="Apache-2.0 (AniPortrait)", note="singing"),
     _vox("00002", "vox_00002", "train"),
     _vox("00010", "vox_00010", "train"),
     _vox("00015", "vox_00015", "train"),
@@ -75,22 +81,23 @@ CLIPS = (
     _vox("741400104", "vox_7414", "train"),  # the same id prefix: taken as one person
     _vox("741400163", "vox_7414", "train"),
     # validation
-    Clip("real_more/talk_tpsmm_driving.mp4", "tpsmm", "validation", licence="MIT (TPSMM)"),
+    Clip("real_more/talk_tpsmm_driving.mp4", "tpsmm", "validation", audio_lead=-0.100,
+         licence="MIT (TPSMM)"),
     Clip("real_more/talk_real3dportrait_may5s.mp4", "may", "validation",
-         licence="MIT (Real3DPortrait)"),
+         audio_lead=-0.133, licence="MIT (Real3DPortrait)"),
     Clip("real_more/talk_headgan_driving.mp4", "headgan", "validation",
-         licence="CC BY-NC-SA 4.0 (headGAN)"),
+         audio_lead=-0.183, licence="CC BY-NC-SA 4.0 (headGAN)"),
     _vox("00098", "vox_00098", "validation"),
     _vox("681100216", "vox_6811", "validation"),
     # test
     Clip("real_more/talk_mimictalk_german20s.mp4", "german_anchor", "test",
          licence="MIT (MimicTalk)", note="German"),
     Clip("real_more/sing_aniportrait_num18driving.mp4", "num18", "test",
-         licence="Apache-2.0 (AniPortrait)", note="singing, Japanese"),
+         audio_lead=-0.117, licence="Apache-2.0 (AniPortrait)", note="singing, Japanese"),
     Clip("real_more/talk_retalking_face1.mp4", "retalking_face1", "test",
          licence="Apache-2.0 (video-retalking)"),
     Clip("real_more/talk_dfrf_cnn2.mp4", "cnn2", "test", licence="MIT (DFRF)"),
-    Clip("real_more/talk_wav2lipgfpgan_kim7s.mp4", "kim", "test",
+    Clip("real_more/talk_wav2lipgfpgan_kim7s.mp4", "kim", "test", audio_lead=-0.100,
          licence="none stated (Wav2Lip-GFPGAN): evaluation only"),
 )
 

@@ -2,7 +2,7 @@
 
   python eval/calibrate_pose.py --config configs/motion_generator.py:runlocal \\
       --workdir RUN --config.data.data_dir=DIR --config.audio.encoder_workdir=APC \\
-      [--iterations 8] [--draws 4] [--json OUT] [--flags OUT] [--write]
+      [--iterations 8] [--draws 4] [--mouth] [--json OUT] [--flags OUT] [--write]
 
 The clips are config.data.validation_split's (the synthetic world's validation speakers),
 only config.data.validation_clip_ids of it where given: on data without a validation
@@ -11,7 +11,10 @@ Never the evaluation split. The fit (evaluators/motion.calibrate_sampling) measu
 the truth's head axes move together (config.pose_axis_correlation) and finds the factors
 config.pose_axis_temperature and config.pose_axis_smoothing under which each head axis
 (yaw, pitch, roll, x, y) of the samples has the median amplitude and speed of the
-truth's; it prints them as config lines and flags. --flags writes the flags to a file
+truth's (smoothed by config.evals.motion.truth_smoothing seconds first: a tracked
+head's frame-to-frame pose is mostly tracking noise); --mouth then fits config.mouth_gain
+(evaluators/motion.calibrate_mouth: the opening's 95th percentile as the truth's). It
+prints them as config lines and flags. --flags writes the flags to a file
 (one per line: `evaluate ... $(cat FILE)`, as make demo does); --write puts them into
 RUN/config.json, where motion.load (animate) reads them (a later training run in RUN
 writes its own config there again).
@@ -44,6 +47,7 @@ _DRAWS = flags.DEFINE_integer("draws", 4, "Head-motion draws per clip in each ro
 _JSON = flags.DEFINE_string("json", None, "Also write the factors and the history here.")
 _FLAGS_OUT = flags.DEFINE_string("flags", None, "Also write them as config flags here.")
 _WRITE = flags.DEFINE_bool("write", False, "Put the factors into WORKDIR/config.json.")
+_MOUTH = flags.DEFINE_bool("mouth", False, "Fit config.mouth_gain too (after the head).")
 
 
 def _fmt(values) -> str:
@@ -74,10 +78,11 @@ def main(argv):
   # This command's generation settings; the fit starts from its factors.
   model = model.with_settings(**{key: config[key] for key in (
       "pose_temperature", "pose_noise_seconds", "pose_smoothing_seconds",
-      "pose_axis_temperature", "pose_axis_smoothing")})
+      "pose_axis_temperature", "pose_axis_smoothing", "mouth_gain")})
   settings, history = motion_eval.calibrate_sampling(
       model, clips, resolution=resolution, chunk_frames=ev.chunk_frames, seed=ev.seed,
-      iterations=_ITERATIONS.value, draws=_DRAWS.value)
+      iterations=_ITERATIONS.value, draws=_DRAWS.value,
+      truth_smoothing=ev.get("truth_smoothing", 0.0))
   print(f"{len(clips)} clips of {split!r} x {_DRAWS.value} draws; axes {head_motion.AXES}")
   print("  correlation of the truth's frame-to-frame changes:")
   for axis, row in zip(head_motion.AXES, np.reshape(settings["pose_axis_correlation"],
@@ -87,7 +92,15 @@ def main(argv):
     print(f"  {i}: temperature x {_fmt(h['pose_axis_temperature'])}  smoothing x "
           f"{_fmt(h['pose_axis_smoothing'])}  ->  amplitude {_fmt(h['amplitude_ratio'])}  "
           f"speed {_fmt(h['speed_ratio'])}")
-  lines = [f"--config.{key}=({','.join(map(str, values))})" for key, values in settings.items()]
+  mouth_history = []
+  if _MOUTH.value:
+    settings["mouth_gain"], mouth_history = motion_eval.calibrate_mouth(
+        model.with_settings(**settings), clips, resolution=resolution,
+        chunk_frames=ev.chunk_frames, seed=ev.seed)
+    for i, h in enumerate(mouth_history):
+      print(f"  mouth {i}: gain {h['mouth_gain']:.3g}  ->  p95 ratio {h['p95_ratio']:.3f}")
+  lines = [f"--config.{key}=({','.join(map(str, values))})" if isinstance(values, tuple)
+           else f"--config.{key}={values}" for key, values in settings.items()]
   for key, values in settings.items():
     print(f"config.{key} = {values}")
   print("flags: " + " ".join(lines))
@@ -99,7 +112,7 @@ def main(argv):
   if _JSON.value:
     with open(_JSON.value, "w") as f:
       json.dump({"workdir": workdir, "split": split, "clip_ids": list(clip_ids), **settings,
-                 "history": history}, f, indent=1)
+                 "history": history, "mouth_history": mouth_history}, f, indent=1)
   if _WRITE.value:
     path = os.path.join(workdir, "config.json")
     with open(path) as f:

@@ -24,6 +24,14 @@ Representation (one definition, used by training, evaluation and generation):
   that each axis moves as much and as fast as the truth's. The noise starts at zero on the
   source frame (the head starts at the portrait's pose) and couples the axes as the
   truth's changes are coupled (config.pose_axis_correlation, `noise_mixing`).
+- Mouth gain: generation opens the predicted mouth config.mouth_gain times as wide (1: as
+  predicted): the gap between the inner lips' middles (62 to 66) grows by (g - 1) times
+  itself, and the lower lip and the chin move with it as a jaw drops (JAW_DROP). A
+  regression to the mean opens the mouth too little on speech it is unsure of (real
+  speech, for a model that learnt mostly from the synthetic world); eval/calibrate_pose.py
+  --mouth fits the gain on validation clips so that the opening's 95th percentile is the
+  truth's. (Scaling the mouth's change from the source face instead fails when the
+  portrait's mouth is open: the gain then closes it further.)
 - Look-ahead: the model is causal in audio; its output at step t describes frame
   t - lookahead_frames, so each frame sees that many frames of audio after it (the mouth
   moves before the sound it makes). Generation pads the audio with that much silence.
@@ -57,6 +65,11 @@ from stylehead_jax.style import manifold
 from stylehead_jax.errors import ConfigError
 
 FACE_UNITS = 100.0  # model units per face width
+# How far each point moves with the inner lips' gap when the mouth gain opens the mouth:
+# the lower lip fully, the chin's middle fully and its sides half.
+JAW_DROP = np.zeros(lmk.NUM_LANDMARKS, np.float32)
+JAW_DROP[[55, 56, 57, 58, 59, 65, 66, 67, 7, 8, 9]] = 1.0
+JAW_DROP[[6, 10]] = 0.5
 # Per-frame features a Motion Generator trains on, is evaluated on and is styled by.
 FEATURES = ("log_mel", "landmarks", "head_pose", "torso", "valid")
 
@@ -301,6 +314,16 @@ class MotionTrack:
   torso: np.ndarray  # (T, 3, 2)
 
 
+def open_mouth(face: np.ndarray, gain: float) -> np.ndarray:
+  """Canonical faces (T, 68, 3) whose inner-lip gap (62 to 66, where the lower lip is
+  below the upper) is `gain` times as wide, the points of JAW_DROP moved with it."""
+  if gain == 1.0:
+    return face
+  gap = face[:, 66] - face[:, 62]
+  gap = gap * (gap[:, 1:2] > 0)  # y points down: only an open mouth opens further
+  return face + (gain - 1.0) * JAW_DROP[None, :, None] * gap[:, None, :]
+
+
 def correlated_noise(white, seconds: float, start: int = 0):
   """AR(1) noise over the leading (time) axis of standard normal `white` (T, ...), zero up
   to step `start` (the source frame: a sampled head starts at the portrait's pose) and
@@ -470,6 +493,7 @@ def generate_motion(audio, source_landmarks, params: MotionModel, rng, *,
     faces.append(np.asarray(out["face"][0]))
     poses.append(np.asarray(out["pose_sample"][0]))
   face = np.concatenate(faces)[lookahead:lookahead + frames] / FACE_UNITS
+  face = open_mouth(face, float(config.get("mouth_gain", 1.0)))
   poses = smooth_pose(np.concatenate(poses)[lookahead:lookahead + frames], smoothing)
   rotation, translation, torso = decode_pose(poses, source)
   landmarks = pose_lib.posed_landmarks(face, rotation, translation).astype(np.float32)

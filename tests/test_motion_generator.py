@@ -361,6 +361,27 @@ def test_another_head_sampling_setting_compiles_nothing_again(tiny_motion, portr
   assert (motion._generate_chunk._cache_size(), motion._encode_audio._cache_size()) == compiled
 
 
+def test_mouth_gain_opens_the_mouth_and_drops_the_jaw(tiny_motion, portrait):
+  """config.mouth_gain g: the inner lips' gap g times as wide (in the canonical face; the
+  posed landmarks are linear in it), the lower lip and chin moved with it, nothing else."""
+  face = np.repeat(lmk.MEAN_FACE_3D[None], 3, 0).astype(np.float64)
+  face[1, 66, 1] += 0.05  # frame 1 open, frame 2 lips crossed (not opened further)
+  face[2, 66, 1] = face[2, 62, 1] - 0.01
+  wide = motion.open_mouth(face, 3.0)
+  gap = lambda f: f[:, 66, 1] - f[:, 62, 1]
+  np.testing.assert_allclose(gap(wide)[:2], 3 * gap(face)[:2])
+  np.testing.assert_array_equal(wide[2], face[2])
+  still = motion.JAW_DROP == 0
+  np.testing.assert_array_equal(wide[:, still], face[:, still])
+  assert wide[1, 8, 1] > face[1, 8, 1]  # the chin drops
+  _, mg_dir = tiny_motion
+  model = motion.load(str(mg_dir))
+  audio = _speech(2.0)
+  a, b = (motion.generate_motion(audio, portrait.landmarks[0], model.with_settings(
+      mouth_gain=g), jax.random.key(3)).landmarks for g in (1.0, 2.0))
+  np.testing.assert_array_equal(b[:, still], a[:, still])
+
+
 def test_feature_bank_holds_the_streamed_features(tiny_motion):
   """The manifold bank of a clip, encoded in chunks of 50 frames, holds the features the
   APC gives the clip in one piece, one row per mel frame."""

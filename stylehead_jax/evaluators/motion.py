@@ -9,12 +9,14 @@ num_clips and num_frames.
 
 eval_config: max_clips, chunk_frames (generation chunk), seed (clip i draws its head
 motion from fold_in(key(seed), i)), num_image_frames, split (default
-config.data.eval_split) and clip_ids (only these clips of it; () all: a validation set
-kept out of training with config.data.exclude_clips).
+config.data.eval_split), clip_ids (only these clips of it; () all: a validation set
+kept out of training with config.data.exclude_clips) and truth_smoothing (seconds: the
+tracked head is smoothed so before the head's measures; 0 for the synthetic world).
 
 `generate`, `mean_over_clips` and `facial_maps` are the clip-level loop every
-motion evaluator shares (evaluators/style_transfer.py too); `calibrate_sampling` fits the
-per-axis head sampling on the same loop (eval/calibrate_pose.py).
+motion evaluator shares (evaluators/style_transfer.py too), `score_clip` one clip's row;
+`calibrate_sampling` fits the per-axis head sampling and `calibrate_mouth` the mouth gain
+on the same loop (eval/calibrate_pose.py).
 """
 
 from __future__ import annotations
@@ -182,7 +184,84 @@ def calibrate_sampling(model: motion.MotionModel, clips, *, resolution: int,
   return dict(settings, pose_axis_correlation=correlation), history
 
 
+def calibrate_mouth(model: motion.MotionModel, clips, *, resolution: int,
+                    chunk_frames: int, seed: int = 0, iterations: int = 4):
+  """config.mouth_gain under which the 95th percentile of the mouth's opening
+  (metrics/mouth.py) is the truth's on `clips` (a validation set), in median over clips:
+  each iteration generates every clip (clip i from fold_in(key(seed), i)) and divides the
+  gain by the median p95 ratio, until |log ratio| < CALIBRATION_TOLERANCE. Returns the
+  gain of the best iteration and the history (gain, median ratio per iteration)."""
+  gain = float(model.config.get("mouth_gain", 1.0))
+  rng = jax.random.key(seed)
+  history = []
+  for _ in range(iterations):
+    trial = model.with_settings(mouth_gain=gain)
+    ratios = [mouth.measures(generate(trial, clip, jax.random.fold_in(rng, i),
+                                      resolution=resolution, chunk_frames=chunk_frames
+                                      ).landmarks, clip["landmarks"])["mouth_open_p95_ratio"]
+              for i, clip in enumerate(clips)]
+    median = float(np.nanmedian(ratios))
+    history.append({"mouth_gain": gain, "p95_ratio": median,
+                    "log_ratio": abs(float(np.log(median)))})
+    if history[-1]["log_ratio"] < CALIBRATION_TOLERANCE:
+      break
+    gain = gain / median
+  best = min(history, key=lambda h: h["log_ratio"])
+  return round(best["mouth_gain"], 3), history
+
+
 # --- The evaluator ----------------------------------------------------------------------
+def mouth_lmds(clip: dict, tracks: dict) -> dict[str, float]:
+  """{prefix + "mouth_lmd": LMD} of each track (None: the still first frame) against the
+  clip's truth, on canonical faces (motion.canonical: the head's pose removed, FACE_UNITS of
+  the face width): the mouth's shape alone, which a sampled head's phase does not touch."""
+  pose = clip["head_pose"]
+  truth = motion.canonical(clip["landmarks"], pose["rotation"], pose["translation"])
+  out = {}
+  for prefix, track in tracks.items():
+    if track is None:
+      face = np.repeat(truth[:1], len(truth), axis=0)
+    else:
+      face = motion.canonical(track.landmarks, track.rotation, track.translation)
+    out[prefix + "mouth_lmd"] = metrics.lmd(np.asarray(face), np.asarray(truth))
+  return out
+
+
+def score_clip(model: motion.MotionModel, clips, i: int, key, *, resolution: int,
+               chunk_frames: int, bank=None, truth_smoothing: float = 0.0):
+  """(row, phi_mg) of clip i: phi_mg against its tracked landmarks (METRICS, the mouth's
+  measures: metrics/mouth.py, `mouth_lmds`), the no-motion and shuffled-audio baselines (the next clip's
+  audio, tiled or cut to length), the manifold projection given a `bank`, and the head's
+  measures (metrics/head_motion.py) against its tracked head smoothed by
+  `truth_smoothing` seconds (motion.smooth_pose; tracked footage's frame-to-frame pose is
+  mostly tracking noise) and against a clip of the same style, if any."""
+  clip = clips[i]
+  truth = clip["landmarks"]
+  run = lambda **kw: generate(model, clip, key, resolution=resolution,
+                              chunk_frames=chunk_frames, **kw)
+  generated = run()
+  other = clips[(i + 1) % len(clips)]["log_mel"]
+  shuffled = run(log_mel=np.resize(other, clip["log_mel"].shape))
+  still = np.repeat(truth[:1], len(truth), axis=0)
+  row = scores(generated.landmarks, truth)
+  row.update({f"no_motion_{k}": v for k, v in scores(still, truth).items()})
+  row.update({f"shuffled_audio_{k}": v for k, v in scores(shuffled.landmarks, truth).items()})
+  if bank is not None:
+    projected = run(bank=bank)
+    row.update({f"manifold_{k}": v for k, v in scores(projected.landmarks, truth).items()})
+  row.update(mouth.measures(generated.landmarks, truth))
+  row.update(mouth_lmds(clip, {"": generated, "no_motion_": None,
+                               "shuffled_audio_": shuffled}))
+  row["shuffled_audio_mouth_opening_r"] = mouth.measures(shuffled.landmarks,
+                                                         truth)["mouth_opening_r"]
+  j = same_style(clips, i)
+  smooth = lambda series: motion.smooth_pose(series, truth_smoothing)
+  row.update(head_motion.measures(pose_series(clip, generated), smooth(pose_series(clip)),
+                                  None if j is None else smooth(pose_series(clips[j]))))
+  return row, generated
+
+
+
 class Evaluator(base.Evaluator):
 
   def run(self, state) -> tuple[dict, dict]:
@@ -207,27 +286,12 @@ class Evaluator(base.Evaluator):
     images = {}
 
     def score(i, clip, key):
-      truth = clip["landmarks"]
-      run = lambda **kw: generate(model, clip, key, resolution=resolution,
-                                  chunk_frames=ev.chunk_frames, **kw)
-      generated = run()
-      other = clips[(i + 1) % len(clips)]["log_mel"]
-      shuffled = run(log_mel=np.resize(other, clip["log_mel"].shape))  # tiled or cut
-      still = np.repeat(truth[:1], len(truth), axis=0)
-      row = scores(generated.landmarks, truth)
-      row.update({f"no_motion_{k}": v for k, v in scores(still, truth).items()})
-      row.update({f"shuffled_audio_{k}": v
-                  for k, v in scores(shuffled.landmarks, truth).items()})
-      if bank is not None:
-        projected = run(bank=bank)
-        row.update({f"manifold_{k}": v for k, v in scores(projected.landmarks, truth).items()})
-      row.update(mouth.measures(generated.landmarks, truth))
-      j = same_style(clips, i)
-      row.update(head_motion.measures(pose_series(clip, generated), pose_series(clip),
-                                      None if j is None else pose_series(clips[j])))
+      row, generated = score_clip(model, clips, i, key, resolution=resolution,
+                                  chunk_frames=ev.chunk_frames, bank=bank,
+                                  truth_smoothing=ev.get("truth_smoothing", 0.0))
       if i == 0:
         images["facial_map_truth_above_generated"] = facial_maps(
-            (truth, generated.landmarks), resolution, ev.num_image_frames)
+            (clip["landmarks"], generated.landmarks), resolution, ev.num_image_frames)
       return row
 
     return mean_over_clips(clips, score, ev.seed), images
