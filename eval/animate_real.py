@@ -4,10 +4,10 @@ with and without a style video, measured on the videos a user gets.
   python eval/animate_real.py --checkpoints RUNS --out_dir runs/animate_real [--json OUT]
       [--portraits face_happy.png ...] [--audio speech_radio31.wav ...]
       [--style style_lp_d12.mp4] [--style_steps 0 100] [--renderer generator]
-      [--stage motion_generator=runs/real_speech/final style_mapping=DIR ...]
+      [--stage motion_generator=runs/mg_real style_mapping=DIR ...]
 
 --stage STAGE=WORKDIR writes RUNS/checkpoints.json (animate's manifest) naming those
-stage workdirs first, so checkpoints trained apart (eval/motion_real_speech.py --final for
+stage workdirs first, so checkpoints trained apart (configs/motion_generator.py:real for
 the Motion Generator, the `:real` image stages) animate together.
 
 Per output video (the project's tracker on its frames, stylehead_jax.landmarks.tracking):

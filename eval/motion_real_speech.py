@@ -4,7 +4,6 @@
       [--shared ../shared/data] [--steps 500] [--mix_weight 0.5] [--audio_source log_mel]
       [--clips ID ...] [--set lookahead_frames=12 ...] [--generation pose_temperature=0.5 ...]
       [--truth_smoothing 0.1] [--calibrate]
-  python eval/motion_real_speech.py --workdir runs/real_speech --final
 
 For every real clip (the ten ../shared/data/voxceleb2_sample crops and the lip-synced
 talk_hdtf_aoc, talk_vr_5, talk_lp_d20 of ../shared/data/real), a Motion Generator
@@ -39,9 +38,9 @@ counts (there is no validation split beside these 13 clips); seed 1 at 500 came 
 Everything lands in --workdir and is reused by a re-run: the symlinked manual_dir, the
 TFDS builds, the APC encoder run and one training run per fold (a re-run resumes).
 
---final trains one more Motion Generator, on the synthetic world and all 13 real clips
-(none held out), into WORKDIR/final: the motion stage eval/animate_real.py animates real
-portraits with (their speech and singing are not among the clips).
+The Motion Generator that animates real photos is not this study's: it is
+configs/motion_generator.py:real, trained on the real clips' train split
+(data_prep/real_clips.py) and calibrated on their validation split.
 """
 
 from __future__ import annotations
@@ -151,13 +150,13 @@ def encoder_workdir(args, data_dir: str) -> str:
   return workdir
 
 
-def fold_config(args, data_dir: str, apc_workdir: str, held_out: str | None):
-  """The Motion Generator trained without clip `held_out` (None: on every clip)."""
+def fold_config(args, data_dir: str, apc_workdir: str, held_out: str):
+  """The Motion Generator trained without clip `held_out`."""
   config = motion_generator_config.get_config("runlocal")
   config.data.data_dir = data_dir
   config.data.mix = real_data_config(data_dir)
   config.data.mix.weight = args.mix_weight
-  config.data.exclude_clips = () if held_out is None else (held_out,)
+  config.data.exclude_clips = (held_out,)
   config.audio.source = "log_mel" if args.audio_source == "log_mel" else "apc"
   config.audio.encoder_workdir = apc_workdir
   config.total_steps = args.steps
@@ -244,27 +243,14 @@ def main(argv=None) -> int:
   parser.add_argument("--calibrate", action="store_true",
                       help="fit each fold's per-axis head sampling to its training clips "
                       "(against their truth smoothed by --truth_smoothing)")
-  parser.add_argument("--final", action="store_true",
-                      help="instead of the folds, train one Motion Generator on every real "
-                      "clip (none held out) into WORKDIR/final: the model that animates "
-                      "other people's speech (eval/animate_real.py); nothing to score")
   parser.add_argument("--json", help="write the results here")
   args = parser.parse_args(argv)
-  if args.final and (args.clips or args.calibrate or args.generation):
-    parser.error("--final trains one model on every clip; --clips, --calibrate and "
-                 "--generation are for the folds")
   os.makedirs(args.workdir, exist_ok=True)
   console.log_to_workdir(args.workdir, "motion_real_speech")
   data_dir = args.data_dir or os.path.join(args.workdir, "tfds")
 
   builder = build_real(args.workdir, args.shared, data_dir)
   apc_workdir = "" if args.audio_source == "log_mel" else encoder_workdir(args, data_dir)
-  if args.final:
-    final_dir = os.path.join(args.workdir, "final")
-    result = train.train_and_evaluate(fold_config(args, data_dir, apc_workdir, None), final_dir)
-    print(json.dumps({"motion_generator": final_dir,
-                      "synthetic_test": result["eval"]["motion"]}, indent=2, default=float))
-    return 0
   clips = list(input_pipeline.clips(builder, "train", ("landmarks", "head_pose", "torso",
                                                        "log_mel", "audio", "clip_id")))
   ids = [c["clip_id"].decode() for c in clips]
