@@ -9,6 +9,10 @@
 # make test: create .venv if needed, run the quick tier of tests (not the ones marked slow).
 # make test-all: every test (what CI runs). Both spread the test modules over TEST_WORKERS
 #   processes (pytest-xdist; auto: one per core); TEST_WORKERS=0 runs them in this one.
+# make motion-real: build the real clips (data_prep/real_clips.py), train the Motion
+#   Generator for real speech on them and the synthetic world (configs/motion_generator.py
+#   :real), fit its head sampling and mouth gain on their validation split and report the
+#   Real mouth figures on their test split (eval/real_mouth.py), into REAL_WORKDIR.
 # make lock: re-resolve requirements.lock from pyproject.toml's ranges (then run make demo
 #   and say in the README which versions the figures were measured with).
 PYTHON ?= python3
@@ -20,13 +24,14 @@ DATA_DIR ?= $(CURDIR)/.data/tfds
 DEMO_WORKDIR ?= $(CURDIR)/runs/demo
 DEMO_SEEDS ?= 0 1 2
 DEMO_IMAGE_STEPS ?= 200
+REAL_WORKDIR ?= $(CURDIR)/runs/motion_real
 PYTEST_ARGS ?=
 TEST_WORKERS ?= auto
 PYTEST := $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 # make demo's head-motion figures (evaluators/motion.py)
 POSE_RATIOS := pose_amplitude_ratio_yaw,pose_amplitude_ratio_pitch,pose_amplitude_ratio_roll,pose_amplitude_ratio_x,pose_amplitude_ratio_y,pose_speed_ratio_yaw,pose_speed_ratio_pitch,pose_speed_ratio_roll,pose_speed_ratio_x,pose_speed_ratio_y
 
-.PHONY: install demo test test-all lock clean
+.PHONY: install demo motion-real test test-all lock clean
 
 install: $(STAMP)
 
@@ -80,6 +85,18 @@ demo: $(STAMP)
 	$(BIN)/python eval/demo_animation.py --data_dir $(DATA_DIR) --checkpoints $(DEMO_WORKDIR) \
 	  --motion_generator $(DEMO_WORKDIR)/motion_generator/seed_0 --out_dir $(DEMO_WORKDIR)
 	$(BIN)/python eval/check_demo_figures.py --runs $(DEMO_WORKDIR)
+
+MG_REAL := --config configs/motion_generator.py:real --config.data.data_dir=$(DATA_DIR) \
+  --workdir $(REAL_WORKDIR)
+motion-real: $(STAMP)
+	test -d $(DATA_DIR)/synthetic_talking_heads || \
+	  $(BIN)/python -m data_prep.build synthetic_talking_heads --data_dir $(DATA_DIR)
+	$(BIN)/python -m data_prep.real_clips --data_dir $(DATA_DIR)
+	$(BIN)/python -m stylehead_jax.train $(MG_REAL)
+	$(BIN)/python eval/calibrate_pose.py $(MG_REAL) --iterations 8 --draws 2 --mouth --write \
+	  --json $(REAL_WORKDIR)/calibration.json
+	$(BIN)/python eval/real_mouth.py $(MG_REAL) --json $(REAL_WORKDIR)/real_mouth.json \
+	  --strips $(REAL_WORKDIR)/strips
 
 test: $(STAMP)
 	$(PYTEST) -m "not slow" $(PYTEST_ARGS) tests
