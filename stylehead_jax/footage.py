@@ -40,7 +40,10 @@ def video_clips(path: str, config: tracking.TrackerConfig, backend,
   elif audio_lead:
     audio = sync.shift_audio(audio, audio_lead)
   tracks = tracking.track_video(path, backend, config, min_frames=2)
-  for k, track in enumerate(tracks):
+  # Not enumerate: its reused result tuple would hold the last track while the next is made.
+  k = -1
+  for track in tracks:
+    k += 1
     num_frames = len(track.frames)
     start = int(round(track.start_seconds * media.SAMPLE_RATE))
     clip_audio = audio[start:start + num_frames * media.SAMPLES_PER_FRAME]
@@ -59,4 +62,6 @@ def video_clips(path: str, config: tracking.TrackerConfig, backend,
     }
     if not require_audio:
       clip["has_audio"] = has_audio
+    del track  # nothing of this part stays alive while the next one is tracked
     yield clip
+    del clip

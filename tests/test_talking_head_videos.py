@@ -3,6 +3,7 @@
 import logging
 import os
 import subprocess
+import weakref
 
 import imageio_ffmpeg
 import numpy as np
@@ -44,6 +45,29 @@ def test_voxceleb_sample_builds_and_reads_back(tmp_path):
     assert ex["valid"].mean() >= 0.9
   speakers = {ex["speaker_id"] for ex in examples}
   assert len(speakers) == 10
+
+
+def _held(example):
+  """A weak reference to the memory behind an example's frames."""
+  frames = example["frames"]
+  return weakref.ref(frames if frames.base is None else frames.base)
+
+
+def test_one_part_of_a_long_video_in_memory_at_a_time(real_dir):
+  """A video cut into parts (max_segment_seconds) is prepared part by part: when the next
+  part is asked for, nothing keeps the previous one's frames alive."""
+  prep = thv.PrepConfig(resolution=32, max_segment_seconds=2.0)
+  parts = thv.prepare_video(str(real_dir), "talk_vr_5.mp4", 0.0, prep)
+  key, example = next(parts)
+  frames = _held(example)
+  count = 1
+  del example
+  for key, example in parts:
+    assert frames() is None, f"part {count - 1} still held while {key} is made"
+    frames = _held(example)
+    count += 1
+    del example
+  assert count >= 3  # talk_vr_5 is several times 2 s long
 
 
 def _ffmpeg(*args):

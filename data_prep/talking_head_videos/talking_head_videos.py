@@ -44,6 +44,7 @@ import re
 
 from absl import logging
 import tensorflow_datasets as tfds
+from tensorflow_datasets.core import shuffle
 
 from data_prep import features
 from data_prep import files
@@ -55,6 +56,10 @@ from stylehead_jax.landmarks import tracking
 
 AUDIO_OFFSETS_FILE = "audio_offsets.tsv"
 SPLITS_FILE = "splits.tsv"
+# TFDS's writer keeps finished examples in memory until they pass 1 GB (four of our
+# 60-second parts at 256 px, 242 MB each) before it spills them to its bucket files; this
+# builder spills past WRITER_MEMORY_BYTES, so a long source's build does not grow by them.
+WRITER_MEMORY_BYTES = 64 << 20
 
 
 @dataclasses.dataclass(frozen=True)
@@ -187,6 +192,14 @@ class TalkingHeadVideos(tfds.core.GeneratorBasedBuilder):
     return {split: self._generate_examples(root, [(p, offsets.get(p, 0.0)) for p in paths])
             for split, paths in by_split.items() if paths}
 
+  def _download_and_prepare(self, dl_manager, download_config=None):
+    limit = shuffle.MAX_MEM_BUFFER_SIZE
+    shuffle.MAX_MEM_BUFFER_SIZE = min(limit, WRITER_MEMORY_BYTES)  # read as it writes
+    try:
+      return super()._download_and_prepare(dl_manager, download_config)
+    finally:
+      shuffle.MAX_MEM_BUFFER_SIZE = limit
+
   use_beam = False  # set by `python -m data_prep.build ... --beam` (VoxCeleb2 scale)
 
   def _generate_examples(self, root, paths):
@@ -226,8 +239,19 @@ def prepare_video(root: str, relative: str, audio_lead: float, prep: PrepConfig)
     return
   clip_id = os.path.splitext(relative.replace(os.sep, "/"))[0]
   speaker = speaker_of(relative, prep.speaker_pattern)
-  for k, clip in enumerate(itertools.chain([first], clips)):  # each written as it is made
-    yield f"{clip_id}#{k}", dict(clip, speaker_id=speaker, clip_id=f"{clip_id}#{k}")
+  # Each part is written as it is made, and dropped (here and in footage.video_clips)
+  # before the next is tracked: one part in memory at a time (no enumerate or
+  # itertools.chain: their own references would hold a finished part).
+  pending = [first]
+  del first
+  for k in itertools.count():
+    clip = pending.pop() if pending else next(clips, None)
+    if clip is None:
+      return
+    example = dict(clip, speaker_id=speaker, clip_id=f"{clip_id}#{k}")
+    del clip
+    yield f"{clip_id}#{k}", example
+    del example
 
 
 BUILDER = TalkingHeadVideos  # stylehead_jax.datasets reads it (entry point in pyproject.toml)
