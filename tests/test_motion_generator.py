@@ -11,6 +11,8 @@ import ml_collections
 import numpy as np
 import pytest
 
+from configs import motion_generator as mg_config
+from data_prep import real_clips
 from data_prep.synthetic_talking_heads import world
 from stylehead_jax import media
 from stylehead_jax import motion
@@ -393,3 +395,20 @@ def test_feature_bank_holds_the_streamed_features(tiny_motion):
   rows = np.asarray(whole[0]).reshape(len(log_mel), -1)
   assert bank.shape == rows.shape
   np.testing.assert_allclose(bank, rows, atol=1e-4)
+
+
+def test_the_real_config_reads_the_real_clips_beside_the_synthetic_world():
+  """configs/motion_generator.py:real: trained on the real clips' train split mixed with
+  the synthetic world in the same data_dir, fitted on their validation split, scored on
+  their test split against a truth smoothed as the samples are."""
+  config = mg_config.get_config("real")
+  config.data.data_dir = "/somewhere"
+  assert config.data.name == "talking_head_videos"
+  assert config.data.overrides == real_clips.OVERRIDES
+  assert (config.data.train_split, config.data.validation_split,
+          config.data.eval_split) == ("train", "validation", "test")
+  assert config.data.mix.name == "synthetic_talking_heads" and config.data.mix.weight > 0
+  assert config.data.mix.data_dir == "/somewhere"  # follows data_dir
+  assert config.audio.source == "log_mel"
+  assert config.evals.motion.max_clips == len(real_clips.of_split("test"))
+  assert config.evals.motion.truth_smoothing == config.pose_smoothing_seconds
