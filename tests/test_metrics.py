@@ -197,6 +197,43 @@ def test_mouth_measures_read_the_amplitude_not_only_the_timing():
   assert closed["mouth_open_p95_ratio"] == pytest.approx(10.0)
 
 
+def _mouth_frame(landmarks, interior):
+  """A 128 px frame: skin, lips (outer-lip polygon) and the inner-lip polygon painted by
+  `interior(mask)` -> colours, or left lip-coloured (interior None)."""
+  frame = np.full((128, 128, 3), (200, 160, 140), np.uint8)
+  lips = np.round(landmarks[conventions.OUTER_LIPS, :2]).astype(np.int32)
+  cv2.fillPoly(frame, [lips], (150, 60, 60))
+  if interior is not None:
+    inner = np.zeros(frame.shape[:2], np.uint8)
+    cv2.fillPoly(inner, [np.round(landmarks[conventions.INNER_LIPS, :2]).astype(np.int32)], 1)
+    rows = np.nonzero(inner)[0]
+    top = rows.min() + (rows.max() - rows.min()) // 3
+    frame[(inner > 0) & (np.arange(128)[:, None] < top)] = (235, 235, 225)  # teeth
+    frame[(inner > 0) & (np.arange(128)[:, None] >= top)] = (25, 10, 10)  # cavity
+  return frame
+
+
+def test_mouth_interior_tells_teeth_and_cavity_from_stretched_lips():
+  opening = np.full(12, 0.3)
+  opening[:4] = 0.0  # closed: not counted
+  landmarks = _talking(opening)
+  drop = landmarks[:, mouth.LOWER, 1] - landmarks[:, mouth.UPPER, 1]
+  landmarks[:, [55, 56, 57, 58, 59, 65, 67], 1] += drop[:, None]  # the lower lip with it
+  landmarks = (landmarks - landmarks[0].min(0)) * (100 / np.ptp(landmarks[0, :, 0])) + 14
+  truth = np.stack([_mouth_frame(p, "open") for p in landmarks])
+  stretched = np.stack([_mouth_frame(p, None) for p in landmarks])  # a warp's open mouth
+  teeth, cavity = mouth.interior(truth[-1], landmarks[-1])
+  assert teeth > 2.0 and cavity < 0.4  # 233 and 14 luma over the lips' 84
+  same = mouth.interior_measures(truth, landmarks, truth, landmarks)
+  assert same["mouth_open_frames"] == 8
+  assert same["mouth_teeth_ratio"] == pytest.approx(1.0)
+  assert same["mouth_cavity_ratio"] == pytest.approx(1.0)
+  warp = mouth.interior_measures(stretched, landmarks, truth, landmarks)
+  assert warp["mouth_teeth_ratio"] < 0.6 and warp["mouth_cavity_ratio"] > 3.0
+  never = mouth.interior_measures(truth, landmarks, truth[:4], landmarks[:4])
+  assert never["mouth_open_frames"] == 0 and np.isnan(never["mouth_teeth_ratio"])
+
+
 def test_head_motion_measures_on_a_sinusoid_and_a_jittery_copy():
   truth = _sway()
   t = np.arange(len(truth)) / media.FPS

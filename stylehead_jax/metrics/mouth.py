@@ -16,10 +16,21 @@ Per clip, generated against truth:
 - mouth_opening_r: the Pearson r of the two openings frame by frame;
 - the figures themselves: mouth_open_p95, mouth_open_share (generated) and
   mouth_open_truth_p95, mouth_open_truth_share.
+
+What an open mouth shows (`interior_measures`, on frames): inside the inner-lip polygon
+(60-67) of a frame, the mean luma of its brightest tenth of pixels over the median luma of
+the lips (the outer-lip polygon 48-59 less the inner one) is `teeth`, of its darkest tenth
+`cavity`. A renderer that only stretches the closed lips gives both near 1 (the interior is
+lip-coloured); teeth are brighter than the lips, the cavity darker. Over the frames where
+the truth is open above OPEN_THRESHOLD: mouth_teeth_ratio and mouth_cavity_ratio, the
+medians of the generated frames' figures over the truth's (NaN where the truth never
+opens), and the figures themselves (mouth_teeth, mouth_cavity, mouth_truth_teeth,
+mouth_truth_cavity).
 """
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 from stylehead_jax.landmarks import conventions as lmk
@@ -28,6 +39,9 @@ from stylehead_jax.metrics import sync
 UPPER, LOWER = 62, 66  # inner lips, middle
 OPEN_THRESHOLD = 0.12  # eye distances
 MIN_TRUTH = 1e-3  # eye distances: a truth figure below this gives NaN, not a ratio
+DECILE = 0.1  # the brightest and darkest tenth of the mouth's interior
+MIN_PIXELS = 10  # fewer pixels inside the inner lips (or in the lips): no figure
+LUMA = np.array([0.299, 0.587, 0.114])  # of RGB
 
 
 def opening(landmarks) -> np.ndarray:
@@ -42,7 +56,7 @@ def _figures(o: np.ndarray) -> tuple[float, float, float]:
 
 
 def _ratio(generated: float, truth: float, floor: float = MIN_TRUTH) -> float:
-  return generated / truth if truth > floor else float("nan")
+  return float(generated / truth) if truth > floor else float("nan")
 
 
 def measures(generated, truth) -> dict[str, float]:
@@ -60,3 +74,44 @@ def measures(generated, truth) -> dict[str, float]:
           "mouth_opening_r": sync.pearson(g, t),
           "mouth_open_p95": g_p95, "mouth_open_share": g_share,
           "mouth_open_truth_p95": t_p95, "mouth_open_truth_share": t_share}
+
+
+def _polygon_mask(shape, points) -> np.ndarray:
+  mask = np.zeros(shape, np.uint8)
+  cv2.fillPoly(mask, [np.round(points).astype(np.int32)], 1)
+  return mask.astype(bool)
+
+
+def interior(frame, landmarks) -> tuple[float, float]:
+  """(teeth, cavity) of one RGB frame (H, W, 3) with its landmarks (68, 2|3) in its
+  pixels (module doc); NaNs where the inner lips or the lips hold under MIN_PIXELS."""
+  luma = np.asarray(frame, np.float64) @ LUMA
+  points = np.asarray(landmarks, np.float64)[:, :2]
+  inner = _polygon_mask(luma.shape, points[lmk.INNER_LIPS])
+  lips = _polygon_mask(luma.shape, points[lmk.OUTER_LIPS]) & ~inner
+  if inner.sum() < MIN_PIXELS or lips.sum() < MIN_PIXELS:
+    return float("nan"), float("nan")
+  inside = np.sort(luma[inner])
+  k = max(1, int(round(DECILE * len(inside))))
+  lip = max(float(np.median(luma[lips])), 1.0)
+  return float(inside[-k:].mean() / lip), float(inside[:k].mean() / lip)
+
+
+def interior_measures(frames, landmarks, truth_frames, truth_landmarks) -> dict[str, float]:
+  """Teeth and cavity (module doc) of generated frames (T, H, W, 3) with the landmarks that
+  drove them against the truth's, over the frames where the truth is open; both cut to
+  the shorter."""
+  n = min(len(frames), len(truth_frames))
+  open_frames = np.flatnonzero(opening(np.asarray(truth_landmarks)[:n]) > OPEN_THRESHOLD)
+  if not len(open_frames):
+    return dict.fromkeys(("mouth_teeth_ratio", "mouth_cavity_ratio", "mouth_teeth",
+                          "mouth_cavity", "mouth_truth_teeth", "mouth_truth_cavity"),
+                         float("nan")) | {"mouth_open_frames": 0}
+  gen = np.array([interior(frames[t], landmarks[t]) for t in open_frames])
+  truth = np.array([interior(truth_frames[t], truth_landmarks[t]) for t in open_frames])
+  (teeth, cavity), (t_teeth, t_cavity) = np.nanmedian(gen, 0), np.nanmedian(truth, 0)
+  return {"mouth_teeth_ratio": _ratio(teeth, t_teeth),
+          "mouth_cavity_ratio": _ratio(cavity, t_cavity),
+          "mouth_teeth": float(teeth), "mouth_cavity": float(cavity),
+          "mouth_truth_teeth": float(t_teeth), "mouth_truth_cavity": float(t_cavity),
+          "mouth_open_frames": len(open_frames)}
