@@ -70,7 +70,8 @@ class PrepConfig:
   speaker_pattern: str = r"^id\d+$"
   test_fraction: float = 0.2  # 0: everything in train (TFDS refuses an empty split)
   # A longer face segment becomes several examples, so a long source is prepared in the
-  # memory of one part (about 1.5 GB at 256 px; every clip in ../shared/data is shorter).
+  # memory of one part (a whole build of a long source peaks at about 3.5 GB at 256 px:
+  # docs/benchmarks.md; every clip in ../shared/data is shorter).
   max_segment_seconds: float = 60.0
   collection: str = ""  # a name only: keeps builds of different manual_dirs apart
 
