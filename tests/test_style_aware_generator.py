@@ -198,6 +198,8 @@ def test_sharded_run_trains_and_the_evaluator_writes_every_key(style_aware_gener
     for key in ("lpips_face", "lpips_mouth", "psnr_face", "ssim", "landmark_error_px",
                 "identity_distance", "detection_rate", "cpbd", "flicker"):
       assert np.isfinite(measured[prefix + key]), prefix + key
+  for prefix in ("", "warp_", "isp_"):  # NaN where no judged frame's truth is open
+    assert {prefix + "mouth_teeth_ratio", prefix + "mouth_cavity_ratio"} <= set(measured)
   assert measured["num_clips"] == 2 and measured["num_frames"] == 8
   assert measured["lpips_mouth"] > 0 and measured["warp_lpips_face"] > 0
   assert np.isfinite(measured["truth_landmark_error_px"])

@@ -20,7 +20,11 @@ without the generator):
   cpbd: sharpness (metrics/sharpness.py), mean over frames;
   flicker: mean |x_t - x_{t-1}| over the face (label > 0 in frame t) of consecutive
     images, minus the same of the true frames: > 0 is change the truth does not have
-    (a still image scores minus the truth's own change).
+    (a still image scores minus the truth's own change);
+  mouth_teeth_ratio, mouth_cavity_ratio: what an open mouth shows (metrics/mouth.py,
+    `interior_measures`: the inner mouth's brightest and darkest tenth over the lips'
+    median, on the frames where the truth is open), as ratios to the truth's, mean over
+    the clips that open (NaN where none does).
 Also truth_landmark_error_px (the tracker on the true frames: the floor) and truth_cpbd.
 The baselines do not change with training and are computed once. Images (small ones
 enlarged): per clip a middle frame as facial map | the 4 ISPs | I' | truth | warp, a
@@ -46,6 +50,7 @@ from stylehead_jax.evaluators import faces
 from stylehead_jax.landmarks import facial_map
 from stylehead_jax.landmarks import regions
 from stylehead_jax.metrics import images as image_metrics
+from stylehead_jax.metrics import mouth
 from stylehead_jax.metrics import sharpness
 from stylehead_jax.render import sampling
 from stylehead_jax.render import warp
@@ -73,9 +78,9 @@ def _generate(params, isps, vgg, batch, *, config):
 
 def _region_lpips(weights, a, b, labels):
   face = (labels > 0).astype(jnp.float32)
-  mouth = (labels == regions.MOUTH).astype(jnp.float32)
+  inside_mouth = (labels == regions.MOUTH).astype(jnp.float32)
   return (perceptual.lpips(weights, a, b, "alexnet", face),
-          perceptual.lpips(weights, a, b, "alexnet", mouth))
+          perceptual.lpips(weights, a, b, "alexnet", inside_mouth))
 
 
 class Evaluator(base.Evaluator):
@@ -186,14 +191,14 @@ class Evaluator(base.Evaluator):
     unit = lambda x: jnp.asarray(x, jnp.float32) / 255
     per_frame = {k: [] for k in ("lpips_face", "lpips_mouth", "psnr_face", "ssim",
                                  "landmark_error_px", "identity_distance", "detected")}
-    flicker, sharp = [], []
+    flicker, sharp, interior = [], [], []
     for clip, images in zip(self.clips(), outputs):
       truth, labels = clip["truth"], clip["labels"]
       for i in range(0, len(images), 16):
-        face, mouth = self._lpips(weights, unit(images[i:i + 16]), unit(truth[i:i + 16]),
+        face, in_mouth = self._lpips(weights, unit(images[i:i + 16]), unit(truth[i:i + 16]),
                                   jnp.asarray(labels[i:i + 16, ..., None]))
         per_frame["lpips_face"] += list(np.asarray(face))
-        per_frame["lpips_mouth"] += list(np.asarray(mouth))
+        per_frame["lpips_mouth"] += list(np.asarray(in_mouth))
       per_frame["ssim"] += list(np.asarray(self._ssim(unit(images), unit(truth))))
       per_frame["psnr_face"] += [image_metrics.psnr(a / 255, b / 255, m > 0)
                                  for a, b, m in zip(images, truth, labels)]
@@ -207,9 +212,16 @@ class Evaluator(base.Evaluator):
         per_frame[k] += list(v)
       flicker.append(_change(images, labels) - _change(truth, labels))
       sharp.append(sharpness.mean_cpbd(images))
+      driving = clip["landmarks"] * scale
+      shown = mouth.interior_measures(images, driving, truth, driving)
+      interior.append([shown["mouth_teeth_ratio"], shown["mouth_cavity_ratio"]])
     out = {k: float(np.mean(v)) for k, v in per_frame.items() if k != "detected"}
+    interior = np.array(interior)
+    opened = interior[np.isfinite(interior).all(1)]
+    teeth, cavity = opened.mean(0) if len(opened) else (float("nan"),) * 2
     out.update(detection_rate=float(np.mean(per_frame["detected"])),
-               cpbd=float(np.mean(sharp)), flicker=float(np.mean(flicker)))
+               cpbd=float(np.mean(sharp)), flicker=float(np.mean(flicker)),
+               mouth_teeth_ratio=float(teeth), mouth_cavity_ratio=float(cavity))
     return {prefix + k: v for k, v in out.items()}
 
   def baselines(self, generated: list[dict]) -> dict:
