@@ -3,7 +3,8 @@ with and without a style video, measured on the videos a user gets.
 
   python eval/animate_real.py --checkpoints RUNS --out_dir runs/animate_real [--json OUT]
       [--portraits face_happy.png ...] [--audio speech_radio31.wav ...]
-      [--style style_lp_d12.mp4] [--style_steps 0 100] [--renderer generator]
+      [--style style_lp_d12.mp4 | validation | test] [--style_steps 0 100]
+      [--renderer generator]
       [--stage motion_generator=runs/mg_real style_mapping=DIR ...]
 
 --stage STAGE=WORKDIR writes RUNS/checkpoints.json (animate's manifest) naming those
@@ -20,7 +21,11 @@ Per output video (the project's tracker on its frames, stylehead_jax.landmarks.t
   frames_per_second: animate's, end to end;
   sld, slv, smd: the output's track against the style video's (metrics/style.py, clean
     protocol), without the style, and with it once per --style_steps value (0: the
-    Motion Generator as trained, the style feeding only the ISPs).
+    Motion Generator as trained, the style feeding only the ISPs). --style validation or
+    test takes every style of that split (data_prep/style_references.py): the output
+    without a style is measured against each, a silent style is used with 0 steps only
+    (the fine-tune learns from the reference's speech), and the last lines give, per
+    style, the medians of SMD and SLV over portraits and audio.
 
 Reference rows (`reference` set, nothing animated) put the figures on a scale: per
 portrait, the still portrait (its crop's CPBD; its landmarks held for as many frames as
@@ -39,6 +44,7 @@ import sys
 
 import numpy as np
 
+from data_prep import style_references
 from stylehead_jax import animate
 from stylehead_jax import media
 from stylehead_jax.evaluators import faces as faces_lib
@@ -57,7 +63,9 @@ REAL_SPEAKER = "talk_vr_5.mp4"
 
 
 def measure(video_path: str, audio: np.ndarray, portrait: animate.Portrait, backend,
-            style_track=None) -> dict:
+            style_tracks=None) -> dict:
+  """The output's figures (module doc); with style_tracks ({style: its tracked
+  landmarks}), its style figures against each under "styles" (tracked once)."""
   video = media.read_video(video_path).frames  # animate writes 60 fps
   detections = tracking.detect_track(video, backend)  # once, for the share and the track
   out = {"frames": len(video), "detected": float(np.mean(detections[1]))}
@@ -77,8 +85,9 @@ def measure(video_path: str, audio: np.ndarray, portrait: animate.Portrait, back
                            [portrait.crop] * len(picks), [portrait.landmarks] * len(picks))
   out["identity_distance"] = float(np.median(measured["identity_distance"]))
   out["cpbd"] = sharpness.mean_cpbd(video[::6])
-  if style_track is not None:
-    out.update(_style_figures(track.landmarks, style_track))
+  if style_tracks:
+    out["styles"] = {name: _style_figures(track.landmarks, style_track)
+                     for name, style_track in style_tracks.items()}
   return out
 
 
@@ -114,7 +123,9 @@ def main(argv=None) -> int:
   p.add_argument("--portraits", nargs="*", default=["face_happy.png", "face_lp_s0.jpg",
                                                     "face_pyfeat_single.jpg"])
   p.add_argument("--audio", nargs="*", default=["speech_radio31.wav", "sing_itosinger1.wav"])
-  p.add_argument("--style", default="style_lp_d12.mp4")
+  p.add_argument("--style", default="style_lp_d12.mp4",
+                 help="a video of ../shared/data/real, or a split of "
+                      "data_prep/style_references.py: validation or test (every style)")
   p.add_argument("--style_steps", nargs="*", type=int, default=[0, 100])
   p.add_argument("--renderer", default="generator", choices=animate.RENDERERS)
   p.add_argument("--stage", nargs="*", default=[], metavar="STAGE=WORKDIR",
@@ -140,36 +151,77 @@ def main(argv=None) -> int:
   return 0
 
 
+def styles_of(choice: str) -> dict[str, tuple[str, bool]]:
+  """{style name: (video path, has speech)} of --style: a split of
+  data_prep/style_references.py, or one video of ../shared/data/real."""
+  if choice in style_references.SPLITS:
+    shared = os.path.dirname(REAL)
+    return {os.path.splitext(os.path.basename(s.path))[0]:
+            (style_references.path_of(s, shared), s.speech)
+            for s in style_references.of_split(choice)}
+  return {os.path.splitext(choice)[0]: (os.path.join(REAL, choice), True)}
+
+
 def run(args) -> list[dict]:
-  """Every portrait x audio x (no style, the style at each --style_steps): animated and
-  measured; each row printed as it is done."""
+  """Every portrait x audio x (no style, each style at each --style_steps): animated and
+  measured, the output without a style against every style; each row printed as it is
+  done. A silent style gets no fine-tune (steps > 0 need its speech)."""
   backend = detectors.get_backend("dlib")
-  style_path = os.path.join(REAL, args.style)
+  styles = styles_of(args.style)
   cache = os.path.join(os.path.abspath(args.checkpoints), ".cache", "styles")
-  style_track = references.track_video(style_path, RESOLUTION, cache)["landmarks"]
+  tracks = {name: references.track_video(path, RESOLUTION, cache)["landmarks"]
+            for name, (path, _) in styles.items()}
   portraits = {name: animate.load_portrait(os.path.join(REAL, name), RESOLUTION, backend)[0]
                for name in args.portraits}
-  rows = reference_rows(portraits, style_path, style_track, cache)
+  rows = []
+  for name, (path, _) in styles.items():
+    rows += reference_rows(portraits, path, tracks[name], cache)
   if args.references_only:
     return rows
   for portrait_name, portrait in portraits.items():
     for audio_name in args.audio:
       audio = animate.load_audio(os.path.join(REAL, audio_name))
-      runs = [(None, 0)] + [(style_path, n) for n in args.style_steps]
-      for style_video, steps in runs:
+      runs = [(None, 0)] + [(name, n) for name, (_, speech) in styles.items()
+                            for n in args.style_steps if speech or n == 0]
+      for style_name, steps in runs:
         name = (f"{os.path.splitext(portrait_name)[0]}__{os.path.splitext(audio_name)[0]}"
-                f"__{'style' + str(steps) if style_video else 'nostyle'}.mp4")
+                f"__{style_name + '_' + str(steps) if style_name else 'nostyle'}.mp4")
         out, summary = animate.animate(
             os.path.join(REAL, portrait_name), os.path.join(REAL, audio_name),
-            args.checkpoints, os.path.join(args.out_dir, name), style=style_video,
+            args.checkpoints, os.path.join(args.out_dir, name),
+            style=styles[style_name][0] if style_name else None,
             style_steps=steps, renderer=args.renderer, resolution=RESOLUTION, progress=False)
-        row = {"portrait": portrait_name, "audio": audio_name,
-               "style": args.style if style_video else None, "style_steps": steps,
-               "frames_per_second": summary["frames_per_second"],
-               **measure(out, audio, portrait, backend, style_track)}
-        rows.append(row)
-        print(json.dumps(row), flush=True)
+        measured = measure(out, audio, portrait, backend,
+                           tracks if style_name is None else {style_name: tracks[style_name]})
+        against = measured.pop("styles", {})
+        for each in ([style_name] if style_name else list(styles)):
+          row = {"portrait": portrait_name, "audio": audio_name, "style": each,
+                 "styled": style_name is not None, "style_steps": steps,
+                 "frames_per_second": summary["frames_per_second"], **measured,
+                 **against.get(each, {})}
+          rows.append(row)
+          print(json.dumps(row), flush=True)
+  summarize(rows)
   return rows
+
+
+def summarize(rows: list[dict]) -> None:
+  """Per style, the medians over portraits and audio of SMD and SLV without the style and
+  with it at each number of steps, and the style's own halves."""
+  animated = [r for r in rows if "reference" not in r]
+  for style_name in dict.fromkeys(r["style"] for r in animated):
+    own = [r for r in rows if r.get("reference", "").startswith(style_name + ".")]
+    line = [f"{style_name}:"]
+    for styled, steps in dict.fromkeys((r["styled"], r["style_steps"]) for r in animated
+                                       if r["style"] == style_name):
+      picked = [r for r in animated if r["style"] == style_name and r["styled"] == styled
+                and r["style_steps"] == steps and "smd" in r]
+      label = f"style {steps} steps" if styled else "no style"
+      line.append(f"{label} SMD {np.median([r['smd'] for r in picked]):.3f} "
+                  f"SLV {np.median([r['slv'] for r in picked]):.3f}")
+    if own:
+      line.append(f"its halves SMD {own[0]['smd']:.3f} SLV {own[0]['slv']:.3f}")
+    print("  ".join(line), flush=True)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@ finite differences, evaluation clips, and a sharded train + resume + evaluate fr
 reference."""
 
 import json
+import os
 import sys
 
 import jax
@@ -12,7 +13,9 @@ import numpy as np
 import pytest
 
 from configs import style_transfer as style_config
+from data_prep import style_references
 from stylehead_jax import datasets
+from stylehead_jax import media
 from stylehead_jax import motion
 from stylehead_jax.errors import ConfigError
 from stylehead_jax.evaluators import style_transfer as style_eval
@@ -20,7 +23,7 @@ from stylehead_jax.models import style_transfer as style_net
 from stylehead_jax.style import references
 from stylehead_jax.style import templates
 from stylehead_jax.tasks import style_transfer as task
-from tests.conftest import REAL, TRACKED_CLIPS, run
+from tests.conftest import REAL, SHARED_DATA, TRACKED_CLIPS, run
 
 
 # --- Templates --------------------------------------------------------------------------
@@ -177,3 +180,19 @@ def test_video_reference_trains_sharded_resumes_and_evaluates(trained, tmp_path)
   assert m["still_head_smd"] < m["before_smd"]
   # The model moved: before and after differ.
   assert m["after_sld"] != m["before_sld"]
+
+
+def test_the_style_references_split_by_person():
+  """data_prep/style_references.py: every video exists, no person in both splits, and the
+  test styles are at least six, four of them silent (media.load_soundtrack agrees with
+  each row's `speech`)."""
+  people = {}
+  for style in style_references.STYLES:
+    path = style_references.path_of(style, str(SHARED_DATA))
+    assert os.path.exists(path), path
+    assert (media.load_soundtrack(path) is not None) == style.speech, path
+    people.setdefault(style.person, set()).add(style.split)
+  assert all(len(splits) == 1 for splits in people.values()), people
+  test = style_references.of_split("test")
+  assert len(test) >= 6 and sum(not s.speech for s in test) >= 4
+  assert style_references.of_split("validation")
