@@ -110,6 +110,7 @@ def reference_rows(portraits: dict, style_path: str, style_track: np.ndarray,
                **_style_figures(speaker["landmarks"], style_track)})
   half = len(style_track) // 2
   rows.append({"reference": f"{os.path.basename(style_path)}: 2nd half vs 1st",
+               "style": _style_name(style_path),
                **_style_figures(style_track[half:], style_track[:half])})
   for row in rows:
     print(json.dumps(row), flush=True)
@@ -156,10 +157,13 @@ def styles_of(choice: str) -> dict[str, tuple[str, bool]]:
   data_prep/style_references.py, or one video of ../shared/data/real."""
   if choice in style_references.SPLITS:
     shared = os.path.dirname(REAL)
-    return {os.path.splitext(os.path.basename(s.path))[0]:
-            (style_references.path_of(s, shared), s.speech)
+    return {_style_name(s.path): (style_references.path_of(s, shared), s.speech)
             for s in style_references.of_split(choice)}
-  return {os.path.splitext(choice)[0]: (os.path.join(REAL, choice), True)}
+  return {_style_name(choice): (os.path.join(REAL, choice), True)}
+
+
+def _style_name(path: str) -> str:
+  return os.path.splitext(os.path.basename(path))[0]
 
 
 def run(args) -> list[dict]:
@@ -210,7 +214,7 @@ def summarize(rows: list[dict]) -> None:
   with it at each number of steps, and the style's own halves."""
   animated = [r for r in rows if "reference" not in r]
   for style_name in dict.fromkeys(r["style"] for r in animated):
-    own = [r for r in rows if r.get("reference", "").startswith(style_name + ".")]
+    own = [r for r in rows if "reference" in r and r.get("style") == style_name]
     line = [f"{style_name}:"]
     for styled, steps in dict.fromkeys((r["styled"], r["style_steps"]) for r in animated
                                        if r["style"] == style_name):

@@ -20,8 +20,8 @@ import sys
 import numpy as np
 
 MAX_FRAMES = 60
-KEYS = ("mouth_teeth_ratio", "mouth_cavity_ratio", "mouth_teeth", "mouth_truth_teeth",
-        "mouth_cavity", "mouth_truth_cavity", "mouth_open_frames")
+KEYS = ("mouth_teeth", "mouth_truth_teeth", "mouth_teeth_ratio", "mouth_cavity",
+        "mouth_truth_cavity", "mouth_cavity_ratio")  # the table's columns
 
 
 def main(argv=None) -> int:
@@ -45,20 +45,18 @@ def main(argv=None) -> int:
     open_frames = np.flatnonzero(mouth.opening(landmarks) > mouth.OPEN_THRESHOLD)
     picks = open_frames[np.linspace(0, len(open_frames) - 1,
                                     min(MAX_FRAMES, len(open_frames))).astype(int)]
-    if not len(picks):  # the truth never opens: a row of NaNs
-      picks = np.arange(1)
-    warped = np.asarray(warp.render(frames[0], landmarks[0], landmarks[picks]))
+    warped = (np.asarray(warp.render(frames[0], landmarks[0], landmarks[picks]))
+              if len(picks) else frames[:0])  # the truth never opens: a row of NaNs
     rows[ex["clip_id"].decode()] = mouth.interior_measures(
         warped, landmarks[picks], frames[picks], landmarks[picks])
-  medians = {k: float(np.nanmedian([r[k] for r in rows.values()])) for k in KEYS[:6]}
+  medians = {k: float(np.nanmedian([r[k] for r in rows.values()])) for k in KEYS}
   print(f"warp renderer (first frame + true landmarks) against the truth, {args.split!r} "
         f"split, open frames")
   print(f"{'clip':44s} {'teeth':>7s} {'truth':>7s} {'ratio':>7s} {'cavity':>7s} "
         f"{'truth':>7s} {'ratio':>7s} {'frames':>6s}")
   for cid, r in list(rows.items()) + [("median", dict(medians, mouth_open_frames=0))]:
-    print(f"{cid:44s} " + " ".join(f"{r[k]:7.3f}" for k in (
-        "mouth_teeth", "mouth_truth_teeth", "mouth_teeth_ratio", "mouth_cavity",
-        "mouth_truth_cavity", "mouth_cavity_ratio")) + f" {r['mouth_open_frames']:6d}")
+    print(f"{cid:44s} " + " ".join(f"{r[k]:7.3f}" for k in KEYS)
+          + f" {r['mouth_open_frames']:6d}")
   if args.json:
     with open(args.json, "w") as f:
       json.dump({"split": args.split, "renderer": "warp", "clips": rows, "median": medians},

@@ -9,6 +9,7 @@ same way, so a reference is measured exactly as training footage was.
 
 from __future__ import annotations
 
+import itertools
 from typing import Iterator
 
 from absl import logging
@@ -41,9 +42,10 @@ def video_clips(path: str, config: tracking.TrackerConfig, backend,
     audio = sync.shift_audio(audio, audio_lead)
   tracks = tracking.track_video(path, backend, config, min_frames=2)
   # Not enumerate: its reused result tuple would hold the last track while the next is made.
-  k = -1
-  for track in tracks:
-    k += 1
+  for k in itertools.count():
+    track = next(tracks, None)
+    if track is None:
+      return
     num_frames = len(track.frames)
     start = int(round(track.start_seconds * media.SAMPLE_RATE))
     clip_audio = audio[start:start + num_frames * media.SAMPLES_PER_FRAME]

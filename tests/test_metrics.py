@@ -197,13 +197,13 @@ def test_mouth_measures_read_the_amplitude_not_only_the_timing():
   assert closed["mouth_open_p95_ratio"] == pytest.approx(10.0)
 
 
-def _mouth_frame(landmarks, interior):
-  """A 128 px frame: skin, lips (outer-lip polygon) and the inner-lip polygon painted by
-  `interior(mask)` -> colours, or left lip-coloured (interior None)."""
+def _mouth_frame(landmarks, teeth_and_cavity: bool):
+  """A 128 px frame: skin, lips (outer-lip polygon) and the inner-lip polygon painted as
+  teeth (its top third) over a dark cavity, or left lip-coloured (a warp's open mouth)."""
   frame = np.full((128, 128, 3), (200, 160, 140), np.uint8)
   lips = np.round(landmarks[conventions.OUTER_LIPS, :2]).astype(np.int32)
   cv2.fillPoly(frame, [lips], (150, 60, 60))
-  if interior is not None:
+  if teeth_and_cavity:
     inner = np.zeros(frame.shape[:2], np.uint8)
     cv2.fillPoly(inner, [np.round(landmarks[conventions.INNER_LIPS, :2]).astype(np.int32)], 1)
     rows = np.nonzero(inner)[0]
@@ -220,10 +220,10 @@ def test_mouth_interior_tells_teeth_and_cavity_from_stretched_lips():
   drop = landmarks[:, mouth.LOWER, 1] - landmarks[:, mouth.UPPER, 1]
   landmarks[:, [55, 56, 57, 58, 59, 65, 67], 1] += drop[:, None]  # the lower lip with it
   landmarks = (landmarks - landmarks[0].min(0)) * (100 / np.ptp(landmarks[0, :, 0])) + 14
-  truth = np.stack([_mouth_frame(p, "open") for p in landmarks])
-  stretched = np.stack([_mouth_frame(p, None) for p in landmarks])  # a warp's open mouth
+  truth = np.stack([_mouth_frame(p, True) for p in landmarks])
+  stretched = np.stack([_mouth_frame(p, False) for p in landmarks])
   teeth, cavity = mouth.interior(truth[-1], landmarks[-1])
-  assert teeth > 2.0 and cavity < 0.4  # 233 and 14 luma over the lips' 84
+  assert teeth > 2.0 and cavity < 0.4  # 234 and 14 luma over the lips' 87
   same = mouth.interior_measures(truth, landmarks, truth, landmarks)
   assert same["mouth_open_frames"] == 8
   assert same["mouth_teeth_ratio"] == pytest.approx(1.0)

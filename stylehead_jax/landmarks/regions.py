@@ -49,6 +49,15 @@ def region_map(landmarks: np.ndarray, size: int, source_size: int | None = None)
   return out
 
 
+def polygon_mask(points: np.ndarray, height: int, width: int) -> np.ndarray:
+  """(height, width) bool: the polygon of `points` (n, 2|3, in pixels) filled as
+  `region_map` fills its regions (sub-pixel vertices)."""
+  out = np.zeros((height, width), np.uint8)
+  cv2.fillPoly(out, [_poly(np.asarray(points, np.float32), 1.0)], 1, cv2.LINE_8,
+               _SUBPIXEL_BITS)
+  return out.astype(bool)
+
+
 def region_maps(track: np.ndarray, size: int, source_size: int | None = None) -> np.ndarray:
   """Label maps (T, size, size) uint8 for a landmark track (T, 68, 2|3)."""
   return np.stack([region_map(frame, size, source_size) for frame in track])

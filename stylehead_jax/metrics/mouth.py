@@ -30,10 +30,11 @@ mouth_truth_cavity).
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 
 from stylehead_jax.landmarks import conventions as lmk
+from stylehead_jax.landmarks import regions
+from stylehead_jax.metrics import sharpness
 from stylehead_jax.metrics import sync
 
 UPPER, LOWER = 62, 66  # inner lips, middle
@@ -41,7 +42,6 @@ OPEN_THRESHOLD = 0.12  # eye distances
 MIN_TRUTH = 1e-3  # eye distances: a truth figure below this gives NaN, not a ratio
 DECILE = 0.1  # the brightest and darkest tenth of the mouth's interior
 MIN_PIXELS = 10  # fewer pixels inside the inner lips (or in the lips): no figure
-LUMA = np.array([0.299, 0.587, 0.114])  # of RGB
 
 
 def opening(landmarks) -> np.ndarray:
@@ -76,19 +76,13 @@ def measures(generated, truth) -> dict[str, float]:
           "mouth_open_truth_p95": t_p95, "mouth_open_truth_share": t_share}
 
 
-def _polygon_mask(shape, points) -> np.ndarray:
-  mask = np.zeros(shape, np.uint8)
-  cv2.fillPoly(mask, [np.round(points).astype(np.int32)], 1)
-  return mask.astype(bool)
-
-
 def interior(frame, landmarks) -> tuple[float, float]:
   """(teeth, cavity) of one RGB frame (H, W, 3) with its landmarks (68, 2|3) in its
   pixels (module doc); NaNs where the inner lips or the lips hold under MIN_PIXELS."""
-  luma = np.asarray(frame, np.float64) @ LUMA
-  points = np.asarray(landmarks, np.float64)[:, :2]
-  inner = _polygon_mask(luma.shape, points[lmk.INNER_LIPS])
-  lips = _polygon_mask(luma.shape, points[lmk.OUTER_LIPS]) & ~inner
+  luma = sharpness.grey(frame)
+  points = np.asarray(landmarks)
+  inner = regions.polygon_mask(points[lmk.INNER_LIPS], *luma.shape)
+  lips = regions.polygon_mask(points[lmk.OUTER_LIPS], *luma.shape) & ~inner
   if inner.sum() < MIN_PIXELS or lips.sum() < MIN_PIXELS:
     return float("nan"), float("nan")
   inside = np.sort(luma[inner])
