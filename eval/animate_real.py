@@ -21,11 +21,22 @@ Per output video (the project's tracker on its frames, stylehead_jax.landmarks.t
   frames_per_second: animate's, end to end;
   sld, slv, smd: the output's track against the style video's (metrics/style.py, clean
     protocol), without the style, and with it once per --style_steps value (0: the
-    Motion Generator as trained, the style feeding only the ISPs). --style validation or
+    Motion Generator as trained) and --amplitude setting (on: the style's amplitude
+    given to the motion, style/amplitude.py; off: the style feeding only the ISPs and
+    the fine-tune);
+  head_ratio_<axis>: the generated head's amplitude over the style video's tracked
+    head's (style/amplitude.measure, both smoothed as the Motion Generator's samples
+    are, over spans of the shorter one's length; the samples against tracked footage,
+    as the motion evaluator's pose ratios): std of yaw, pitch, roll, sideways x, y;
+  tracked_head_ratio_<axis>: the same of the output video's track (what the renderer
+    and the tracker make of it: the tracker's crop follows the face, so position
+    reads smaller once more), and mouth_p95_ratio: the inner mouth's 95th-percentile
+    opening on the output video's track over the style video's. --style validation or
     test takes every style of that split (data_prep/style_references.py): the output
     without a style is measured against each, a silent style is used with 0 steps only
     (the fine-tune learns from the reference's speech), and the last lines give, per
-    style, the medians of SMD and SLV over portraits and audio.
+    style, the medians over portraits, audio and seeds (`summarize`), and write a
+    contact sheet per style (`contact_sheets`: the style video, no style, the style).
 
 Reference rows (`reference` set, nothing animated) put the figures on a scale: per
 portrait, the still portrait (its crop's CPBD; its landmarks held for as many frames as
@@ -42,14 +53,18 @@ import json
 import os
 import sys
 
+import cv2
 import numpy as np
 
 from data_prep import style_references
 from stylehead_jax import animate
+from stylehead_jax import checkpoint
 from stylehead_jax import media
+from stylehead_jax import motion
 from stylehead_jax.evaluators import faces as faces_lib
 from stylehead_jax.landmarks import detectors
 from stylehead_jax.landmarks import tracking
+from stylehead_jax.metrics import head_motion
 from stylehead_jax.metrics import sharpness
 from stylehead_jax.metrics import style
 from stylehead_jax.metrics import sync
@@ -58,14 +73,16 @@ from stylehead_jax.style import references
 REAL = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "data",
                     "real")
 SAMPLE_FRAMES = 12
+SHEET_FRAMES = 8
 RESOLUTION = 256
 REAL_SPEAKER = "talk_vr_5.mp4"
 
 
 def measure(video_path: str, audio: np.ndarray, portrait: animate.Portrait, backend,
-            style_tracks=None) -> dict:
-  """The output's figures (module doc); with style_tracks ({style: its tracked
-  landmarks}), its style figures against each under "styles" (tracked once)."""
+            config, generated: motion.MotionTrack, style_clips=None) -> dict:
+  """The output's figures (module doc); with style_clips ({style: its tracked clip}),
+  its style figures against each under "styles" (tracked once). config: the Motion
+  Generator's (its head smoothing); generated: the motion the video was drawn from."""
   video = media.read_video(video_path).frames  # animate writes 60 fps
   detections = tracking.detect_track(video, backend)  # once, for the share and the track
   out = {"frames": len(video), "detected": float(np.mean(detections[1]))}
@@ -85,9 +102,22 @@ def measure(video_path: str, audio: np.ndarray, portrait: animate.Portrait, back
                            [portrait.crop] * len(picks), [portrait.landmarks] * len(picks))
   out["identity_distance"] = float(np.median(measured["identity_distance"]))
   out["cpbd"] = sharpness.mean_cpbd(video[::6])
-  if style_tracks:
-    out["styles"] = {name: _style_figures(track.landmarks, style_track)
-                     for name, style_track in style_tracks.items()}
+  if style_clips:
+    as_clip = lambda t: {"landmarks": t.landmarks, "torso": t.torso, "head_pose": {
+        "rotation": t.rotation, "translation": t.translation}}
+    out["styles"] = {}
+    for name, clip in style_clips.items():
+      window = min(len(generated.landmarks), len(clip["landmarks"]))  # spans of one length
+      theirs = motion.style_amplitude(clip, config, window)
+      sampled = motion.style_amplitude(as_clip(generated), config, window)
+      seen = motion.style_amplitude(as_clip(track), config, window)
+      out["styles"][name] = dict(
+          _style_figures(track.landmarks, clip["landmarks"]),
+          **{f"head_ratio_{axis}": float(sampled.head[k] / theirs.head[k])
+             for k, axis in enumerate(head_motion.AXES)},
+          **{f"tracked_head_ratio_{axis}": float(seen.head[k] / theirs.head[k])
+             for k, axis in enumerate(head_motion.AXES)},
+          mouth_p95_ratio=seen.mouth / theirs.mouth)
   return out
 
 
@@ -128,6 +158,12 @@ def main(argv=None) -> int:
                  help="a video of ../shared/data/real, or a split of "
                       "data_prep/style_references.py: validation or test (every style)")
   p.add_argument("--style_steps", nargs="*", type=int, default=[0, 100])
+  p.add_argument("--amplitude", nargs="*", default=["on"],
+                 choices=["on", "off", "head", "mouth"],
+                 help="give the motion the style's amplitude (style/amplitude.py): on, "
+                      "off, or only the head's or the mouth's; several: each")
+  p.add_argument("--seeds", nargs="*", type=int, default=[0],
+                 help="seeds of the head motion and the fine-tune")
   p.add_argument("--renderer", default="generator", choices=animate.RENDERERS)
   p.add_argument("--stage", nargs="*", default=[], metavar="STAGE=WORKDIR",
                  help=f"write RUNS/{animate.MANIFEST} naming these workdirs first")
@@ -173,8 +209,11 @@ def run(args) -> list[dict]:
   backend = detectors.get_backend("dlib")
   styles = styles_of(args.style)
   cache = os.path.join(os.path.abspath(args.checkpoints), ".cache", "styles")
-  tracks = {name: references.track_video(path, RESOLUTION, cache)["landmarks"]
-            for name, (path, _) in styles.items()}
+  clips = {name: references.track_video(path, RESOLUTION, cache)
+           for name, (path, _) in styles.items()}
+  tracks = {name: clip["landmarks"] for name, clip in clips.items()}
+  config = checkpoint.read_run_config(
+      animate.stage_workdirs(args.checkpoints, args.renderer)["motion_generator"])
   portraits = {name: animate.load_portrait(os.path.join(REAL, name), RESOLUTION, backend)[0]
                for name in args.portraits}
   rows = []
@@ -185,47 +224,116 @@ def run(args) -> list[dict]:
   for portrait_name, portrait in portraits.items():
     for audio_name in args.audio:
       audio = animate.load_audio(os.path.join(REAL, audio_name))
-      runs = [(None, 0)] + [(name, n) for name, (_, speech) in styles.items()
-                            for n in args.style_steps if speech or n == 0]
-      for style_name, steps in runs:
+      runs = [(None, 0, "off", seed) for seed in args.seeds] + [
+          (name, n, amp, seed) for name, (_, speech) in styles.items()
+          for n in args.style_steps if speech or n == 0
+          for amp in args.amplitude for seed in args.seeds]
+      for style_name, steps, amp, seed in runs:
+        label = f"{style_name}_{steps}_{amp}" if style_name else "nostyle"
         name = (f"{os.path.splitext(portrait_name)[0]}__{os.path.splitext(audio_name)[0]}"
-                f"__{style_name + '_' + str(steps) if style_name else 'nostyle'}.mp4")
+                f"__{label}_seed{seed}.mp4")
         out, summary = animate.animate(
             os.path.join(REAL, portrait_name), os.path.join(REAL, audio_name),
             args.checkpoints, os.path.join(args.out_dir, name),
             style=styles[style_name][0] if style_name else None,
-            style_steps=steps, renderer=args.renderer, resolution=RESOLUTION, progress=False)
-        measured = measure(out, audio, portrait, backend,
-                           tracks if style_name is None else {style_name: tracks[style_name]})
+            style_steps=steps, style_amplitude={"on": True, "off": False}.get(amp, amp), renderer=args.renderer,
+            resolution=RESOLUTION, seed=seed, progress=False, keep_motion=True)
+        measured = measure(out, audio, portrait, backend, config, summary.pop("motion"),
+                           clips if style_name is None else {style_name: clips[style_name]})
         against = measured.pop("styles", {})
         for each in ([style_name] if style_name else list(styles)):
           row = {"portrait": portrait_name, "audio": audio_name, "style": each,
                  "styled": style_name is not None, "style_steps": steps,
+                 "amplitude": amp, "seed": seed,
                  "frames_per_second": summary["frames_per_second"], **measured,
                  **against.get(each, {})}
           rows.append(row)
           print(json.dumps(row), flush=True)
   summarize(rows)
+  for path in contact_sheets(args.out_dir, styles, rows):
+    print(f"contact sheet: {path}", flush=True)
   return rows
 
 
-def summarize(rows: list[dict]) -> None:
-  """Per style, the medians over portraits and audio of SMD and SLV without the style and
-  with it at each number of steps, and the style's own halves."""
+def _square(frames: np.ndarray, size: int) -> np.ndarray:
+  """Frames centre-cropped to a square and resized to `size`."""
+  h, w = frames.shape[1:3]
+  side = min(h, w)
+  top, left = (h - side) // 2, (w - side) // 2
+  return np.stack([cv2.resize(f[top:top + side, left:left + side], (size, size),
+                              interpolation=cv2.INTER_AREA) for f in frames])
+
+
+def contact_sheets(out_dir: str, styles: dict, rows: list[dict]) -> list[str]:
+  """Per style, SHEET_FRAMES evenly spaced frames of the style video (top), the first
+  portrait x audio's output without a style (middle) and with the style, 0 steps,
+  amplitude on, seed 0 (bottom): OUT_DIR/sheets/<style>.png. Returns the paths."""
   animated = [r for r in rows if "reference" not in r]
+  if not animated:
+    return []
+  first = animated[0]
+  stem = f"{os.path.splitext(first['portrait'])[0]}__{os.path.splitext(first['audio'])[0]}"
+  os.makedirs(os.path.join(out_dir, "sheets"), exist_ok=True)
+  plain = os.path.join(out_dir, f"{stem}__nostyle_seed0.mp4")
+  paths = []
+  for style_name, (path, _) in styles.items():
+    styled = os.path.join(out_dir, f"{stem}__{style_name}_0_on_seed0.mp4")
+    if not (os.path.exists(plain) and os.path.exists(styled)):
+      continue
+    videos = [media.read_video(v).frames for v in (path, plain, styled)]
+    sheet = [np.concatenate(list(_square(v[np.linspace(0, len(v) - 1, SHEET_FRAMES)
+                                           .astype(int)], RESOLUTION)), 1) for v in videos]
+    out = os.path.join(out_dir, "sheets", f"{style_name}.png")
+    cv2.imwrite(out, np.concatenate(sheet, 0)[..., ::-1])
+    paths.append(out)
+  return paths
+
+
+def summarize(rows: list[dict]) -> None:
+  """Per style, the medians over portraits, audio and seeds without the style and with it
+  at each (steps, amplitude): SMD, SLV, the head's amplitude ratios to the style (yaw,
+  pitch, roll, x; and the largest of any single output), the mouth's p95 ratio, lip sync
+  and identity; the style's own halves. Then per setting, over the styles: the median
+  SMD change against no style and the share of styles whose head is in the 0.8-1.25
+  band on all four axes."""
+  animated = [r for r in rows if "reference" not in r]
+  axes = ("yaw", "pitch", "roll", "x")
+  median = lambda picked, key: float(np.nanmedian([r[key] for r in picked]))
+  settings = list(dict.fromkeys((r["styled"], r["style_steps"], r.get("amplitude", "off"))
+                                for r in animated))
+  changes = {s: [] for s in settings}
   for style_name in dict.fromkeys(r["style"] for r in animated):
     own = [r for r in rows if "reference" in r and r.get("style") == style_name]
-    line = [f"{style_name}:"]
-    for styled, steps in dict.fromkeys((r["styled"], r["style_steps"]) for r in animated
-                                       if r["style"] == style_name):
-      picked = [r for r in animated if r["style"] == style_name and r["styled"] == styled
-                and r["style_steps"] == steps and "smd" in r]
-      label = f"style {steps} steps" if styled else "no style"
-      line.append(f"{label} SMD {np.median([r['smd'] for r in picked]):.3f} "
-                  f"SLV {np.median([r['slv'] for r in picked]):.3f}")
-    if own:
-      line.append(f"its halves SMD {own[0]['smd']:.3f} SLV {own[0]['slv']:.3f}")
-    print("  ".join(line), flush=True)
+    print(f"{style_name}:" + (f"  its halves SMD {own[0]['smd']:.3f} SLV {own[0]['slv']:.3f}"
+                              if own else ""), flush=True)
+    plain = None
+    for setting in settings:
+      picked = [r for r in animated if r["style"] == style_name and "smd" in r and
+                (r["styled"], r["style_steps"], r.get("amplitude", "off")) == setting]
+      if not picked:
+        continue
+      styled, steps, amp = setting
+      smd = median(picked, "smd")
+      plain = smd if not styled else plain
+      heads = [median(picked, f"head_ratio_{a}") for a in axes]
+      worst = max(max(abs(np.log(r[f"head_ratio_{a}"])) for a in axes) for r in picked)
+      in_band = all(0.8 <= h <= 1.25 for h in heads)
+      if styled and plain:
+        changes[setting].append((smd / plain - 1.0, in_band))
+      label = f"style {steps} steps, amplitude {amp}" if styled else "no style"
+      print(f"  {label:34s} SMD {smd:.3f} SLV {median(picked, 'slv'):.3f}  head "
+            + " ".join(f"{a} {h:.2f}" for a, h in zip(axes, heads))
+            + f" (worst output {np.exp(worst):.2f}x)  on the video "
+            + " ".join(f"{median(picked, 'tracked_head_ratio_' + a):.2f}" for a in axes)
+            + "  mouth p95 "
+            f"{median(picked, 'mouth_p95_ratio'):.2f}  sync r {median(picked, 'sync_r'):.3f}"
+            f"  identity {median(picked, 'identity_distance'):.3f}", flush=True)
+  for (styled, steps, amp), values in changes.items():
+    if values:
+      print(f"style {steps} steps, amplitude {amp}: SMD change against no style, median "
+            f"over {len(values)} styles {100 * np.median([v[0] for v in values]):+.1f}%; "
+            f"head in 0.8-1.25 on {axes}: {sum(v[1] for v in values)}/{len(values)} styles",
+            flush=True)
 
 
 if __name__ == "__main__":

@@ -146,7 +146,9 @@ def main(argv=None) -> int:
       paths = write_inputs(clips, os.path.join(args.out_dir, "inputs"))
       _, summary = animate.animate(paths["portrait.png"], paths["utterance.wav"],
                                    args.checkpoints, out, style=paths["style.mp4"],
-                                   resolution=RESOLUTION, seed=args.seed)
+                                   resolution=RESOLUTION, seed=args.seed,
+                                   # the README's figures were measured before it
+                                   style_amplitude=False)
       frames = media.read_video(out).frames
       figures = measure(paths, out, frames, clips["utterance"]["audio"],
                         clips["utterance"]["frames"])

@@ -25,7 +25,9 @@ The pipeline (../shared/DESIGN.md), one timed stage per step:
             workdir cached in CHECKPOINTS/.cache/style_transfer, keyed by the
             reference's content, N, the seed and the Motion Generator's checkpoint); the
             fine-tune learns from the reference's speech, so a silent --style with N > 0
-            exits 2 saying so.
+            exits 2 saying so. With --style (silent or not, any N) the head's spread per
+            axis and the mouth's opening are then scaled to the style video's
+            (style/amplitude.py; --no_style_amplitude leaves them the model's).
   isps      (generator renderer) the four ISPs: Style Mapping of the portrait with each
             template frame, the template's expression and pose moved onto the
             portrait's face (render/warp.retarget) as the landmarks I_o should have.
@@ -77,6 +79,7 @@ from stylehead_jax.metrics import images as image_metrics
 from stylehead_jax.models import layers
 from stylehead_jax.render import sampling
 from stylehead_jax.render import warp
+from stylehead_jax.style import amplitude
 from stylehead_jax.style import references
 from stylehead_jax.style import templates
 # pylint: enable=g-import-not-at-top,wrong-import-position
@@ -448,14 +451,16 @@ class _Stages:
 def animate(portrait: str, audio: str, checkpoints: str, out: str, *,
             style: str | None = None, renderer: str = "generator",
             resolution: int = media.CROP_SIZE, style_steps: int = 0,
-            paste_back: bool = False, seed: int = 0, backend: str = "dlib",
-            progress: bool = True) -> tuple[str, dict]:
+            style_amplitude: bool | str = True, paste_back: bool = False, seed: int = 0,
+            backend: str = "dlib", progress: bool = True,
+            keep_motion: bool = False) -> tuple[str, dict]:
   """Animates `portrait` speaking (or singing) `audio` into the mp4 `out`; see the module
   docstring for the stages.
 
   Returns:
     (the output path, a summary: frames, seconds, each stage's seconds and frames/s,
-     the real-time factor, the checkpoints used and any warnings).
+     the real-time factor, the checkpoints used and any warnings; with keep_motion,
+     also "motion": the generated motion.MotionTrack and "portrait": the Portrait).
 
   Raises:
     MediaError: an input file cannot be used, or the output cannot be written (the
@@ -489,9 +494,17 @@ def animate(portrait: str, audio: str, checkpoints: str, out: str, *,
                                   cache_root, seed, resolution, progress)
     else:
       model = motion.load(workdirs["motion_generator"])
+    target = None
+    if reference is not None and style_amplitude:  # over spans as long as the output
+      frames = -(-len(samples) // media.SAMPLES_PER_FRAME)
+      target = motion.style_amplitude(reference, model.config,
+                                      min(frames, len(reference["landmarks"])))
+      if isinstance(style_amplitude, str):  # "head" or "mouth" alone (a study's variant)
+        target = amplitude.only(target, style_amplitude)
     phi = motion.generate_motion(samples, face.landmarks, model, jax.random.key(seed),
                                  source_pose=(face.rotation, face.translation),
-                                 source_torso=face.torso, resolution=resolution)
+                                 source_torso=face.torso, resolution=resolution,
+                                 style=target)
   if renderer == "generator":
     with stages("isps"):
       isps = make_isps(workdirs["style_mapping"], face, reference)
@@ -524,7 +537,8 @@ def animate(portrait: str, audio: str, checkpoints: str, out: str, *,
   summary = {
       "out": out, "frames": total, "seconds": seconds, "size": [height, width],
       "renderer": renderer, "style": style and os.path.abspath(style),
-      "style_steps": style_steps, "seed": seed, "paste_back": paste_back,
+      "style_steps": style_steps, "style_amplitude": style and style_amplitude,
+      "seed": seed, "paste_back": paste_back,
       "faces_in_portrait": face.faces, "warnings": warnings,
       "checkpoints": workdirs,
       "stages": {name: {"seconds": s, "frames_per_second": total / s if s else None}
@@ -532,6 +546,8 @@ def animate(portrait: str, audio: str, checkpoints: str, out: str, *,
       "total_seconds": elapsed, "frames_per_second": total / elapsed,
       "real_time_factor": elapsed / seconds,
   }
+  if keep_motion:
+    summary.update(motion=phi, portrait=face)
   return out, summary
 
 
@@ -552,6 +568,9 @@ def _parser() -> argparse.ArgumentParser:
                  help="side of the face crop in pixels (default %(default)s)")
   p.add_argument("--style_steps", type=int, default=0,
                  help="fine-tune the Motion Generator to --style for this many steps")
+  p.add_argument("--no_style_amplitude", dest="style_amplitude", action="store_false",
+                 help="leave the head's spread and the mouth's opening the Motion "
+                      "Generator's instead of the --style video's")
   p.add_argument("--paste_back", action="store_true",
                  help="blend the face back into the whole portrait")
   p.add_argument("--seed", type=int, default=0, help="seeds the head motion")
@@ -605,7 +624,8 @@ def main(argv=None) -> int:
       path, summary = animate(
           args.portrait, args.audio, args.checkpoints, args.out, style=args.style,
           renderer=args.renderer, resolution=args.resolution,
-          style_steps=args.style_steps, paste_back=args.paste_back, seed=args.seed,
+          style_steps=args.style_steps, style_amplitude=args.style_amplitude,
+          paste_back=args.paste_back, seed=args.seed,
           backend=args.backend, progress=not args.quiet)
   except (MediaError, ConfigError) as e:
     print(f"error: {e}", file=sys.stderr)

@@ -61,6 +61,7 @@ from stylehead_jax.landmarks import tracking
 from stylehead_jax.metrics import head_motion
 from stylehead_jax.models import audio_encoder as apc
 from stylehead_jax.models import motion_generator as mg
+from stylehead_jax.style import amplitude
 from stylehead_jax.style import manifold
 from stylehead_jax.errors import ConfigError
 
@@ -127,6 +128,18 @@ def style_motion(face, pose):
 
 
 # --- Models -----------------------------------------------------------------------------
+def style_amplitude(clip: dict, config, window: int | None = None) -> amplitude.Amplitude:
+  """The amplitude (style/amplitude.py) of a tracked clip's motion (a style reference:
+  "landmarks", "head_pose", "torso"), its head smoothed as `config`'s samples are and
+  measured over `window`-frame spans (None: the whole clip)."""
+  rotation, translation = clip["head_pose"]["rotation"], clip["head_pose"]["translation"]
+  source = (rotation[0], translation[0], clip["torso"][0])
+  vectors = encode_pose(rotation, translation, clip["torso"], source)
+  poses = smooth_pose(np.asarray(vectors, np.float64), sampling(config)[1])
+  return amplitude.measure(canonical(clip["landmarks"], rotation, translation), poses,
+                           window)
+
+
 def audio_encoder(config) -> apc.APCEncoder | None:
   """The frozen APC encoder of config.audio (None when the input is plain log-mels): its
   shape comes from the audio_encoder run's own config.json."""
@@ -435,7 +448,8 @@ def _to_log_mel(audio) -> np.ndarray:
 def generate_motion(audio, source_landmarks, params: MotionModel, rng, *,
                     source_pose=None, source_torso=None, resolution: int = media.CROP_SIZE,
                     temperature: float | None = None, chunk_frames: int = 240,
-                    bank=None, manifold_weight: float | None = None) -> MotionTrack:
+                    bank=None, manifold_weight: float | None = None,
+                    style: amplitude.Amplitude | None = None) -> MotionTrack:
   """phi_mg for `audio` spoken by the face of `source_landmarks`.
 
   Args:
@@ -451,6 +465,10 @@ def generate_motion(audio, source_landmarks, params: MotionModel, rng, *,
       0 gives the mean motion), before the per-axis factors (`sampling`).
     bank, manifold_weight: project the audio features onto this bank (M, D) first
       (`stylehead_jax.style.manifold`; weight default config.manifold.weight).
+    style: a style's amplitude (`style_amplitude` of its clip, over spans as long as
+      this audio's frames or the clip where it is shorter): the generated head's spread
+      per axis (over spans as long) and the mouth's opening are scaled to it
+      (style/amplitude.py).
   """
   config = params.config
   config_json = _networks_json(config)
@@ -495,6 +513,13 @@ def generate_motion(audio, source_landmarks, params: MotionModel, rng, *,
   face = np.concatenate(faces)[lookahead:lookahead + frames] / FACE_UNITS
   face = open_mouth(face, float(config.get("mouth_gain", 1.0)))
   poses = smooth_pose(np.concatenate(poses)[lookahead:lookahead + frames], smoothing)
+  if style is not None:
+    # Measured as a style video's track is (`style_amplitude`: smoothed once more).
+    measured = amplitude.measure(face, smooth_pose(poses, smoothing), style.window)
+    head_gains, mouth_gain = amplitude.gains(measured, style)
+    poses = np.concatenate([poses[:, :len(head_gains)] * head_gains,
+                            poses[:, len(head_gains):]], -1).astype(np.float32)
+    face = open_mouth(face, mouth_gain)
   rotation, translation, torso = decode_pose(poses, source)
   landmarks = pose_lib.posed_landmarks(face, rotation, translation).astype(np.float32)
   return MotionTrack(landmarks=landmarks, rotation=rotation, translation=translation,

@@ -246,8 +246,8 @@ def test_bad_portrait_or_audio(checkpoints, media_dir, bad_dir, tmp_path, capsys
 @pytest.mark.parametrize("sound", ["no_stream", "silent_track"])
 def test_a_style_video_without_sound(checkpoints, media_dir, styles_silent_dir, tmp_path,
                                      capsys, sound):
-  """A silent style video gives its templates (no fine-tune); --style_steps on it exits 2
-  with one line saying why, and nothing is written."""
+  """A silent style video gives its templates and its amplitude (no fine-tune);
+  --style_steps on it exits 2 with one line saying why, and nothing is written."""
   style = styles_silent_dir / "style_furious_talk2_clip1.mp4"  # 2 s, no audio stream
   if sound == "silent_track":
     style = tmp_path / "silent_track.mp4"
@@ -261,6 +261,11 @@ def test_a_style_video_without_sound(checkpoints, media_dir, styles_silent_dir, 
   assert out.exists()
   reference = animate.load_style(str(style), RESOLUTION, str(checkpoints / ".cache"))
   assert not reference["has_audio"] and reference["template_frames"].shape[0] == 4
+  if sound == "no_stream":  # its amplitude moves the motion; --no_style_amplitude does not
+    plain = tmp_path / "plain.mp4"
+    assert animate.main(_args(checkpoints, plain, *common, "--no_style_amplitude")) == 0
+    a, b = (media.read_video(p).frames.astype(np.float32) for p in (out, plain))
+    assert np.abs(a - b).mean() > 0.05
   capsys.readouterr()
   out = tmp_path / "tuned.mp4"
   _fails(capsys, _args(checkpoints, out, *common, "--style_steps", "2"), out, "no sound",

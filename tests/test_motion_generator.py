@@ -21,6 +21,7 @@ from stylehead_jax.landmarks import conventions as lmk
 from stylehead_jax.landmarks import pose
 from stylehead_jax.landmarks import tracking
 from stylehead_jax.metrics import head_motion
+from stylehead_jax.style import amplitude
 from stylehead_jax.style import manifold
 from tests.conftest import REAL, run
 
@@ -412,3 +413,47 @@ def test_the_real_config_reads_the_real_clips_beside_the_synthetic_world():
   assert config.audio.source == "log_mel"
   assert config.evals.motion.max_clips == len(real_clips.of_split("test"))
   assert config.evals.motion.truth_smoothing == config.pose_smoothing_seconds
+
+
+def _amplitude_of(track: motion.MotionTrack, source, config) -> amplitude.Amplitude:
+  clip = {"landmarks": track.landmarks, "torso": track.torso,
+          "head_pose": {"rotation": track.rotation, "translation": track.translation}}
+  del source  # style_amplitude measures about the clip's first frame, as of a video
+  return motion.style_amplitude(clip, config)
+
+
+def test_a_style_amplitude_gives_the_motion_its_spread(tiny_motion, portrait):
+  """generate_motion(style=...) scales each head axis and the mouth's opening so that the
+  motion, measured as a style video is (motion.style_amplitude), has the style's."""
+  _, mg_dir = tiny_motion
+  model = motion.load(str(mg_dir)).with_settings(pose_temperature=1.0)
+  audio = _speech(6.0)
+  source = dict(source_pose=(portrait.rotation[0], portrait.translation[0]),
+                source_torso=portrait.torso[0])
+  plain = motion.generate_motion(audio, portrait.landmarks[0], model, jax.random.key(1),
+                                 **source)
+  mine = _amplitude_of(plain, source, model.config)
+  assert np.all(mine.head > amplitude.MIN_SPREAD) and mine.mouth > 0.01
+  factors = np.array([2.0, 0.5, 1.5, 3.0, 0.7])
+  style = amplitude.Amplitude(head=mine.head * factors, mouth=1.6 * mine.mouth)
+  styled = motion.generate_motion(audio, portrait.landmarks[0], model, jax.random.key(1),
+                                  style=style, **source)
+  theirs = _amplitude_of(styled, source, model.config)
+  np.testing.assert_allclose(theirs.head / mine.head, factors, rtol=0.03)
+  np.testing.assert_allclose(theirs.mouth / mine.mouth, 1.6, rtol=0.03)
+  # the first frame keeps the portrait's pose; a style beyond MAX_GAIN is held at it
+  np.testing.assert_allclose(styled.rotation[0], plain.rotation[0], atol=1e-4)
+  head_gains, mouth_gain = amplitude.gains(mine, amplitude.Amplitude(100 * mine.head, 0.0))
+  np.testing.assert_allclose(head_gains, amplitude.MAX_GAIN)
+  assert mouth_gain == 1.0  # a style whose mouth never opens counts as still: no change
+
+
+def test_a_style_amplitude_is_measured_over_spans_of_the_outputs_length():
+  """A head that drifts spreads further over a longer span: measured over 2 s windows, a
+  steady 20 s drift spreads a tenth as far as over the whole clip."""
+  poses = np.zeros((1200, 11))  # pose vectors: 5 head axes, log-scale, torso
+  poses[:, 0] = np.arange(1200) / 100
+  faces = np.repeat(lmk.MEAN_FACE_3D[None], 1200, 0)
+  whole, spans = amplitude.measure(faces, poses), amplitude.measure(faces, poses, 120)
+  np.testing.assert_allclose(whole.head[0] / spans.head[0], 10.0, rtol=1e-3)
+  assert amplitude.measure(faces, poses, 5000).head[0] == whole.head[0]

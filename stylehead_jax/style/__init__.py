@@ -1,2 +1,3 @@
-"""Style-side tools: manifold projection of audio features (and, later, key motion
-templates)."""
+"""Style-side tools: style references (references), their key motion templates
+(templates), their amplitude given to generated motion (amplitude), and manifold
+projection of audio features (manifold)."""
