@@ -127,7 +127,6 @@ def style_motion(face, pose):
                                   translation)
 
 
-# --- Models -----------------------------------------------------------------------------
 def style_amplitude(clip: dict, config, window: int | None = None) -> amplitude.Amplitude:
   """The amplitude (style/amplitude.py) of a tracked clip's motion (a style reference:
   "landmarks", "head_pose", "torso"), its head smoothed as `config`'s samples are and
@@ -140,6 +139,7 @@ def style_amplitude(clip: dict, config, window: int | None = None) -> amplitude.
                            window)
 
 
+# --- Models -----------------------------------------------------------------------------
 def audio_encoder(config) -> apc.APCEncoder | None:
   """The frozen APC encoder of config.audio (None when the input is plain log-mels): its
   shape comes from the audio_encoder run's own config.json."""

@@ -415,10 +415,10 @@ def test_the_real_config_reads_the_real_clips_beside_the_synthetic_world():
   assert config.evals.motion.truth_smoothing == config.pose_smoothing_seconds
 
 
-def _amplitude_of(track: motion.MotionTrack, source, config) -> amplitude.Amplitude:
+def _amplitude_of(track: motion.MotionTrack, config) -> amplitude.Amplitude:
+  """Measured as a style video's track is (about its first frame)."""
   clip = {"landmarks": track.landmarks, "torso": track.torso,
           "head_pose": {"rotation": track.rotation, "translation": track.translation}}
-  del source  # style_amplitude measures about the clip's first frame, as of a video
   return motion.style_amplitude(clip, config)
 
 
@@ -432,13 +432,13 @@ def test_a_style_amplitude_gives_the_motion_its_spread(tiny_motion, portrait):
                 source_torso=portrait.torso[0])
   plain = motion.generate_motion(audio, portrait.landmarks[0], model, jax.random.key(1),
                                  **source)
-  mine = _amplitude_of(plain, source, model.config)
+  mine = _amplitude_of(plain, model.config)
   assert np.all(mine.head > amplitude.MIN_SPREAD) and mine.mouth > 0.01
   factors = np.array([2.0, 0.5, 1.5, 3.0, 0.7])
   style = amplitude.Amplitude(head=mine.head * factors, mouth=1.6 * mine.mouth)
   styled = motion.generate_motion(audio, portrait.landmarks[0], model, jax.random.key(1),
                                   style=style, **source)
-  theirs = _amplitude_of(styled, source, model.config)
+  theirs = _amplitude_of(styled, model.config)
   np.testing.assert_allclose(theirs.head / mine.head, factors, rtol=0.03)
   np.testing.assert_allclose(theirs.mouth / mine.mouth, 1.6, rtol=0.03)
   # the first frame keeps the portrait's pose; a style beyond MAX_GAIN is held at it
