@@ -104,6 +104,8 @@ def main():
         del example
         print(f"part {k}: {me.memory_info().rss / MB:,.0f} MB, ffmpeg children "
               f"{children():,.0f} MB", flush=True)
+      print(f"peak of this process (ru_maxrss): "
+            f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MB")
     else:
       phases = Phases()
       ffmpeg = {}
@@ -143,9 +145,6 @@ def main():
               f"{ffmpeg.get(phase, 0.0):,.0f} MB", flush=True)
       # (ru_maxrss is the same high-water mark, reset with it: the phases' largest is it.)
       print(f"peak of this process: {max(phases.peaks.values()):,.0f} MB")
-      return
-  print(f"peak of this process (ru_maxrss): "
-        f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MB")
 
 
 if __name__ == "__main__":

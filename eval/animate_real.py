@@ -107,10 +107,10 @@ def measure(video_path: str, audio: np.ndarray, portrait: animate.Portrait, back
         "rotation": t.rotation, "translation": t.translation}}
     out["styles"] = {}
     for name, clip in style_clips.items():
-      window = min(len(generated.landmarks), len(clip["landmarks"]))  # spans of one length
-      theirs = motion.style_amplitude(clip, config, window)
-      sampled = motion.style_amplitude(as_clip(generated), config, window)
-      seen = motion.style_amplitude(as_clip(track), config, window)
+      theirs = motion.style_amplitude(clip, config, len(generated.landmarks))
+      # both motions over spans as long as the style's were (the shorter one's length)
+      sampled = motion.style_amplitude(as_clip(generated), config, theirs.window)
+      seen = motion.style_amplitude(as_clip(track), config, theirs.window)
       out["styles"][name] = dict(
           _style_figures(track.landmarks, clip["landmarks"]),
           **{f"head_ratio_{axis}": float(sampled.head[k] / theirs.head[k])
@@ -229,15 +229,14 @@ def run(args) -> list[dict]:
           for n in args.style_steps if speech or n == 0
           for amp in args.amplitude for seed in args.seeds]
       for style_name, steps, amp, seed in runs:
-        label = f"{style_name}_{steps}_{amp}" if style_name else "nostyle"
-        name = (f"{os.path.splitext(portrait_name)[0]}__{os.path.splitext(audio_name)[0]}"
-                f"__{label}_seed{seed}.mp4")
+        name = _output_name(portrait_name, audio_name, style_name, steps, amp, seed)
         out, summary = animate.animate(
             os.path.join(REAL, portrait_name), os.path.join(REAL, audio_name),
             args.checkpoints, os.path.join(args.out_dir, name),
-            style=styles[style_name][0] if style_name else None,
-            style_steps=steps, style_amplitude={"on": True, "off": False}.get(amp, amp), renderer=args.renderer,
-            resolution=RESOLUTION, seed=seed, progress=False, keep_motion=True)
+            style=styles[style_name][0] if style_name else None, style_steps=steps,
+            style_amplitude={"on": True, "off": False}.get(amp, amp),
+            renderer=args.renderer, resolution=RESOLUTION, seed=seed, progress=False,
+            keep_motion=True)
         measured = measure(out, audio, portrait, backend, config, summary.pop("motion"),
                            clips if style_name is None else {style_name: clips[style_name]})
         against = measured.pop("styles", {})
@@ -253,6 +252,13 @@ def run(args) -> list[dict]:
   for path in contact_sheets(args.out_dir, styles, rows):
     print(f"contact sheet: {path}", flush=True)
   return rows
+
+
+def _output_name(portrait: str, audio: str, style_name: str | None, steps: int, amp: str,
+                 seed: int) -> str:
+  label = f"{style_name}_{steps}_{amp}" if style_name else "nostyle"
+  return (f"{os.path.splitext(portrait)[0]}__{os.path.splitext(audio)[0]}__{label}"
+          f"_seed{seed}.mp4")
 
 
 def _square(frames: np.ndarray, size: int) -> np.ndarray:
@@ -271,13 +277,12 @@ def contact_sheets(out_dir: str, styles: dict, rows: list[dict]) -> list[str]:
   animated = [r for r in rows if "reference" not in r]
   if not animated:
     return []
-  first = animated[0]
-  stem = f"{os.path.splitext(first['portrait'])[0]}__{os.path.splitext(first['audio'])[0]}"
+  pair = animated[0]["portrait"], animated[0]["audio"]
   os.makedirs(os.path.join(out_dir, "sheets"), exist_ok=True)
-  plain = os.path.join(out_dir, f"{stem}__nostyle_seed0.mp4")
+  plain = os.path.join(out_dir, _output_name(*pair, None, 0, "off", 0))
   paths = []
   for style_name, (path, _) in styles.items():
-    styled = os.path.join(out_dir, f"{stem}__{style_name}_0_on_seed0.mp4")
+    styled = os.path.join(out_dir, _output_name(*pair, style_name, 0, "on", 0))
     if not (os.path.exists(plain) and os.path.exists(styled)):
       continue
     videos = [media.read_video(v).frames for v in (path, plain, styled)]
@@ -297,7 +302,7 @@ def summarize(rows: list[dict]) -> None:
   SMD change against no style and the share of styles whose head is in the 0.8-1.25
   band on all four axes."""
   animated = [r for r in rows if "reference" not in r]
-  axes = ("yaw", "pitch", "roll", "x")
+  axes = head_motion.AXES[:4]  # yaw, pitch, roll, sideways
   median = lambda picked, key: float(np.nanmedian([r[key] for r in picked]))
   settings = list(dict.fromkeys((r["styled"], r["style_steps"], r.get("amplitude", "off"))
                                 for r in animated))

@@ -460,7 +460,7 @@ def animate(portrait: str, audio: str, checkpoints: str, out: str, *,
   Returns:
     (the output path, a summary: frames, seconds, each stage's seconds and frames/s,
      the real-time factor, the checkpoints used and any warnings; with keep_motion,
-     also "motion": the generated motion.MotionTrack and "portrait": the Portrait).
+     also "motion": the generated motion.MotionTrack).
 
   Raises:
     MediaError: an input file cannot be used, or the output cannot be written (the
@@ -496,9 +496,8 @@ def animate(portrait: str, audio: str, checkpoints: str, out: str, *,
       model = motion.load(workdirs["motion_generator"])
     target = None
     if reference is not None and style_amplitude:  # over spans as long as the output
-      frames = -(-len(samples) // media.SAMPLES_PER_FRAME)
       target = motion.style_amplitude(reference, model.config,
-                                      min(frames, len(reference["landmarks"])))
+                                      media.num_video_frames(len(samples)))
       if isinstance(style_amplitude, str):  # "head" or "mouth" alone (a study's variant)
         target = amplitude.only(target, style_amplitude)
     phi = motion.generate_motion(samples, face.landmarks, model, jax.random.key(seed),
@@ -547,7 +546,7 @@ def animate(portrait: str, audio: str, checkpoints: str, out: str, *,
       "real_time_factor": elapsed / seconds,
   }
   if keep_motion:
-    summary.update(motion=phi, portrait=face)
+    summary["motion"] = phi
   return out, summary
 
 

@@ -127,16 +127,17 @@ def style_motion(face, pose):
                                   translation)
 
 
-def style_amplitude(clip: dict, config, window: int | None = None) -> amplitude.Amplitude:
+def style_amplitude(clip: dict, config, frames: int | None = None) -> amplitude.Amplitude:
   """The amplitude (style/amplitude.py) of a tracked clip's motion (a style reference:
   "landmarks", "head_pose", "torso"), its head smoothed as `config`'s samples are and
-  measured over `window`-frame spans (None: the whole clip)."""
+  measured over spans of `frames` (an output's length; None or longer: the whole
+  clip)."""
   rotation, translation = clip["head_pose"]["rotation"], clip["head_pose"]["translation"]
   source = (rotation[0], translation[0], clip["torso"][0])
   vectors = encode_pose(rotation, translation, clip["torso"], source)
   poses = smooth_pose(np.asarray(vectors, np.float64), sampling(config)[1])
   return amplitude.measure(canonical(clip["landmarks"], rotation, translation), poses,
-                           window)
+                           frames)
 
 
 # --- Models -----------------------------------------------------------------------------
@@ -465,10 +466,9 @@ def generate_motion(audio, source_landmarks, params: MotionModel, rng, *,
       0 gives the mean motion), before the per-axis factors (`sampling`).
     bank, manifold_weight: project the audio features onto this bank (M, D) first
       (`stylehead_jax.style.manifold`; weight default config.manifold.weight).
-    style: a style's amplitude (`style_amplitude` of its clip, over spans as long as
-      this audio's frames or the clip where it is shorter): the generated head's spread
-      per axis (over spans as long) and the mouth's opening are scaled to it
-      (style/amplitude.py).
+    style: a style's amplitude (`style_amplitude` of its clip with this audio's number
+      of frames): the generated head's spread per axis (over spans as long as the
+      style's were) and the mouth's opening are scaled to it (style/amplitude.py).
   """
   config = params.config
   config_json = _networks_json(config)

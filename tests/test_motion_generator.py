@@ -435,7 +435,8 @@ def test_a_style_amplitude_gives_the_motion_its_spread(tiny_motion, portrait):
   mine = _amplitude_of(plain, model.config)
   assert np.all(mine.head > amplitude.MIN_SPREAD) and mine.mouth > 0.01
   factors = np.array([2.0, 0.5, 1.5, 3.0, 0.7])
-  style = amplitude.Amplitude(head=mine.head * factors, mouth=1.6 * mine.mouth)
+  style = amplitude.Amplitude(head=mine.head * factors, mouth=1.6 * mine.mouth,
+                              window=mine.window)
   styled = motion.generate_motion(audio, portrait.landmarks[0], model, jax.random.key(1),
                                   style=style, **source)
   theirs = _amplitude_of(styled, model.config)
@@ -443,7 +444,8 @@ def test_a_style_amplitude_gives_the_motion_its_spread(tiny_motion, portrait):
   np.testing.assert_allclose(theirs.mouth / mine.mouth, 1.6, rtol=0.03)
   # the first frame keeps the portrait's pose; a style beyond MAX_GAIN is held at it
   np.testing.assert_allclose(styled.rotation[0], plain.rotation[0], atol=1e-4)
-  head_gains, mouth_gain = amplitude.gains(mine, amplitude.Amplitude(100 * mine.head, 0.0))
+  head_gains, mouth_gain = amplitude.gains(
+      mine, amplitude.Amplitude(100 * mine.head, 0.0, mine.window))
   np.testing.assert_allclose(head_gains, amplitude.MAX_GAIN)
   assert mouth_gain == 1.0  # a style whose mouth never opens counts as still: no change
 
@@ -456,4 +458,6 @@ def test_a_style_amplitude_is_measured_over_spans_of_the_outputs_length():
   faces = np.repeat(lmk.MEAN_FACE_3D[None], 1200, 0)
   whole, spans = amplitude.measure(faces, poses), amplitude.measure(faces, poses, 120)
   np.testing.assert_allclose(whole.head[0] / spans.head[0], 10.0, rtol=1e-3)
-  assert amplitude.measure(faces, poses, 5000).head[0] == whole.head[0]
+  assert spans.window == 120 and whole.window == 1200
+  longer = amplitude.measure(faces, poses, 5000)  # spans longer than the clip: all of it
+  assert longer.head[0] == whole.head[0] and longer.window == 1200

@@ -38,16 +38,18 @@ MIN_SPREAD = 1e-4  # below this (pose units, eye distances) an axis counts as st
 class Amplitude:
   head: np.ndarray | None  # (len(head_motion.AXES),) std per head axis; None: not given
   mouth: float | None  # 95th percentile of the inner-mouth opening, eye distances
-  window: int | None = None  # frames per span the head was measured over (None: all)
+  window: int  # frames per span the head was measured over (at most the clip's)
 
 
 def measure(faces, pose_vectors, window: int | None = None) -> Amplitude:
   """The amplitude of canonical faces (T, 68, 2|3) and smoothed pose vectors (T, >= 5)
-  relative to the first frame (module doc): the head's over `window`-frame spans (None or
-  at least T: the whole clip)."""
+  relative to the first frame (module doc): the head's over spans of `window` frames or
+  of the whole clip where that is shorter (None: the whole clip), which the result
+  records, so another motion is measured over spans as long."""
   head = np.asarray(pose_vectors, np.float64)[:, :len(head_motion.AXES)]
   n = len(head)
-  if window is None or window >= n:
+  window = n if window is None else min(window, n)
+  if window == n:
     spread = head_motion.amplitude(head)
   else:
     step = max(window // 2, 1)
