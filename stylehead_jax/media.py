@@ -241,22 +241,47 @@ def stream_video(path: str | os.PathLike) -> tuple[float, int, Iterator[np.ndarr
   that does not decode part-way is not concealed but raises MediaError from the iterator,
   naming the file and the frame it broke at.
   """
-  import imageio_ffmpeg  # pylint: disable=g-import-not-at-top
   path = os.fspath(path)
   check_file(path)
-  header = imageio_ffmpeg.read_frames(path, pix_fmt="rgb24")  # the header's facts only
-  try:
-    meta = next(header)
-    width, height = meta["size"]
-    source_fps = float(meta.get("fps") or 0.0)
-  except (RuntimeError, OSError, StopIteration, KeyError, ValueError) as e:
-    raise _unreadable(path, e) from None
-  finally:
-    header.close()
+  source_fps, (width, height), duration = _probe_video(path)
   if source_fps <= 0:
     raise MediaError(path, "video reports no frame rate")
-  expected = int(float(meta.get("duration") or 0.0) * source_fps)
+  expected = int(duration * source_fps)
   return source_fps, expected, _decoded_frames(path, width, height)
+
+
+def _probe_video(path: str) -> tuple[float, tuple[int, int], float]:
+  """The video stream's frame rate, the (width, height) ffmpeg decodes it to (rotation
+  applied) and the container's duration in seconds (0 if unstated), from ffmpeg's header
+  as it decodes one frame. ffmpeg runs to its end: no deadline to miss on a busy machine
+  (imageio_ffmpeg.read_frames gives the header 10 s, which a loaded 2-core machine
+  running a Beam build exceeded)."""
+  cmd = [ffmpeg_exe(), "-nostdin", "-hide_banner", "-i", path, "-frames:v", "1",
+         "-pix_fmt", "rgb24", "-vcodec", "rawvideo", "-f", "image2pipe", "-y", os.devnull]
+  try:
+    result = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, check=False)
+  except OSError as e:
+    raise _unreadable(path, e) from None
+  lines = result.stderr.decode(errors="replace").splitlines()
+  output = next((i for i, line in enumerate(lines) if line.startswith("Output #")), len(lines))
+  video = [line for line in lines if line.lstrip().startswith("Stream #") and " Video: " in line]
+  decoded = [line for line in lines[output:] if line in video]
+  if not video and any(line.startswith("Input #") for line in lines):
+    raise _unreadable(path, RuntimeError("no video stream"))
+  if not decoded:
+    errors = [line for line in lines if line.strip() and not line.startswith(" ")]
+    raise _unreadable(path, RuntimeError(
+        re.sub(r"^\[[^]]*\]\s*", "", errors[-1]) if errors else "ffmpeg decoded nothing"))
+  fps = re.search(r" (\d+(?:\.\d*)?) fps", video[0])
+  size = re.search(r" (\d+)x(\d+)[, ]", decoded[-1])
+  duration = next((re.search(r"Duration: (\d+):(\d+):(\d+(?:\.\d+)?)", line)
+                   for line in lines if "Duration: " in line), None)
+  if size is None:
+    raise _unreadable(path, RuntimeError("no frame size in the video stream"))
+  seconds = (3600 * int(duration[1]) + 60 * int(duration[2]) + float(duration[3])
+             if duration else 0.0)
+  return (float(fps[1]) if fps else 0.0), (int(size[1]), int(size[2])), seconds
 
 
 def _decoded_frames(path: str, width: int, height: int) -> Iterator[np.ndarray]:

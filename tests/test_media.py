@@ -1,5 +1,7 @@
 """The media contract: log-mel against librosa, frame counts, loaders, mp4 round trip."""
 
+import subprocess
+
 import librosa
 import numpy as np
 import pytest
@@ -58,7 +60,6 @@ def test_load_audio_any_rate_to_24k_mono(real_dir, name, rate, seconds):
 @pytest.mark.parametrize("suffix", [".flac", ".mp3", ".ogg"])
 def test_load_audio_compressed_formats(real_dir, tmp_path, suffix):
   """Stereo 48 kHz speech re-encoded to other formats loads as the same 24 kHz mono."""
-  import subprocess  # pylint: disable=g-import-not-at-top
   import imageio_ffmpeg  # pylint: disable=g-import-not-at-top
   source = real_dir / "speech_japanese.wav"
   path = tmp_path / f"speech{suffix}"
@@ -94,9 +95,24 @@ def test_bad_audio_fails_clearly(bad_dir, tmp_path):
     media.load_audio(tmp_path / "nothing.wav")
 
 
-def test_corrupt_video_fails_clearly(bad_dir):
+def test_corrupt_video_fails_clearly(bad_dir, tmp_path):
   with pytest.raises(media.MediaError, match="corrupt.mp4: corrupt or unreadable video"):
     media.read_video(bad_dir / "corrupt.mp4")
+  song = tmp_path / "song.mp4"  # sound only
+  subprocess.run([media.ffmpeg_exe(), "-v", "error", "-f", "lavfi", "-i", "sine=d=1",
+                  str(song)], check=True)
+  with pytest.raises(media.MediaError, match=r"song.mp4: .*\(no video stream\)"):
+    media.read_video(song)
+
+
+def test_stream_video_reads_the_header_ffmpeg_decodes_to(real_dir):
+  """Frame rate, decoded size and frame count (from the stated duration) of a real clip."""
+  fps, expected, frames = media.stream_video(real_dir / "talk_vr_5.mp4")
+  first = next(frames)
+  frames.close()
+  video = media.read_video(real_dir / "talk_vr_5.mp4", fps=None)
+  assert fps == video.source_fps and first.shape == video.frames.shape[1:]
+  assert abs(expected - video.source_num_frames) <= 2
 
 
 def test_resample_indices():
