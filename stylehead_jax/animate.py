@@ -2,7 +2,8 @@
 
   python -m stylehead_jax.animate --portrait face.jpg --audio speech.wav \\
       --checkpoints runs/demo --out out.mp4 [--style ref.mp4 [--style_steps 200]] \\
-      [--renderer generator|warp] [--resolution 512] [--paste_back] [--seed 0] [--json S]
+      [--renderer generator|warp [--no_mouth_interior]] [--resolution 512] [--paste_back]
+      [--seed 0] [--json S]
 
   path, summary = animate.animate("face.jpg", "speech.wav", "runs/demo", "out.mp4")
 
@@ -33,7 +34,9 @@ The pipeline (../shared/DESIGN.md), one timed stage per step:
             portrait's face (render/warp.retarget) as the landmarks I_o should have.
   frames    per chunk of CHUNK_FRAMES frames: the facial maps of phi_mg -> the
             Style-Aware Generator with the ISPs (or the warp renderer: the portrait
-            warped piecewise-affinely to phi_mg, training-free) -> --resolution ->
+            warped piecewise-affinely to phi_mg, training-free, with teeth and the
+            cavity drawn where the mouth opens, render/mouth_interior.py;
+            --no_mouth_interior leaves the stretched lips) -> --resolution ->
             pasted back into the portrait with --paste_back -> appended to the mp4
             (media.VideoWriter: H.264 + AAC). No stage holds every frame, so memory
             does not grow with the audio's length.
@@ -77,6 +80,7 @@ from stylehead_jax.landmarks import regions
 from stylehead_jax.landmarks import tracking
 from stylehead_jax.metrics import images as image_metrics
 from stylehead_jax.models import layers
+from stylehead_jax.render import mouth_interior
 from stylehead_jax.render import sampling
 from stylehead_jax.render import warp
 from stylehead_jax.style import amplitude
@@ -376,16 +380,21 @@ class GeneratorRenderer:
 
 
 class WarpRenderer:
-  """phi_mg chunks -> the portrait warped piecewise-affinely to each frame's landmarks."""
+  """phi_mg chunks -> the portrait warped piecewise-affinely to each frame's landmarks,
+  with a mouth interior drawn where the mouth opens beyond the portrait's
+  (render/mouth_interior.py; interior=False: the plain warp)."""
 
-  def __init__(self, portrait: Portrait):
+  def __init__(self, portrait: Portrait, interior: bool = True):
     self.portrait = portrait
+    self.interior = interior
 
   def __call__(self, landmarks: np.ndarray) -> np.ndarray:
     m = len(landmarks)
     out = warp.render(self.portrait.crop, self.portrait.landmarks,
-                      _padded(landmarks, CHUNK_FRAMES))
-    return out[:m]
+                      _padded(landmarks, CHUNK_FRAMES))[:m]
+    if self.interior:
+      out = mouth_interior.draw(out, landmarks, self.portrait.crop, self.portrait.landmarks)
+    return out
 
 
 class PasteBack:
@@ -451,7 +460,8 @@ class _Stages:
 def animate(portrait: str, audio: str, checkpoints: str, out: str, *,
             style: str | None = None, renderer: str = "generator",
             resolution: int = media.CROP_SIZE, style_steps: int = 0,
-            style_amplitude: bool | str = True, paste_back: bool = False, seed: int = 0,
+            style_amplitude: bool | str = True, draw_mouth: bool = True,
+            paste_back: bool = False, seed: int = 0,
             backend: str = "dlib", progress: bool = True,
             keep_motion: bool = False) -> tuple[str, dict]:
   """Animates `portrait` speaking (or singing) `audio` into the mp4 `out`; see the module
@@ -509,7 +519,7 @@ def animate(portrait: str, audio: str, checkpoints: str, out: str, *,
       isps = make_isps(workdirs["style_mapping"], face, reference)
       render = GeneratorRenderer(workdirs["style_aware_generator"], face, isps)
   else:
-    render = WarpRenderer(face)
+    render = WarpRenderer(face, interior=draw_mouth)
   paster = PasteBack(face) if paste_back else None
   height, width = paster.size if paster else (resolution, resolution)
   total = len(phi.landmarks)
@@ -537,6 +547,7 @@ def animate(portrait: str, audio: str, checkpoints: str, out: str, *,
       "out": out, "frames": total, "seconds": seconds, "size": [height, width],
       "renderer": renderer, "style": style and os.path.abspath(style),
       "style_steps": style_steps, "style_amplitude": style and style_amplitude,
+      "mouth_interior": renderer == "warp" and draw_mouth,
       "seed": seed, "paste_back": paste_back,
       "faces_in_portrait": face.faces, "warnings": warnings,
       "checkpoints": workdirs,
@@ -570,6 +581,9 @@ def _parser() -> argparse.ArgumentParser:
   p.add_argument("--no_style_amplitude", dest="style_amplitude", action="store_false",
                  help="leave the head's spread and the mouth's opening the Motion "
                       "Generator's instead of the --style video's")
+  p.add_argument("--no_mouth_interior", dest="draw_mouth", action="store_false",
+                 help="(--renderer warp) leave the opened mouth as the warp stretches it, "
+                      "without the drawn teeth and cavity")
   p.add_argument("--paste_back", action="store_true",
                  help="blend the face back into the whole portrait")
   p.add_argument("--seed", type=int, default=0, help="seeds the head motion")
@@ -624,6 +638,7 @@ def main(argv=None) -> int:
           args.portrait, args.audio, args.checkpoints, args.out, style=args.style,
           renderer=args.renderer, resolution=args.resolution,
           style_steps=args.style_steps, style_amplitude=args.style_amplitude,
+          draw_mouth=args.draw_mouth,
           paste_back=args.paste_back, seed=args.seed,
           backend=args.backend, progress=not args.quiet)
   except (MediaError, ConfigError) as e:

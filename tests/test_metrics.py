@@ -234,6 +234,35 @@ def test_mouth_interior_tells_teeth_and_cavity_from_stretched_lips():
   assert never["mouth_open_frames"] == 0 and np.isnan(never["mouth_teeth_ratio"])
 
 
+def test_drawn_mouth_interior_shows_teeth_and_cavity_where_the_warp_stretches_lips():
+  """render/mouth_interior.py on a closed-mouth portrait warped open: the measure that
+  reads the warp's lip-coloured gap reads teeth and a cavity; a closed frame, and every
+  frame of a portrait whose own mouth is open, stay the warp's."""
+  from stylehead_jax.render import mouth_interior  # pylint: disable=g-import-not-at-top
+  from stylehead_jax.render import warp  # pylint: disable=g-import-not-at-top
+  landmarks = _talking(np.array([0.0, 0.03, 0.35]))
+  drop = landmarks[:, mouth.LOWER, 1] - landmarks[:, mouth.UPPER, 1]
+  landmarks[:, [55, 56, 57, 58, 59, 65, 67], 1] += drop[:, None]
+  landmarks = (landmarks - landmarks[0].min(0)) * (100 / np.ptp(landmarks[0, :, 0])) + 14
+  portrait = _mouth_frame(landmarks[0], False)
+  warped = warp.render(portrait, landmarks[0], landmarks)
+  drawn = mouth_interior.draw(warped, landmarks, portrait, landmarks[0])
+  amounts = mouth_interior.weights(landmarks, portrait, landmarks[0])
+  assert amounts[0] == 0 and 0 < amounts[1] < 1 and amounts[2] == 1
+  np.testing.assert_array_equal(drawn[0], warped[0])
+  teeth, cavity = mouth.interior(warped[2], landmarks[2])
+  assert teeth < 1.1 and cavity > 0.8  # the stretched lips
+  teeth, cavity = mouth.interior(drawn[2], landmarks[2])
+  assert teeth > 1.3 and cavity < 0.3
+  outside = np.ones(drawn.shape[1:3], bool)
+  x0, y0 = landmarks[2, conventions.INNER_LIPS, :2].min(0).astype(int) - 1
+  x1, y1 = landmarks[2, conventions.INNER_LIPS, :2].max(0).astype(int) + 2
+  outside[y0:y1, x0:x1] = False
+  np.testing.assert_array_equal(drawn[2][outside], warped[2][outside])
+  opened = _talking(np.array([0.2]))  # a portrait with its mouth open keeps its own
+  assert not mouth_interior.weights(landmarks, portrait, opened[0]).any()
+
+
 def test_head_motion_measures_on_a_sinusoid_and_a_jittery_copy():
   truth = _sway()
   t = np.arange(len(truth)) / media.FPS
