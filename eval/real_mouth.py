@@ -14,7 +14,8 @@ against the still face and the shuffled audio, and the head against the
 tracked head smoothed as the samples are (config.evals.motion.truth_smoothing). A clip's
 figure is its median over seeds; the summary, medians over clips, with the issue's
 criteria checked. --strips writes, per clip, 8 frames of the truth above 8 of the warp
-renderer (render/warp.py: the first frame warped to the generated landmarks).
+renderer (render/warp.py: the first frame warped to the generated landmarks, with the
+mouth interior animate draws, render/mouth_interior.py).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from stylehead_jax import input_pipeline
 from stylehead_jax import motion
 from stylehead_jax import train  # defines --config and --workdir
 from stylehead_jax.evaluators import motion as motion_eval
+from stylehead_jax.render import mouth_interior
 from stylehead_jax.render import warp
 
 _SEEDS = flags.DEFINE_string("seeds", "0,1,2", "Seeds of the head-motion draws.")
@@ -71,9 +73,12 @@ def criteria(s: dict) -> dict[str, bool]:
 
 
 def strip(clip: dict, landmarks: np.ndarray, path: str) -> None:
-  """STRIP_FRAMES evenly spaced frames: the truth above the warp renderer's."""
+  """STRIP_FRAMES evenly spaced frames: the truth above the warp renderer's (with its
+  drawn mouth interior, as animate renders)."""
   picks = np.linspace(0, len(landmarks) - 1, STRIP_FRAMES).astype(int)
-  warped = warp.render(clip["frames"][0], clip["landmarks"][0], landmarks[picks])
+  first, first_landmarks = clip["frames"][0], clip["landmarks"][0]
+  warped = mouth_interior.draw(warp.render(first, first_landmarks, landmarks[picks]),
+                               landmarks[picks], first, first_landmarks)
   sheet = np.concatenate([np.concatenate(list(clip["frames"][picks]), 1),
                           np.concatenate(list(warped), 1)], 0)
   cv2.imwrite(path, sheet[..., ::-1])
