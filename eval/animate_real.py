@@ -3,7 +3,7 @@ with and without a style video, measured on the videos a user gets.
 
   python eval/animate_real.py --checkpoints RUNS --out_dir runs/animate_real [--json OUT]
       [--portraits face_happy.png ...] [--audio speech_radio31.wav ...]
-      [--style style_lp_d12.mp4 | validation | test] [--style_steps 0 100]
+      [--style style_lp_d12.mp4 | validation | test | style_spata_clip1 ...] [--style_steps 0 100]
       [--renderer generator | warp [--no_mouth_interior]]
       [--stage motion_generator=runs/mg_real style_mapping=DIR ...]
 
@@ -153,15 +153,18 @@ def main(argv=None) -> int:
   p.add_argument("--out_dir", required=True)
   p.add_argument("--portraits", nargs="*", default=["face_happy.png", "face_lp_s0.jpg",
                                                     "face_pyfeat_single.jpg"])
-  p.add_argument("--audio", nargs="*", default=["speech_radio31.wav", "sing_itosinger1.wav"])
-  p.add_argument("--style", default="style_lp_d12.mp4",
-                 help="a video of ../shared/data/real, or a split of "
-                      "data_prep/style_references.py: validation or test (every style)")
+  p.add_argument("--audio", nargs="*", default=["speech_radio31.wav", "sing_itosinger1.wav"],
+                 help="audio files of ../shared/data/real, or paths relative to it")
+  p.add_argument("--style", nargs="*", default=["style_lp_d12.mp4"],
+                 help="videos of ../shared/data/real, splits of "
+                      "data_prep/style_references.py (validation or test: every style) "
+                      "or its styles by name (style_spata_clip1)")
   p.add_argument("--style_steps", nargs="*", type=int, default=[0, 100])
   p.add_argument("--amplitude", nargs="*", default=["on"],
-                 choices=["on", "off", "head", "mouth"],
+                 choices=["on", "off", "head", "mouth", "quantiles"],
                  help="give the motion the style's amplitude (style/amplitude.py): on, "
-                      "off, or only the head's or the mouth's; several: each")
+                      "off, only the head's or the mouth's, or both with the mouth "
+                      "matched percentile by percentile; several: each")
   p.add_argument("--seeds", nargs="*", type=int, default=[0],
                  help="seeds of the head motion and the fine-tune")
   p.add_argument("--renderer", default="generator", choices=animate.RENDERERS)
@@ -190,14 +193,22 @@ def main(argv=None) -> int:
   return 0
 
 
-def styles_of(choice: str) -> dict[str, tuple[str, bool]]:
-  """{style name: (video path, has speech)} of --style: a split of
-  data_prep/style_references.py, or one video of ../shared/data/real."""
-  if choice in style_references.SPLITS:
-    shared = os.path.dirname(REAL)
-    return {_style_name(s.path): (style_references.path_of(s, shared), s.speech)
-            for s in style_references.of_split(choice)}
-  return {_style_name(choice): (os.path.join(REAL, choice), True)}
+def styles_of(choices: list[str]) -> dict[str, tuple[str, bool]]:
+  """{style name: (video path, has speech)} of --style: each a split of
+  data_prep/style_references.py (every style in it), one of its styles by name
+  (style_spata_clip1), or one video of ../shared/data/real."""
+  shared = os.path.dirname(REAL)
+  styles = {}
+  for choice in choices:
+    if choice in style_references.SPLITS:
+      picked = style_references.of_split(choice)
+    else:
+      picked = [s for s in style_references.STYLES if _style_name(s.path) == choice]
+    styles.update({_style_name(s.path): (style_references.path_of(s, shared), s.speech)
+                   for s in picked})
+    if not picked:
+      styles[_style_name(choice)] = (os.path.join(REAL, choice), True)
+  return styles
 
 
 def _style_name(path: str) -> str:
@@ -260,8 +271,8 @@ def run(args) -> list[dict]:
 def _output_name(portrait: str, audio: str, style_name: str | None, steps: int, amp: str,
                  seed: int) -> str:
   label = f"{style_name}_{steps}_{amp}" if style_name else "nostyle"
-  return (f"{os.path.splitext(portrait)[0]}__{os.path.splitext(audio)[0]}__{label}"
-          f"_seed{seed}.mp4")
+  stem = lambda path: os.path.splitext(os.path.basename(path))[0]
+  return f"{stem(portrait)}__{stem(audio)}__{label}_seed{seed}.mp4"
 
 
 def _square(frames: np.ndarray, size: int) -> np.ndarray:

@@ -508,8 +508,8 @@ def animate(portrait: str, audio: str, checkpoints: str, out: str, *,
     if reference is not None and style_amplitude:  # over spans as long as the output
       target = motion.style_amplitude(reference, model.config,
                                       media.num_video_frames(len(samples)))
-      if isinstance(style_amplitude, str):  # "head" or "mouth" alone (a study's variant)
-        target = amplitude.only(target, style_amplitude)
+      if isinstance(style_amplitude, str):  # a study's variant (amplitude.variant)
+        target = amplitude.variant(target, style_amplitude)
     phi = motion.generate_motion(samples, face.landmarks, model, jax.random.key(seed),
                                  source_pose=(face.rotation, face.translation),
                                  source_torso=face.torso, resolution=resolution,

@@ -59,6 +59,7 @@ from stylehead_jax.landmarks import conventions as lmk
 from stylehead_jax.landmarks import pose as pose_lib
 from stylehead_jax.landmarks import tracking
 from stylehead_jax.metrics import head_motion
+from stylehead_jax.metrics import mouth
 from stylehead_jax.models import audio_encoder as apc
 from stylehead_jax.models import motion_generator as mg
 from stylehead_jax.style import amplitude
@@ -328,14 +329,17 @@ class MotionTrack:
   torso: np.ndarray  # (T, 3, 2)
 
 
-def open_mouth(face: np.ndarray, gain: float) -> np.ndarray:
+def open_mouth(face: np.ndarray, gain) -> np.ndarray:
   """Canonical faces (T, 68, 3) whose inner-lip gap (62 to 66, where the lower lip is
-  below the upper) is `gain` times as wide, the points of JAW_DROP moved with it."""
-  if gain == 1.0:
+  below the upper) is `gain` (a number, or one per frame (T,)) times as wide, the points
+  of JAW_DROP moved with it."""
+  gain = np.asarray(gain, np.float64)
+  if np.all(gain == 1.0):
     return face
   gap = face[:, 66] - face[:, 62]
   gap = gap * (gap[:, 1:2] > 0)  # y points down: only an open mouth opens further
-  return face + (gain - 1.0) * JAW_DROP[None, :, None] * gap[:, None, :]
+  factor = np.broadcast_to(gain, face.shape[:1])[:, None, None] - 1.0
+  return (face + factor * JAW_DROP[None, :, None] * gap[:, None, :]).astype(face.dtype)
 
 
 def correlated_noise(white, seconds: float, start: int = 0):
@@ -516,10 +520,10 @@ def generate_motion(audio, source_landmarks, params: MotionModel, rng, *,
   if style is not None:
     # Measured as a style video's track is (`style_amplitude`: smoothed once more).
     measured = amplitude.measure(face, smooth_pose(poses, smoothing), style.window)
-    head_gains, mouth_gain = amplitude.gains(measured, style)
+    head_gains = amplitude.head_gains(measured, style)
     poses = np.concatenate([poses[:, :len(head_gains)] * head_gains,
                             poses[:, len(head_gains):]], -1).astype(np.float32)
-    face = open_mouth(face, mouth_gain)
+    face = open_mouth(face, amplitude.mouth_gains(mouth.opening(face), style))
   rotation, translation, torso = decode_pose(poses, source)
   landmarks = pose_lib.posed_landmarks(face, rotation, translation).astype(np.float32)
   return MotionTrack(landmarks=landmarks, rotation=rotation, translation=translation,

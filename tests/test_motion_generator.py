@@ -1,6 +1,7 @@
 """The motion_generator stage: representation, manifold projection, a :runlocal train +
 evaluate against the baselines, sharding, and the generate_motion API on real speech."""
 
+import dataclasses
 import json
 import shutil
 import sys
@@ -21,6 +22,7 @@ from stylehead_jax.landmarks import conventions as lmk
 from stylehead_jax.landmarks import pose
 from stylehead_jax.landmarks import tracking
 from stylehead_jax.metrics import head_motion
+from stylehead_jax.metrics import mouth
 from stylehead_jax.style import amplitude
 from stylehead_jax.style import manifold
 from tests.conftest import REAL, run
@@ -436,7 +438,7 @@ def test_a_style_amplitude_gives_the_motion_its_spread(tiny_motion, portrait):
   assert np.all(mine.head > amplitude.MIN_SPREAD) and mine.mouth > 0.01
   factors = np.array([2.0, 0.5, 1.5, 3.0, 0.7])
   style = amplitude.Amplitude(head=mine.head * factors, mouth=1.6 * mine.mouth,
-                              window=mine.window)
+                              window=mine.window, mouth_quantiles=1.6 * mine.mouth_quantiles)
   styled = motion.generate_motion(audio, portrait.landmarks[0], model, jax.random.key(1),
                                   style=style, **source)
   theirs = _amplitude_of(styled, model.config)
@@ -444,10 +446,37 @@ def test_a_style_amplitude_gives_the_motion_its_spread(tiny_motion, portrait):
   np.testing.assert_allclose(theirs.mouth / mine.mouth, 1.6, rtol=0.03)
   # the first frame keeps the portrait's pose; a style beyond MAX_GAIN is held at it
   np.testing.assert_allclose(styled.rotation[0], plain.rotation[0], atol=1e-4)
-  head_gains, mouth_gain = amplitude.gains(
-      mine, amplitude.Amplitude(100 * mine.head, 0.0, mine.window))
-  np.testing.assert_allclose(head_gains, amplitude.MAX_GAIN)
-  assert mouth_gain == 1.0  # a style whose mouth never opens counts as still: no change
+  still = amplitude.Amplitude(100 * mine.head, 0.0, mine.window,
+                              np.zeros(len(amplitude.PERCENTILES)))
+  np.testing.assert_allclose(amplitude.head_gains(mine, still), amplitude.MAX_GAIN)
+  opening = mouth.opening(motion.canonical(plain.landmarks, plain.rotation,
+                                                   plain.translation))
+  for match in amplitude.MOUTH_MATCHES:  # a style whose mouth never opens: no change
+    gains = amplitude.mouth_gains(opening, dataclasses.replace(still, mouth_match=match))
+    np.testing.assert_array_equal(gains, 1.0)
+
+
+def test_a_style_mouth_is_matched_percentile_by_percentile():
+  """Quantile mapping (a study's variant): a motion's open frames take the style's
+  distribution of openings in their own order; closed frames stay closed; "p95" (the
+  default) matches one percentile with one factor."""
+  rng = np.random.default_rng(0)
+  opening = np.abs(rng.normal(0.08, 0.04, 1200))
+  opening[:200] = 0.0  # closed a sixth of the time
+  theirs = rng.gamma(2.0, 0.06, 900)
+  style = amplitude.Amplitude(head=None, mouth=float(np.percentile(theirs, 95)), window=900,
+                              mouth_quantiles=np.percentile(theirs, amplitude.PERCENTILES),
+                              mouth_match="quantiles")
+  mapped = opening * amplitude.mouth_gains(opening, style)
+  assert np.all(mapped[:200] == 0.0)
+  order = np.argsort(opening[200:])
+  assert np.all(np.diff(mapped[200:][order]) >= -1e-12)  # monotone: the same order
+  np.testing.assert_allclose(np.percentile(mapped, [50, 75, 95]),
+                             np.percentile(theirs, [50, 75, 95]), rtol=0.05)
+  p95 = dataclasses.replace(style, mouth_match="p95")
+  gains = amplitude.mouth_gains(opening, p95)
+  assert np.ptp(gains) == 0  # one factor for every frame
+  np.testing.assert_allclose(np.percentile(opening * gains, 95), style.mouth, rtol=1e-6)
 
 
 def test_a_style_amplitude_is_measured_over_spans_of_the_outputs_length():

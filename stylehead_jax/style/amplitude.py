@@ -10,12 +10,18 @@ as over its 8 s windows):
     roll, sideways x, y) of pose vectors relative to the clip's first frame
     (motion.encode_pose), smoothed as the Motion Generator's samples are; the median
     over the clip's half-overlapping windows;
-  mouth: the 95th percentile of the inner-mouth opening (metrics/mouth.opening) of the
-    canonical faces (the head's pose removed), over the whole clip.
-`gains` are the factors that give the generated motion the style's amplitude: each head
-axis of the pose vectors is scaled about the source's pose (the first frame keeps the
-portrait's), so its spread and speed both take the factor and its rhythm stays the
-Motion Generator's; the mouth's inner-lip gap is widened or narrowed by motion.open_mouth.
+  mouth: the inner-mouth opening (metrics/mouth.opening) of the canonical faces (the
+    head's pose removed) over the whole clip: its percentiles PERCENTILES and its 95th.
+`head_gains` are the factors that give the generated motion the style's amplitude: each
+head axis of the pose vectors is scaled about the source's pose (the first frame keeps
+the portrait's), so its spread and speed both take the factor and its rhythm stays the
+Motion Generator's. `mouth_gains` widen or narrow the inner-lip gap (motion.open_mouth):
+by one factor that matches the 95th percentile (mouth_match "p95", the default), or
+frame by frame by quantile mapping ("quantiles"): each frame's opening moves to the
+style's opening at the same percentile, so the mouth is as often closed, half open and
+wide open as the style's, in the model's own order of frames. On the validation styles
+quantile mapping lowered SMD a little more but cost lip sync on one style beyond the
+Real style issue's 0.05 (docs/style_transfer.md), so it is a study's variant.
 A style video needs no sound for this: only its tracked face.
 """
 
@@ -32,6 +38,8 @@ from stylehead_jax.metrics import mouth
 # nor a still mouth forced open.
 MIN_GAIN, MAX_GAIN = 0.125, 8.0
 MIN_SPREAD = 1e-4  # below this (pose units, eye distances) an axis counts as still: gain 1
+PERCENTILES = np.linspace(0.0, 100.0, 21)  # the mouth's opening, every 5th percentile
+MOUTH_MATCHES = ("p95", "quantiles")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -39,6 +47,8 @@ class Amplitude:
   head: np.ndarray | None  # (len(head_motion.AXES),) std per head axis; None: not given
   mouth: float | None  # 95th percentile of the inner-mouth opening, eye distances
   window: int  # frames per span the head was measured over (at most the clip's)
+  mouth_quantiles: np.ndarray | None = None  # the opening at PERCENTILES
+  mouth_match: str = "p95"  # how mouth_gains gives a motion this mouth (MOUTH_MATCHES)
 
 
 def measure(faces, pose_vectors, window: int | None = None) -> Amplitude:
@@ -55,8 +65,9 @@ def measure(faces, pose_vectors, window: int | None = None) -> Amplitude:
     step = max(window // 2, 1)
     spread = np.median([head_motion.amplitude(head[s:s + window])
                         for s in range(0, n - window + 1, step)], axis=0)
-  return Amplitude(head=spread, mouth=float(np.percentile(mouth.opening(faces), 95)),
-                   window=window)
+  opening = mouth.opening(faces)
+  return Amplitude(head=spread, mouth=float(np.percentile(opening, 95)), window=window,
+                   mouth_quantiles=np.percentile(opening, PERCENTILES))
 
 
 def _gain(target, generated):
@@ -66,16 +77,38 @@ def _gain(target, generated):
   return np.clip(ratio, MIN_GAIN, MAX_GAIN)
 
 
-def gains(generated: Amplitude, style: Amplitude) -> tuple[np.ndarray, float]:
-  """(head factors (len(AXES),), mouth factor) that take `generated` to `style` (1 for a
-  part the style leaves out)."""
-  head = (np.ones(len(head_motion.AXES)) if style.head is None
-          else _gain(style.head, generated.head))
-  return head, 1.0 if style.mouth is None else float(_gain(style.mouth, generated.mouth))
+def head_gains(generated: Amplitude, style: Amplitude) -> np.ndarray:
+  """(len(AXES),) factors that take `generated`'s head to `style`'s (1 where the style
+  leaves the head out)."""
+  if style.head is None:
+    return np.ones(len(head_motion.AXES))
+  return _gain(style.head, generated.head)
 
 
-def only(style: Amplitude, part: str) -> Amplitude:
-  """`style` with only its "head" or only its "mouth" (the other left as generated)."""
-  if part not in ("head", "mouth"):
-    raise ValueError(f"a style amplitude's part is 'head' or 'mouth', not {part!r}")
-  return dataclasses.replace(style, **{"mouth" if part == "head" else "head": None})
+def mouth_gains(opening: np.ndarray, style: Amplitude) -> np.ndarray:
+  """(T,) factors for the inner-lip gap of a motion whose opening is `opening` (T,), eye
+  distances, that give it `style`'s mouth (module doc; 1 where the style leaves the mouth
+  out, and on closed frames)."""
+  opening = np.asarray(opening, np.float64)
+  if style.mouth is None or style.mouth < MIN_SPREAD:  # a style's still mouth: no change
+    return np.ones(len(opening))
+  if style.mouth_match == "p95":
+    return np.full(len(opening), float(_gain(style.mouth, np.percentile(opening, 95))))
+  if style.mouth_match != "quantiles":
+    raise ValueError(f"mouth_match is one of {MOUTH_MATCHES}, not {style.mouth_match!r}")
+  mine = np.percentile(opening, PERCENTILES)
+  mine = mine + 1e-9 * np.arange(len(mine))  # ties (a mouth closed for a while) in order
+  target = np.interp(opening, mine, style.mouth_quantiles)
+  ratio = np.where(opening < MIN_SPREAD, 1.0, target / np.maximum(opening, MIN_SPREAD))
+  return np.clip(ratio, MIN_GAIN, MAX_GAIN)
+
+
+def variant(style: Amplitude, name: str) -> Amplitude:
+  """A study's variant of `style`: only its "head" or only its "mouth" (the other left as
+  generated), or both with the mouth matched percentile by percentile ("quantiles")."""
+  if name == "quantiles":
+    return dataclasses.replace(style, mouth_match="quantiles")
+  if name not in ("head", "mouth"):
+    raise ValueError(
+        f"a style amplitude's variant is 'head', 'mouth' or 'quantiles', not {name!r}")
+  return dataclasses.replace(style, **{"mouth" if name == "head" else "head": None})
