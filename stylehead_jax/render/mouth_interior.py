@@ -12,11 +12,11 @@ wider than the portrait's, this draws inside the inner-lip polygon (landmarks 60
 TEETH and CAVITY are the medians, over the real clips' train split (data_prep/
 real_clips.py) on frames open above metrics/mouth.OPEN_THRESHOLD, of the inner mouth's
 brightest and darkest tenth of luma over the lips' median (metrics/mouth.interior), so
-the interior takes its brightness and the cavity its hue from the portrait's own lips. It is drawn with full weight
-once the gap exceeds the portrait's by RAMP eye distances, and not at all where the
-portrait's own mouth is open (above SOURCE_OPEN) or shows teeth: the warp then
-stretches a real interior.
-No training and no weights: the warp's baseline with a mouth, not a learned renderer.
+the interior takes its brightness and the cavity its hue from the portrait's own lips.
+It is drawn with full weight once the gap exceeds the portrait's by RAMP eye distances,
+and not at all where the portrait's own mouth is open (above SOURCE_OPEN) or shows
+teeth: the warp then stretches a real interior. No training and no weights: the warp's
+baseline with a mouth, not a learned renderer.
 """
 
 from __future__ import annotations
