@@ -58,17 +58,18 @@ def main(argv=None) -> int:
   import tensorflow_datasets as tfds
   from data_prep import real_clips
   from stylehead_jax.landmarks import detectors
-  from stylehead_jax.metrics import mouth
-  from stylehead_jax.render import warp
   from stylehead_jax.landmarks import tracking
+  from stylehead_jax.metrics import mouth
   from stylehead_jax.render import mouth_interior
+  from stylehead_jax.render import warp
   backend = detectors.get_backend("dlib")
   renderers = {
       "warp": lambda frames, landmarks, picks: np.asarray(
           warp.render(frames[0], landmarks[0], landmarks[picks])),
-      "warp + interior": lambda frames, landmarks, picks: mouth_interior.draw(
-          np.asarray(warp.render(frames[0], landmarks[0], landmarks[picks])),
-          landmarks[picks], frames[0], landmarks[0]),
+      "warp + interior": lambda frames, landmarks, picks: mouth_interior.Interior(
+          frames[0], landmarks[0]).draw(
+              np.asarray(warp.render(frames[0], landmarks[0], landmarks[picks])),
+              landmarks[picks]),
       "truth": lambda frames, landmarks, picks: frames[picks],
   }
   builder = real_clips.build(args.data_dir, real_clips.default_shared())

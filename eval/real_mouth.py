@@ -77,8 +77,8 @@ def strip(clip: dict, landmarks: np.ndarray, path: str) -> None:
   drawn mouth interior, as animate renders)."""
   picks = np.linspace(0, len(landmarks) - 1, STRIP_FRAMES).astype(int)
   first, first_landmarks = clip["frames"][0], clip["landmarks"][0]
-  warped = mouth_interior.draw(warp.render(first, first_landmarks, landmarks[picks]),
-                               landmarks[picks], first, first_landmarks)
+  warped = mouth_interior.Interior(first, first_landmarks).draw(
+      warp.render(first, first_landmarks, landmarks[picks]), landmarks[picks])
   sheet = np.concatenate([np.concatenate(list(clip["frames"][picks]), 1),
                           np.concatenate(list(warped), 1)], 0)
   cv2.imwrite(path, sheet[..., ::-1])

@@ -386,15 +386,14 @@ class WarpRenderer:
 
   def __init__(self, portrait: Portrait, interior: bool = True):
     self.portrait = portrait
-    self.interior = interior
+    self.interior = (mouth_interior.Interior(portrait.crop, portrait.landmarks)
+                     if interior else None)
 
   def __call__(self, landmarks: np.ndarray) -> np.ndarray:
     m = len(landmarks)
     out = warp.render(self.portrait.crop, self.portrait.landmarks,
                       _padded(landmarks, CHUNK_FRAMES))[:m]
-    if self.interior:
-      out = mouth_interior.draw(out, landmarks, self.portrait.crop, self.portrait.landmarks)
-    return out
+    return self.interior.draw(out, landmarks) if self.interior else out
 
 
 class PasteBack:

@@ -246,8 +246,9 @@ def test_drawn_mouth_interior_shows_teeth_and_cavity_where_the_warp_stretches_li
   landmarks = (landmarks - landmarks[0].min(0)) * (100 / np.ptp(landmarks[0, :, 0])) + 14
   portrait = _mouth_frame(landmarks[0], False)
   warped = warp.render(portrait, landmarks[0], landmarks)
-  drawn = mouth_interior.draw(warped, landmarks, portrait, landmarks[0])
-  amounts = mouth_interior.weights(landmarks, portrait, landmarks[0])
+  interior = mouth_interior.Interior(portrait, landmarks[0])
+  drawn = interior.draw(warped, landmarks)
+  amounts = interior.weights(landmarks)
   assert amounts[0] == 0 and 0 < amounts[1] < 1 and amounts[2] == 1
   np.testing.assert_array_equal(drawn[0], warped[0])
   teeth, cavity = mouth.interior(warped[2], landmarks[2])
@@ -260,7 +261,7 @@ def test_drawn_mouth_interior_shows_teeth_and_cavity_where_the_warp_stretches_li
   outside[y0:y1, x0:x1] = False
   np.testing.assert_array_equal(drawn[2][outside], warped[2][outside])
   opened = _talking(np.array([0.2]))  # a portrait with its mouth open keeps its own
-  assert not mouth_interior.weights(landmarks, portrait, opened[0]).any()
+  assert not mouth_interior.Interior(portrait, opened[0]).weights(landmarks).any()
 
 
 def test_head_motion_measures_on_a_sinusoid_and_a_jittery_copy():

@@ -58,17 +58,6 @@ def lip_colour(image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
   return np.median(image[lips].astype(np.float64), 0)
 
 
-def weights(landmarks: np.ndarray, portrait: np.ndarray,
-            portrait_landmarks: np.ndarray) -> np.ndarray:
-  """(T,) how much of the interior each frame shows (module doc), in [0, 1]: none where
-  the portrait's own mouth is open or shows its teeth (the warp stretches a real one)."""
-  source = float(mouth.opening(np.asarray(portrait_landmarks)[None])[0])
-  teeth, _ = mouth.interior(portrait, portrait_landmarks)
-  if source >= SOURCE_OPEN or (source >= SOURCE_TEETH_OPEN and teeth >= SOURCE_TEETH):
-    return np.zeros(len(landmarks))
-  return np.clip((mouth.opening(landmarks) - source) / RAMP, 0.0, 1.0)
-
-
 def _lip_line(points: np.ndarray, x: np.ndarray) -> np.ndarray:
   """A lip's inner edge at x: the monotone cubic through its landmarks (the polygon's
   corners would show as corners of the drawn mouth), held flat beyond its ends."""
@@ -81,9 +70,10 @@ def _lip_line(points: np.ndarray, x: np.ndarray) -> np.ndarray:
   return interpolate.PchipInterpolator(xs, ys)(np.clip(x, xs[0], xs[-1]))
 
 
-def _interior(points: np.ndarray, x: np.ndarray, y: np.ndarray, lips: np.ndarray):
+def _interior(points: np.ndarray, x: np.ndarray, y: np.ndarray, lips: np.ndarray,
+              luma: float):
   """The interior's RGB (H, W, 3) and coverage (H, W) at pixel centres x (W,), y (H,) of
-  one frame's inner lips (8, 2)."""
+  one frame's inner lips (8, 2), for lips of colour `lips` (3,) and luma `luma`."""
   upper, lower = _lip_line(points[_UPPER], x), _lip_line(points[_LOWER], x)
   left, right = points[0, 0], points[4, 0]
   width = max(right - left, 1.0)
@@ -99,7 +89,6 @@ def _interior(points: np.ndarray, x: np.ndarray, y: np.ndarray, lips: np.ndarray
   # Soft edges, a pixel wide: the upper row's lower edge, the lower row's upper edge.
   teeth = np.maximum(np.clip(top - rows + 0.5, 0, 1), np.clip(rows - bottom + 0.5, 0, 1))
   teeth *= np.clip((1.0 - across) / (1.0 - TEETH_SPAN), 0.0, 1.0)
-  luma = float(sharpness.grey(np.clip(lips, 0, 255).astype(np.uint8)[None, None])[0, 0])
   teeth_rgb = np.minimum(TEETH * luma * TEETH_TINT, 255.0)
   phase = (x - middle) / (TOOTH * width)  # a gap between the two front teeth at 0
   gaps = 1.0 - GAP_DARK * np.clip(1.0 - np.abs(phase - np.round(phase)) / 0.15, 0, 1)
@@ -110,26 +99,42 @@ def _interior(points: np.ndarray, x: np.ndarray, y: np.ndarray, lips: np.ndarray
   return colour, inside
 
 
-def draw(frames: np.ndarray, landmarks: np.ndarray, portrait: np.ndarray,
-         portrait_landmarks: np.ndarray) -> np.ndarray:
-  """Frames (T, H, W, 3) uint8 warped to `landmarks` (T, 68, 2+) with the interior drawn
-  inside their inner lips where they open beyond the portrait's (module doc); a copy."""
-  out = np.array(frames, copy=True)
-  amounts = weights(landmarks, portrait, portrait_landmarks)
-  if not amounts.any():
+class Interior:
+  """The interior drawn on warps of one portrait (H, W, 3) with its landmarks (68, 2+):
+  what it needs of the portrait (its opening, whether it keeps its own interior, its lips'
+  colour) measured once, for every chunk of frames after."""
+
+  def __init__(self, portrait: np.ndarray, portrait_landmarks: np.ndarray):
+    self.opening = float(mouth.opening(np.asarray(portrait_landmarks)[None])[0])
+    teeth, _ = mouth.interior(portrait, portrait_landmarks)  # NaN (no inner mouth): False
+    self.keeps_own = (self.opening >= SOURCE_OPEN
+                      or (self.opening >= SOURCE_TEETH_OPEN and teeth >= SOURCE_TEETH))
+    self.lips = lip_colour(portrait, portrait_landmarks)
+    self.luma = float(sharpness.grey(self.lips.astype(np.uint8)[None, None])[0, 0])
+
+  def weights(self, landmarks: np.ndarray) -> np.ndarray:
+    """(T,) how much of the interior each frame of `landmarks` (T, 68, 2+) shows (module
+    doc), in [0, 1]: none where the portrait keeps its own."""
+    if self.keeps_own:
+      return np.zeros(len(landmarks))
+    return np.clip((mouth.opening(landmarks) - self.opening) / RAMP, 0.0, 1.0)
+
+  def draw(self, frames: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
+    """Frames (T, H, W, 3) uint8 of the portrait warped to `landmarks` (T, 68, 2+) with
+    the interior drawn inside their inner lips (module doc); a copy."""
+    out = np.array(frames, copy=True)
+    amounts = self.weights(landmarks)
+    h, w = out.shape[1:3]
+    for t in np.flatnonzero(amounts > 0):
+      points = np.asarray(landmarks[t], np.float64)[lmk.INNER_LIPS, :2]
+      x0, y0 = np.maximum(np.floor(points.min(0)).astype(int) - 1, 0)
+      x1, y1 = np.minimum(np.ceil(points.max(0)).astype(int) + 2, (w, h))
+      if x1 - x0 < 2 or y1 - y0 < 2:
+        continue
+      colour, inside = _interior(points, np.arange(x0, x1, dtype=np.float64),
+                                 np.arange(y0, y1, dtype=np.float64), self.lips, self.luma)
+      colour = cv2.GaussianBlur(colour, (0, 0), BLUR * (x1 - x0))
+      alpha = (inside * amounts[t])[..., None]
+      box = out[t, y0:y1, x0:x1].astype(np.float64)
+      out[t, y0:y1, x0:x1] = np.clip(alpha * colour + (1 - alpha) * box + 0.5, 0, 255)
     return out
-  lips = lip_colour(portrait, portrait_landmarks)
-  h, w = out.shape[1:3]
-  for t in np.flatnonzero(amounts > 0):
-    points = np.asarray(landmarks[t], np.float64)[lmk.INNER_LIPS, :2]
-    x0, y0 = np.maximum(np.floor(points.min(0)).astype(int) - 1, 0)
-    x1, y1 = np.minimum(np.ceil(points.max(0)).astype(int) + 2, (w, h))
-    if x1 - x0 < 2 or y1 - y0 < 2:
-      continue
-    colour, inside = _interior(points, np.arange(x0, x1, dtype=np.float64),
-                               np.arange(y0, y1, dtype=np.float64), lips)
-    colour = cv2.GaussianBlur(colour, (0, 0), BLUR * (x1 - x0))
-    alpha = (inside * amounts[t])[..., None]
-    box = out[t, y0:y1, x0:x1].astype(np.float64)
-    out[t, y0:y1, x0:x1] = np.clip(alpha * colour + (1 - alpha) * box + 0.5, 0, 255)
-  return out
