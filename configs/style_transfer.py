@@ -41,16 +41,24 @@ def get_config(arg=None):
   config.style.span = (0.0, 1.0)  # the part of the reference that trains (fractions)
   config.style.video_resolution = media.CROP_SIZE  # crop size a video reference is tracked at
   config.style.cache_dir = ""  # tracked video references; "": ~/.cache/stylehead_jax/styles
+  # Speech phi_mg is generated on ("": the reference's own); required for a silent reference.
+  config.style.drive_audio = ""
 
   config.critic = ml_collections.ConfigDict()
   config.critic.features = (1024, 512, 256)
   config.critic.window = 16  # frames of motion per input of f
+  # The head's pose in what f sees: 0, the expression alone (the mouth, brows, eyes on a
+  # still head). The head's style is its amplitude (style/amplitude.py); a critic that
+  # sees the head turns it further than the reference on real footage (docs/style_transfer.md).
+  config.critic.head_weight = 0.0
   config.critic.mode = "adversarial"  # or "joint" (tasks/style_transfer.py)
   config.critic.steps = 1  # critic steps per Motion Generator step (adversarial)
   config.critic.optimizer = common.optimizer("adam", 1e-4, b1=0.5, b2=0.9)  # WGAN-GP's
 
   config.loss = ml_collections.ConfigDict()
   config.loss.sc_weight, config.loss.r_weight = VARIANTS[arg.variant]
+  config.loss.mg_weight = 1.0  # L_mg; 0 for a reference without sound
+  config.loss.keep_weight = 1.0  # L_keep, where config.style.drive_audio is set
   config.loss.gamma = -1.0  # < 0: gamma ~ U(0, 1) per window; else this value
 
   config.batch_size = 64

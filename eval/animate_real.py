@@ -33,8 +33,9 @@ Per output video (the project's tracker on its frames, stylehead_jax.landmarks.t
     reads smaller once more), and mouth_p95_ratio: the inner mouth's 95th-percentile
     opening on the output video's track over the style video's. --style validation or
     test takes every style of that split (data_prep/style_references.py): the output
-    without a style is measured against each, a silent style is used with 0 steps only
-    (the fine-tune learns from the reference's speech), and the last lines give, per
+    without a style is measured against each (a silent style's fine-tune learns its
+    motion against the Motion Generator driven by the output's audio, as animate
+    does), and the last lines give, per
     style, the medians over portraits, audio and seeds (`summarize`), and write a
     contact sheet per style (`contact_sheets`: the style video, no style, the style).
 
@@ -165,6 +166,9 @@ def main(argv=None) -> int:
                  help="give the motion the style's amplitude (style/amplitude.py): on, "
                       "off, only the head's or the mouth's, or both with the mouth "
                       "matched percentile by percentile; several: each")
+  p.add_argument("--style_config", nargs="*", default=[], metavar="KEY=VALUE",
+                 help="the fine-tune's config changed (configs/style_transfer.py: "
+                      "critic.head_weight=0 ...): a study's variant")
   p.add_argument("--seeds", nargs="*", type=int, default=[0],
                  help="seeds of the head motion and the fine-tune")
   p.add_argument("--renderer", default="generator", choices=animate.RENDERERS)
@@ -218,7 +222,7 @@ def _style_name(path: str) -> str:
 def run(args) -> list[dict]:
   """Every portrait x audio x (no style, each style at each --style_steps): animated and
   measured, the output without a style against every style; each row printed as it is
-  done. A silent style gets no fine-tune (steps > 0 need its speech)."""
+  done."""
   backend = detectors.get_backend("dlib")
   styles = styles_of(args.style)
   cache = os.path.join(os.path.abspath(args.checkpoints), ".cache", "styles")
@@ -238,8 +242,7 @@ def run(args) -> list[dict]:
     for audio_name in args.audio:
       audio = animate.load_audio(os.path.join(REAL, audio_name))
       runs = [(None, 0, "off", seed) for seed in args.seeds] + [
-          (name, n, amp, seed) for name, (_, speech) in styles.items()
-          for n in args.style_steps if speech or n == 0
+          (name, n, amp, seed) for name in styles for n in args.style_steps
           for amp in args.amplitude for seed in args.seeds]
       for style_name, steps, amp, seed in runs:
         name = _output_name(portrait_name, audio_name, style_name, steps, amp, seed)
@@ -248,6 +251,7 @@ def run(args) -> list[dict]:
             args.checkpoints, os.path.join(args.out_dir, name),
             style=styles[style_name][0] if style_name else None, style_steps=steps,
             style_amplitude={"on": True, "off": False}.get(amp, amp),
+            style_settings=args.style_config,
             renderer=args.renderer, resolution=RESOLUTION, seed=seed, progress=False,
             draw_mouth=args.mouth_interior, keep_motion=True)
         measured = measure(out, audio, portrait, backend, config, summary.pop("motion"),
@@ -286,8 +290,9 @@ def _square(frames: np.ndarray, size: int) -> np.ndarray:
 
 def contact_sheets(out_dir: str, styles: dict, rows: list[dict]) -> list[str]:
   """Per style, SHEET_FRAMES evenly spaced frames of the style video (top), the first
-  portrait x audio's output without a style (middle) and with the style, 0 steps,
-  amplitude on, seed 0 (bottom): OUT_DIR/sheets/<style>.png. Returns the paths."""
+  portrait x audio's output without a style (middle) and with the style, amplitude on,
+  seed 0, at the most fine-tune steps of the run (bottom): OUT_DIR/sheets/<style>.png.
+  Returns the paths."""
   animated = [r for r in rows if "reference" not in r]
   if not animated:
     return []
@@ -296,7 +301,9 @@ def contact_sheets(out_dir: str, styles: dict, rows: list[dict]) -> list[str]:
   plain = os.path.join(out_dir, _output_name(*pair, None, 0, "off", 0))
   paths = []
   for style_name, (path, _) in styles.items():
-    styled = os.path.join(out_dir, _output_name(*pair, style_name, 0, "on", 0))
+    steps = max([r["style_steps"] for r in animated if r["style"] == style_name
+                 and r["styled"]], default=0)
+    styled = os.path.join(out_dir, _output_name(*pair, style_name, steps, "on", 0))
     if not (os.path.exists(plain) and os.path.exists(styled)):
       continue
     videos = [media.read_video(v).frames for v in (path, plain, styled)]

@@ -25,8 +25,11 @@ The pipeline (../shared/DESIGN.md), one timed stage per step:
             fine-tuned to the reference for N steps by the style_transfer stage (its
             workdir cached in CHECKPOINTS/.cache/style_transfer, keyed by the
             reference's content, N, the seed and the Motion Generator's checkpoint); the
-            fine-tune learns from the reference's speech, so a silent --style with N > 0
-            exits 2 saying so. With --style (silent or not, any N) the head's spread per
+            fine-tune learns from the reference's speech and motion together, or, for
+            a silent --style, from its motion alone against the Motion Generator driven
+            by --audio, which then also keys the cache (tasks/style_transfer.py: the
+            critic, and L_keep holding the mouth's timing). With --style (silent or
+            not, any N) the head's spread per
             axis and the mouth's opening are then scaled to the style video's
             (style/amplitude.py; --no_style_amplitude leaves them the model's).
   isps      (generator renderer) the four ISPs: Style Mapping of the portrait with each
@@ -275,17 +278,27 @@ def load_style(path: str, resolution: int, cache_root: str) -> dict:
 # --- Motion -----------------------------------------------------------------------------
 def styled_motion_model(mg_dir: str, style: str, style_frames: int, steps: int,
                         cache_root: str, seed: int, resolution: int,
-                        progress: bool = True) -> motion.MotionModel:
+                        progress: bool = True, *, drive_audio: str | None = None,
+                        settings=()) -> motion.MotionModel:
   """The Motion Generator of `mg_dir` fine-tuned to the style video (its face tracked in
   `style_frames` frames, `load_style`) for `steps` steps by the style_transfer stage
   (:runlocal sizes on CPU), trained once per (reference content, steps, seed, Motion
-  Generator checkpoint) and then read from the cache."""
+  Generator checkpoint, the stage's settings, drive audio's content) and then read from
+  the cache. A silent
+  style needs `drive_audio`: the speech the Motion Generator is driven by while it learns
+  the style's motion (no L_mg: that needs the reference's own speech). `settings`:
+  "a.b=value" items changing the stage's config (a study's variants)."""
   from configs import style_transfer as style_transfer_config  # pylint: disable=g-import-not-at-top
+  from configs import common  # pylint: disable=g-import-not-at-top
   from stylehead_jax import train  # pylint: disable=g-import-not-at-top
   config = style_transfer_config.get_config(
       "runlocal,video" if jax.default_backend() == "cpu" else "video")
+  common.set_values(config, settings)
+  drive = () if drive_audio is None else (references.content_key(drive_audio),)
+  settings = [config[k].to_json() for k in ("critic", "loss", "optimizer")]
   key = references.content_key(style, steps, seed, mg_dir, _latest_step(mg_dir),
-                               resolution, config.data.window_frames)
+                               resolution, config.data.window_frames, config.batch_size,
+                               *settings, *drive)
   workdir = os.path.join(cache_root, "style_transfer",
                          f"{os.path.splitext(os.path.basename(style))[0]}-{key}")
   if style_frames < config.data.window_frames:
@@ -296,6 +309,9 @@ def styled_motion_model(mg_dir: str, style: str, style_frames: int, steps: int,
   config.style.span = (0.0, 1.0)  # all of it trains: nothing is evaluated here
   config.style.video_resolution = resolution
   config.style.cache_dir = os.path.join(cache_root, "styles")
+  if drive_audio is not None:
+    config.style.drive_audio = drive_audio
+    config.loss.mg_weight = 0.0
   config.total_steps = steps
   config.checkpoint_every_steps = steps
   config.seed = seed
@@ -459,7 +475,7 @@ class _Stages:
 def animate(portrait: str, audio: str, checkpoints: str, out: str, *,
             style: str | None = None, renderer: str = "generator",
             resolution: int = media.CROP_SIZE, style_steps: int = 0,
-            style_amplitude: bool | str = True, draw_mouth: bool = True,
+            style_amplitude: bool | str = True, style_settings=(), draw_mouth: bool = True,
             paste_back: bool = False, seed: int = 0,
             backend: str = "dlib", progress: bool = True,
             keep_motion: bool = False) -> tuple[str, dict]:
@@ -497,10 +513,12 @@ def animate(portrait: str, audio: str, checkpoints: str, out: str, *,
       reference = load_style(style, resolution, cache_root)
   with stages("motion"):
     if style and style_steps:
-      references.require_speech(reference, f"--style_steps {style_steps} --style {style}")
+      silent = not reference.get("has_audio", True)
       model = styled_motion_model(workdirs["motion_generator"], style,
                                   len(reference["landmarks"]), style_steps,
-                                  cache_root, seed, resolution, progress)
+                                  cache_root, seed, resolution, progress,
+                                  drive_audio=audio if silent else None,
+                                  settings=style_settings)
     else:
       model = motion.load(workdirs["motion_generator"])
     target = None

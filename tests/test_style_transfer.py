@@ -7,6 +7,7 @@ import os
 import sys
 
 import jax
+import flax.linen as nn
 import jax.numpy as jnp
 import ml_collections
 import numpy as np
@@ -142,6 +143,56 @@ def test_eval_clips_are_other_speakers_in_the_reference_style(tiny_motion, synth
   config.style.reference = "test/no-such-clip"
   with pytest.raises(ConfigError, match="no clip 'no-such-clip'"):
     references.reference_clip(config.style.reference, builder)
+
+
+def test_keep_loss_holds_the_timing_of_the_mouth_not_its_amplitude():
+  """L_keep is 0 for the anchor's opening at any scale and offset, 2 for its opposite."""
+  anchor = jnp.asarray(np.random.default_rng(0).random((3, 50)), jnp.float32)
+  assert float(task.keep_loss((anchor, anchor))) == pytest.approx(0.0, abs=1e-5)
+  assert float(task.keep_loss((3.0 * anchor + 1.0, anchor))) == pytest.approx(0.0, abs=1e-5)
+  assert float(task.keep_loss((-anchor, anchor))) == pytest.approx(2.0, abs=1e-5)
+
+
+def test_a_silent_reference_trains_on_the_drive_audio(tiny_motion, styles_silent_dir,
+                                                      tmp_path):
+  """A reference without sound needs config.style.drive_audio and no L_mg (each refused in
+  one message otherwise); with both, batches carry windows of the drive audio, training
+  starts at L_keep 0 (the model is its anchor) and moves the Motion Generator while the
+  anchor stays the pre-trained one."""
+  from stylehead_jax import checkpoint  # pylint: disable=g-import-not-at-top
+  from stylehead_jax import train  # pylint: disable=g-import-not-at-top
+  config = style_config.get_config("runlocal,video")
+  config.style.motion_generator_workdir = str(tiny_motion[1])
+  config.style.reference = str(styles_silent_dir / "style_furious_talk2_clip1.mp4")
+  config.style.cache_dir = str(tmp_path / "cache")
+  config.style.video_resolution = 64
+  config.style.span = (0.0, 1.0)
+  config.evals = type(config.evals)()
+  config.update(total_steps=3, log_every_steps=1, checkpoint_every_steps=3, progress=False)
+  with pytest.raises(ConfigError, match="no sound.*drive_audio"):
+    next(task.train_batches(None, config))
+  config.style.drive_audio = str(REAL / "speech_radio31.wav")
+  with pytest.raises(ConfigError, match="no sound.*mg_weight=0"):
+    next(task.train_batches(None, config))
+  config.loss.mg_weight = 0.0
+  batch = next(task.train_batches(None, config))
+  window = config.data.window_frames
+  assert batch["drive_log_mel"].shape == (config.batch_size, 2 * window, media.N_MELS)
+  assert (batch["drive_log_mel"].mean((1, 2)) > media.SILENCE_LOG_MEL + 2).all()  # speech
+  state = task.load_pretrained(nn.unbox(task.init(config, jax.random.key(0), batch)), config)
+  _, parts = task.transfer_loss(state["params"], state["critic_params"],
+                                state.get("audio_params"), batch, jax.random.key(1), config,
+                                state["anchor_params"])
+  assert float(parts["l_keep"]) == pytest.approx(0.0, abs=1e-4) and "l_mg" not in parts
+  result = train.train_and_evaluate(config, str(tmp_path / "st"))
+  assert result["step"] == 3 and all(np.isfinite(loss) for _, loss in result["history"])
+  pretrained = motion.load(str(tiny_motion[1])).params
+  state = result["state"]
+  same = lambda a, b: all(np.array_equal(x, y) for x, y in
+                          zip(jax.tree.leaves(a), jax.tree.leaves(b)))
+  assert same(state["anchor_params"], pretrained)
+  assert not same(state["params"], pretrained)
+  assert checkpoint.read_run_config(str(tmp_path / "st")).style.drive_audio
 
 
 @pytest.mark.slow

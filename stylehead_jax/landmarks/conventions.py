@@ -4,6 +4,8 @@ Landmarks are float32 (x, y, z) in pixels of the crop, x to the right, y down, z
 the camera; z = 0 where the detector is 2D. "Left" and "right" are as seen in the image.
 """
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 
 NUM_LANDMARKS = 68
@@ -76,8 +78,9 @@ def mouth_opening(landmarks: np.ndarray) -> np.ndarray:
   return (landmarks[..., INNER_LIP_BOTTOM, 1] - landmarks[..., INNER_LIP_TOP, 1]).mean(-1)
 
 
-def interocular(landmarks: np.ndarray) -> np.ndarray:
-  """Distance between the outer eye corners, (...,)."""
-  landmarks = np.asarray(landmarks)
+def interocular(landmarks):
+  """Distance between the outer eye corners, (...,); a jax array (traced too) gives one."""
+  xp = jnp if isinstance(landmarks, jax.Array) else np
+  landmarks = xp.asarray(landmarks)
   d = landmarks[..., RIGHT_EYE_OUTER, :2] - landmarks[..., LEFT_EYE_OUTER, :2]
-  return np.linalg.norm(d, axis=-1)
+  return xp.linalg.norm(d, axis=-1)

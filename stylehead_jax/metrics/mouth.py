@@ -30,6 +30,8 @@ mouth_truth_cavity).
 
 from __future__ import annotations
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 
 from stylehead_jax.landmarks import conventions as lmk
@@ -44,11 +46,15 @@ DECILE = 0.1  # the brightest and darkest tenth of the mouth's interior
 MIN_PIXELS = 10  # fewer pixels inside the inner lips (or in the lips): no figure
 
 
-def opening(landmarks) -> np.ndarray:
-  """(T,) inner-mouth opening in eye distances (module doc) of (T, 68, 2|3) landmarks."""
-  landmarks = np.asarray(landmarks, np.float64)
-  gap = np.linalg.norm(landmarks[..., LOWER, :2] - landmarks[..., UPPER, :2], axis=-1)
-  return gap / np.maximum(lmk.interocular(landmarks), 1e-6)
+def opening(landmarks):
+  """(..., T) inner-mouth opening in eye distances (module doc) of (..., T, 68, 2|3)
+  landmarks: float64 numpy, or a jax array of a jax array's (style_transfer's loss)."""
+  if isinstance(landmarks, jax.Array):
+    xp = jnp
+  else:
+    xp, landmarks = np, np.asarray(landmarks, np.float64)
+  gap = xp.linalg.norm(landmarks[..., LOWER, :2] - landmarks[..., UPPER, :2], axis=-1)
+  return gap / xp.maximum(lmk.interocular(landmarks), 1e-6)
 
 
 def _figures(o: np.ndarray) -> tuple[float, float, float]:

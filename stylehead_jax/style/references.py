@@ -130,14 +130,11 @@ def reference_clip(reference: str, builder=None, *, resolution: int = media.CROP
                     f"of {builder.name}")
 
 
-def require_speech(clip: dict, where: str) -> None:
-  """A style fine-tune learns from the reference's own speech: a reference video without
-  sound is a ConfigError starting with `where` (the flag or config field and the file)
-  and giving the way out."""
+def require_speech(clip: dict, where: str, why: str) -> None:
+  """A reference video without sound is a ConfigError: `where` (the flag or config field
+  and the file), that it has no sound, and `why` that matters (with the way out)."""
   if not clip.get("has_audio", True):
-    raise ConfigError(f"{where}: no sound (no audio stream or a silent one), and a style "
-                      "fine-tune learns from the reference's own speech; with no fine-tune "
-                      "steps a silent video still gives its key templates and ISPs")
+    raise ConfigError(f"{where}: no sound (no audio stream or a silent one); {why}")
 
 
 def span(frames: int, fractions, window_frames: int) -> tuple[int, int]:
