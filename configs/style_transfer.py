@@ -47,10 +47,11 @@ def get_config(arg=None):
   config.critic = ml_collections.ConfigDict()
   config.critic.features = (1024, 512, 256)
   config.critic.window = 16  # frames of motion per input of f
-  # The head's pose in what f sees: 0, the expression alone (the mouth, brows, eyes on a
-  # still head). The head's style is its amplitude (style/amplitude.py); a critic that
-  # sees the head turns it further than the reference on real footage (docs/style_transfer.md).
-  config.critic.head_weight = 0.0
+  # The head's pose in what f sees (0: the expression alone, the mouth, brows and eyes on
+  # a still head). animate uses 0: there the head's style is its amplitude
+  # (style/amplitude.py), and a critic that sees the head turned real faces further than
+  # their style (docs/style_transfer.md); in the synthetic world 1 keeps opera's SLD.
+  config.critic.head_weight = 1.0
   config.critic.mode = "adversarial"  # or "joint" (tasks/style_transfer.py)
   config.critic.steps = 1  # critic steps per Motion Generator step (adversarial)
   config.critic.optimizer = common.optimizer("adam", 1e-4, b1=0.5, b2=0.9)  # WGAN-GP's

@@ -28,7 +28,8 @@ The pipeline (../shared/DESIGN.md), one timed stage per step:
             fine-tune learns from the reference's speech and motion together, or, for
             a silent --style, from its motion alone against the Motion Generator driven
             by --audio, which then also keys the cache (tasks/style_transfer.py: the
-            critic, and L_keep holding the mouth's timing). With --style (silent or
+            critic on the expression alone, ANIMATE_HEAD_WEIGHT, and L_keep holding the
+            mouth's timing). With --style (silent or
             not, any N) the head's spread per
             axis and the mouth's opening are then scaled to the style video's
             (style/amplitude.py; --no_style_amplitude leaves them the model's).
@@ -276,6 +277,11 @@ def load_style(path: str, resolution: int, cache_root: str) -> dict:
 
 
 # --- Motion -----------------------------------------------------------------------------
+# What the style critic sees of the head when animate fine-tunes: nothing. The head's style
+# is the amplitude's (style/amplitude.py), applied after; docs/style_transfer.md has the study.
+ANIMATE_HEAD_WEIGHT = 0.0
+
+
 def styled_motion_model(mg_dir: str, style: str, style_frames: int, steps: int,
                         cache_root: str, seed: int, resolution: int,
                         progress: bool = True, *, drive_audio: str | None = None,
@@ -284,21 +290,24 @@ def styled_motion_model(mg_dir: str, style: str, style_frames: int, steps: int,
   `style_frames` frames, `load_style`) for `steps` steps by the style_transfer stage
   (:runlocal sizes on CPU), trained once per (reference content, steps, seed, Motion
   Generator checkpoint, the stage's settings, drive audio's content) and then read from
-  the cache. A silent
-  style needs `drive_audio`: the speech the Motion Generator is driven by while it learns
-  the style's motion (no L_mg: that needs the reference's own speech). `settings`:
-  "a.b=value" items changing the stage's config (a study's variants)."""
+  the cache. A silent style needs `drive_audio`: the speech the Motion Generator is driven
+  by while it learns the style's motion (no L_mg: that needs the reference's own speech).
+  `settings`: "a.b=value" items changing the stage's config (a study's variants)."""
   from configs import style_transfer as style_transfer_config  # pylint: disable=g-import-not-at-top
   from configs import common  # pylint: disable=g-import-not-at-top
   from stylehead_jax import train  # pylint: disable=g-import-not-at-top
   config = style_transfer_config.get_config(
       "runlocal,video" if jax.default_backend() == "cpu" else "video")
+  config.critic.head_weight = ANIMATE_HEAD_WEIGHT
   common.set_values(config, settings)
-  drive = () if drive_audio is None else (references.content_key(drive_audio),)
-  settings = [config[k].to_json() for k in ("critic", "loss", "optimizer")]
+  if drive_audio is not None:
+    config.style.drive_audio = drive_audio
+    config.loss.mg_weight = 0.0
+  drive = (references.content_key(config.style.drive_audio),) if config.style.drive_audio else ()
   key = references.content_key(style, steps, seed, mg_dir, _latest_step(mg_dir),
                                resolution, config.data.window_frames, config.batch_size,
-                               *settings, *drive)
+                               *[config[k].to_json() for k in ("critic", "loss", "optimizer")],
+                               *drive)
   workdir = os.path.join(cache_root, "style_transfer",
                          f"{os.path.splitext(os.path.basename(style))[0]}-{key}")
   if style_frames < config.data.window_frames:
@@ -309,9 +318,6 @@ def styled_motion_model(mg_dir: str, style: str, style_frames: int, steps: int,
   config.style.span = (0.0, 1.0)  # all of it trains: nothing is evaluated here
   config.style.video_resolution = resolution
   config.style.cache_dir = os.path.join(cache_root, "styles")
-  if drive_audio is not None:
-    config.style.drive_audio = drive_audio
-    config.loss.mg_weight = 0.0
   config.total_steps = steps
   config.checkpoint_every_steps = steps
   config.seed = seed

@@ -278,6 +278,7 @@ def test_a_style_video_without_sound(checkpoints, media_dir, styles_silent_dir, 
     config = json.loads((run / "config.json").read_text())
     assert config["style"]["drive_audio"] == str(media_dir / "speech.wav")
     assert config["loss"]["mg_weight"] == 0
+    assert config["critic"]["head_weight"] == animate.ANIMATE_HEAD_WEIGHT == 0
     other = tmp_path / "other.wav"
     media.write_wav(other, media.load_audio(media_dir / "speech.wav")[::-1].copy())
     assert animate.main(_args(checkpoints, tmp_path / "tuned2.mp4", media_dir / "portrait.png",
