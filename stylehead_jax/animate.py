@@ -29,8 +29,7 @@ The pipeline (../shared/DESIGN.md), one timed stage per step:
             a silent --style, from its motion alone against the Motion Generator driven
             by --audio, which then also keys the cache (tasks/style_transfer.py: the
             critic on the expression alone, ANIMATE_HEAD_WEIGHT, and L_keep holding the
-            mouth's timing). With --style (silent or
-            not, any N) the head's spread per
+            mouth's timing). With --style (silent or not, any N) the head's spread per
             axis and the mouth's opening are then scaled to the style video's
             (style/amplitude.py; --no_style_amplitude leaves them the model's).
   isps      (generator renderer) the four ISPs: Style Mapping of the portrait with each

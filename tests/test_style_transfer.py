@@ -184,6 +184,13 @@ def test_a_silent_reference_trains_on_the_drive_audio(tiny_motion, styles_silent
                                 state.get("audio_params"), batch, jax.random.key(1), config,
                                 state["anchor_params"])
   assert float(parts["l_keep"]) == pytest.approx(0.0, abs=1e-4) and "l_mg" not in parts
+  # phi_mg is generated on the drive audio: silence in its place moves it, phi_s not.
+  key = jax.random.key(2)
+  on_drive = task.motions(state["params"], state.get("audio_params"), batch, key, config)
+  on_silence = task.motions(state["params"], state.get("audio_params"),
+                            dict(batch, drive_log_mel=batch["log_mel"]), key, config)
+  assert np.abs(np.asarray(on_drive[0]) - np.asarray(on_silence[0])).max() > 1e-4
+  np.testing.assert_array_equal(on_drive[1], on_silence[1])
   result = train.train_and_evaluate(config, str(tmp_path / "st"))
   assert result["step"] == 3 and all(np.isfinite(loss) for _, loss in result["history"])
   pretrained = motion.load(str(tiny_motion[1])).params

@@ -48,7 +48,8 @@ MIN_PIXELS = 10  # fewer pixels inside the inner lips (or in the lips): no figur
 
 def opening(landmarks):
   """(..., T) inner-mouth opening in eye distances (module doc) of (..., T, 68, 2|3)
-  landmarks: float64 numpy, or a jax array of a jax array's (style_transfer's loss)."""
+  landmarks: float64 numpy, or for a jax array (traced: style_transfer's L_keep) a jax
+  array."""
   if isinstance(landmarks, jax.Array):
     xp = jnp
   else:

@@ -9,8 +9,9 @@ sound) adds windows of that speech, drawn independently: the audio phi_mg is gen
 
 Motion as f sees it: `motion.style_motion` (posed faces in FACE_UNITS about the source
 head; the pose vectors scaled by config.critic.head_weight: 0 shows f the expression
-alone, on a still head), cut into windows of config.critic.window frames, each centred on its mean point
-and divided by the square root of its size (so |x| is a root-mean-square in FACE_UNITS).
+alone, on a still head), cut into windows of config.critic.window frames, each centred on
+its mean point and divided by the square root of its size (so |x| is a root-mean-square
+in FACE_UNITS).
   phi_s: the reference's tracked motion;
   phi_mg: the Motion Generator's free-running output on the reference's audio (on the
     drive audio where one is given): the head pose fed back from its own samples (noise and
@@ -191,9 +192,9 @@ def motions(params, audio_params, batch, rng, config, anchor_params=None):
   68, 3), and with `anchor_params` the mouth's opening (B, T - lookahead) in phi_mg and in
   the anchor's motion on the same audio and noise (else None)."""
   run = mg_config(config)
+  if "drive_log_mel" in batch:  # the targets (phi_s) are the reference's either way
+    batch = dict(batch, log_mel=batch["drive_log_mel"])
   features, targets = motion.prepare(run, audio_params, batch)
-  if "drive_log_mel" in batch:
-    features, _ = motion.audio_features(run, audio_params, batch["drive_log_mel"])
   b, t = features.shape[:2]
   n = run.lookahead_frames
   white = jax.random.normal(rng, (t, b, targets["pose"].shape[-1]))
