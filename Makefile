@@ -1,4 +1,11 @@
-# make demo: create .venv, install the locked versions, build the synthetic world, train the
+# make demo: create .venv, install the locked versions, then animate a real photograph with
+#   real speech (../shared/data/real: face_dt_face3.png, speech_jfk_en.wav; no stage saw
+#   either) with the shipped model set, pretrained/, and print the video's figures
+#   (eval/demo_real.py): DEMO_REAL_DIR/animation.mp4, contact_sheet.png, animation.json.
+# make pretrained: train, calibrate and measure the shipped set on the clips whose licence
+#   lets weights ship (configs/motion_generator.py:real,shipped) and export it to
+#   pretrained/ with its MANIFEST.json (stylehead_jax/pretrained.py), in PRETRAINED_WORKDIR.
+# make demo-train: create .venv, install the locked versions, build the synthetic world, train the
 #   audio encoder and the Motion Generator on it (:runlocal, 3 seeds), fit each run's head
 #   sampling on the validation speakers (eval/calibrate_pose.py), evaluate each against
 #   its baselines and report the figures as mean and spread over the seeds (JSON); train
@@ -25,13 +32,15 @@ DEMO_WORKDIR ?= $(CURDIR)/runs/demo
 DEMO_SEEDS ?= 0 1 2
 DEMO_IMAGE_STEPS ?= 200
 REAL_WORKDIR ?= $(CURDIR)/runs/motion_real
+DEMO_REAL_DIR ?= $(CURDIR)/runs/demo_real
+PRETRAINED_WORKDIR ?= $(CURDIR)/runs/pretrained
 PYTEST_ARGS ?=
 TEST_WORKERS ?= auto
 PYTEST := $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 # make demo's head-motion figures (evaluators/motion.py)
 POSE_RATIOS := pose_amplitude_ratio_yaw,pose_amplitude_ratio_pitch,pose_amplitude_ratio_roll,pose_amplitude_ratio_x,pose_amplitude_ratio_y,pose_speed_ratio_yaw,pose_speed_ratio_pitch,pose_speed_ratio_roll,pose_speed_ratio_x,pose_speed_ratio_y
 
-.PHONY: install demo motion-real test test-all lock clean
+.PHONY: install demo demo-train pretrained motion-real test test-all lock clean
 
 install: $(STAMP)
 
@@ -57,6 +66,9 @@ lock: $(BIN)/uv
 	  -o $(LOCK)
 
 demo: $(STAMP)
+	$(BIN)/python eval/demo_real.py --out_dir $(DEMO_REAL_DIR)
+
+demo-train: $(STAMP)
 	$(BIN)/python -m data_prep.build synthetic_talking_heads --data_dir $(DATA_DIR)
 	$(BIN)/python -m stylehead_jax.train --config configs/audio_encoder.py:runlocal \
 	  --config.data.data_dir=$(DATA_DIR) --workdir $(DEMO_WORKDIR)/audio_encoder
@@ -97,6 +109,23 @@ motion-real: $(STAMP)
 	  --json $(REAL_WORKDIR)/calibration.json
 	$(BIN)/python eval/real_mouth.py $(MG_REAL) --json $(REAL_WORKDIR)/real_mouth.json \
 	  --strips $(REAL_WORKDIR)/strips
+
+MG_SHIPPED := --config configs/motion_generator.py:real,shipped \
+  --config.data.data_dir=$(DATA_DIR) --workdir $(PRETRAINED_WORKDIR)/motion_generator
+pretrained: $(STAMP)
+	test -d $(DATA_DIR)/synthetic_talking_heads || \
+	  $(BIN)/python -m data_prep.build synthetic_talking_heads --data_dir $(DATA_DIR)
+	$(BIN)/python -m data_prep.real_clips --data_dir $(DATA_DIR)
+	t0=$$(date +%s) && \
+	$(BIN)/python -m stylehead_jax.train $(MG_SHIPPED) && t1=$$(date +%s) && \
+	$(BIN)/python eval/calibrate_pose.py $(MG_SHIPPED) --iterations 8 --draws 2 --mouth \
+	  --write --json $(PRETRAINED_WORKDIR)/motion_generator/calibration.json && \
+	t2=$$(date +%s) && \
+	$(BIN)/python eval/real_mouth.py $(MG_SHIPPED) \
+	  --json $(PRETRAINED_WORKDIR)/motion_generator/real_mouth.json && t3=$$(date +%s) && \
+	$(BIN)/python -m stylehead_jax.pretrained \
+	  --motion_generator $(PRETRAINED_WORKDIR)/motion_generator --command "make pretrained" \
+	  --seconds train=$$((t1 - t0)) calibrate=$$((t2 - t1)) measure=$$((t3 - t2))
 
 test: $(STAMP)
 	$(PYTEST) -m "not slow" $(PYTEST_ARGS) tests

@@ -24,6 +24,9 @@ crops are synced by their dataset's construction and 4-14 s long, where a chance
 
 Licences (as stated by their repositories; ../shared/data/*/SOURCES.md): the clips are for
 testing, evaluation and research training here; none of them is copied into the project.
+Weights that ship (pretrained/, `make pretrained`) train only on `shippable` clips: a
+permissive licence (SHIPPABLE_LICENCES) and a folder whose SOURCES.md does not limit its
+media to testing and evaluation (TESTING_ONLY_FOLDERS).
 """
 
 from __future__ import annotations
@@ -37,6 +40,10 @@ RESOLUTION = 256
 OVERRIDES = f"resolution={RESOLUTION},speaker_pattern=^p_,collection=real_clips"
 SPLITS = ("train", "validation", "test")
 LEAD_TO_CORRECT = 0.1  # seconds
+SHIPPABLE_LICENCES = ("MIT", "Apache-2.0")
+# Their SOURCES.md: "use these for testing and evaluation only" (real/: the people's rights
+# in their likeness and voice), "Testing and evaluation only" (voxceleb2_sample/).
+TESTING_ONLY_FOLDERS = ("real/", "voxceleb2_sample/")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -109,6 +116,21 @@ def clip_id(clip: Clip) -> str:
 
 def of_split(split: str) -> tuple[Clip, ...]:
   return tuple(c for c in CLIPS if c.split == split)
+
+
+def shippable(clip: Clip) -> bool:
+  """Whether weights trained or tuned on `clip` may ship with the project."""
+  return (not clip.path.startswith(TESTING_ONLY_FOLDERS)
+          and clip.licence.split(" ")[0] in SHIPPABLE_LICENCES)
+
+
+def unshippable_ids(split: str) -> tuple[str, ...]:
+  """Clip ids of `split` that shipped weights must not see (config.data.exclude_clips)."""
+  return tuple(clip_id(c) for c in of_split(split) if not shippable(c))
+
+
+def shippable_ids(split: str) -> tuple[str, ...]:
+  return tuple(clip_id(c) for c in of_split(split) if shippable(c))
 
 
 def make_manual_dir(shared: str, folder: str) -> str:

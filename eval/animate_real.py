@@ -18,6 +18,8 @@ Per output video (the project's tracker on its frames, stylehead_jax.landmarks.t
   identity_distance: dlib face descriptor of SAMPLE_FRAMES frames vs the portrait
     (median; 0.6 = the same person by dlib's threshold);
   cpbd: sharpness of every 6th frame (metrics/sharpness.py);
+  mouth_open_median, mouth_open_p95, mouth_open_share: the tracked inner mouth's opening
+    (metrics/mouth.amplitude: eye distances; share of frames open above 0.12);
   frames_per_second: animate's, end to end;
   sld, slv, smd: the output's track against the style video's (metrics/style.py, clean
     protocol), without the style, and with it once per --style_steps value (0: the
@@ -66,6 +68,7 @@ from stylehead_jax.evaluators import faces as faces_lib
 from stylehead_jax.landmarks import detectors
 from stylehead_jax.landmarks import tracking
 from stylehead_jax.metrics import head_motion
+from stylehead_jax.metrics import mouth
 from stylehead_jax.metrics import sharpness
 from stylehead_jax.metrics import style
 from stylehead_jax.metrics import sync
@@ -103,6 +106,7 @@ def measure(video_path: str, audio: np.ndarray, portrait: animate.Portrait, back
                            [portrait.crop] * len(picks), [portrait.landmarks] * len(picks))
   out["identity_distance"] = float(np.median(measured["identity_distance"]))
   out["cpbd"] = sharpness.mean_cpbd(video[::6])
+  out.update(mouth.amplitude(track.landmarks))
   if style_clips:
     as_clip = lambda t: {"landmarks": t.landmarks, "torso": t.torso, "head_pose": {
         "rotation": t.rotation, "translation": t.translation}}

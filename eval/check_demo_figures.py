@@ -1,4 +1,4 @@
-"""Checks the README's `make demo` figures against the JSON a `make demo` run wrote.
+"""Checks the README's `make demo-train` figures against the JSON a `make demo-train` run wrote.
 
   python eval/check_demo_figures.py [--readme README.md] [--runs runs/demo]
       [--scale 1.0]
@@ -7,7 +7,7 @@ The README's table between the markers `<!-- make demo figures -->` and
 `<!-- end make demo figures -->` quotes each figure with its tolerance and source: a row
 `| what | value | N% | FILE KEY.PATH |` says that `value` is the number at KEY.PATH (dots
 between keys) in RUNS/FILE, reproduced within N% (relative). Prints a line per figure and
-exits 1 if any differs by more, or if the table or a source is missing. `make demo` runs
+exits 1 if any differs by more, or if the table or a source is missing. `make demo-train` runs
 it last.
 
 Tolerances: a fresh clone on the same machine gives the same digits (the Motion
@@ -78,7 +78,7 @@ def main(argv=None) -> int:
   parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
   parser.add_argument("--readme", default=os.path.join(os.path.dirname(__file__), "..",
                                                        "README.md"))
-  parser.add_argument("--runs", default="runs/demo", help="make demo's DEMO_WORKDIR")
+  parser.add_argument("--runs", default="runs/demo", help="make demo-train's DEMO_WORKDIR")
   parser.add_argument("--scale", type=float, default=1.0,
                       help="times every row's tolerance (default %(default)s)")
   args = parser.parse_args(argv)

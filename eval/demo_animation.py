@@ -1,4 +1,4 @@
-"""`make demo`'s last step: animate a held-out synthetic speaker and measure the video.
+"""`make demo-train`'s last step: animate a held-out synthetic speaker and measure the video.
 
   python eval/demo_animation.py --data_dir DIR --checkpoints runs/demo --out_dir runs/demo
 

@@ -1,11 +1,11 @@
 """animate: a portrait and an audio file (and a style video) -> a talking-head mp4 with sound.
 
-  python -m stylehead_jax.animate --portrait face.jpg --audio speech.wav \\
-      --checkpoints runs/demo --out out.mp4 [--style ref.mp4 [--style_steps 200]] \\
+  python -m stylehead_jax.animate --portrait face.jpg --audio speech.wav --out out.mp4 \\
+      [--checkpoints pretrained | runs/demo] [--style ref.mp4 [--style_steps 200]] \\
       [--renderer generator|warp [--no_mouth_interior]] [--resolution 512] [--paste_back]
       [--seed 0] [--json S]
 
-  path, summary = animate.animate("face.jpg", "speech.wav", "runs/demo", "out.mp4")
+  path, summary = animate.animate("face.jpg", "speech.wav", pretrained.DIR, "out.mp4")
 
 The pipeline (../shared/DESIGN.md), one timed stage per step:
   inputs    every file is read and checked before any model loads: the output's folder
@@ -45,9 +45,12 @@ The pipeline (../shared/DESIGN.md), one timed stage per step:
             does not grow with the audio's length.
 
 Checkpoints: one folder holding a workdir per stage, named by CHECKPOINTS/checkpoints.json
-({"motion_generator": "motion_generator/seed_0", ...}, relative to the folder; `make demo`
+({"motion_generator": "motion_generator/seed_0", ...}, relative to the folder; `make demo-train`
 writes one) or else by the stage's name. The audio encoder's parameters travel inside
-the Motion Generator's checkpoint; the warp renderer needs only the motion stage.
+the Motion Generator's checkpoint; the warp renderer needs only the motion stage. The
+default is the shipped set, pretrained/ (stylehead_jax/pretrained.py: the Motion
+Generator for real speech, so the warp renders); --renderer defaults to what the folder
+serves (pick_renderer).
 """
 
 from __future__ import annotations
@@ -74,6 +77,7 @@ from stylehead_jax import frames as frames_lib
 from stylehead_jax import isp
 from stylehead_jax import media
 from stylehead_jax import motion
+from stylehead_jax import pretrained
 from stylehead_jax.errors import ConfigError
 from stylehead_jax.errors import MediaError
 from stylehead_jax.errors import NoFaceError
@@ -135,6 +139,21 @@ def write_manifest(root: str, workdirs: dict[str, str]) -> str:
     json.dump({k: os.path.relpath(os.path.abspath(v), os.path.abspath(root))
                for k, v in workdirs.items()}, f, indent=1)
   return path
+
+
+def pick_renderer(root: str) -> str:
+  """The renderer a checkpoints folder serves: the generator where it holds the generator's
+  stages, else the warp (the shipped set, pretrained/, has only the Motion Generator).
+
+  Raises:
+    ConfigError: it serves neither (the message says what to train).
+  """
+  try:
+    stage_workdirs(root, "generator")
+    return "generator"
+  except ConfigError:
+    stage_workdirs(root, "warp")
+    return "warp"
 
 
 def stage_workdirs(root: str, renderer: str) -> dict[str, str]:
@@ -478,7 +497,7 @@ class _Stages:
 
 
 def animate(portrait: str, audio: str, checkpoints: str, out: str, *,
-            style: str | None = None, renderer: str = "generator",
+            style: str | None = None, renderer: str | None = None,
             resolution: int = media.CROP_SIZE, style_steps: int = 0,
             style_amplitude: bool | str = True, style_settings=(), draw_mouth: bool = True,
             paste_back: bool = False, seed: int = 0,
@@ -486,6 +505,8 @@ def animate(portrait: str, audio: str, checkpoints: str, out: str, *,
             keep_motion: bool = False) -> tuple[str, dict]:
   """Animates `portrait` speaking (or singing) `audio` into the mp4 `out`; see the module
   docstring for the stages.
+
+  renderer None: the one `checkpoints` serves (pick_renderer).
 
   Returns:
     (the output path, a summary: frames, seconds, each stage's seconds and frames/s,
@@ -505,6 +526,7 @@ def animate(portrait: str, audio: str, checkpoints: str, out: str, *,
   stages = _Stages(progress)
   with stages("inputs"):
     out = check_output(out, [portrait, audio, style])
+    renderer = renderer or pick_renderer(checkpoints)
     workdirs = stage_workdirs(checkpoints, renderer)
     samples = load_audio(audio)
     detector = detectors.get_backend(backend)
@@ -592,10 +614,14 @@ def _parser() -> argparse.ArgumentParser:
   p.add_argument("--portrait", required=True, help="image with a face (png, jpg, ...)")
   p.add_argument("--audio", required=True, help="speech or singing: any audio file, or "
                  "a video's soundtrack")
-  p.add_argument("--checkpoints", required=True, help="folder of the stages' workdirs")
+  p.add_argument("--checkpoints", default=pretrained.DIR,
+                 help="folder of the stages' workdirs (default: the shipped set, "
+                      "%(default)s)")
   p.add_argument("--out", required=True, help="the mp4 to write")
   p.add_argument("--style", default=None, help="a video whose talking/singing style to take")
-  p.add_argument("--renderer", choices=RENDERERS, default="generator")
+  p.add_argument("--renderer", choices=RENDERERS, default=None,
+                 help="default: the generator where --checkpoints holds its stages, "
+                      "else the warp")
   p.add_argument("--resolution", type=int, default=media.CROP_SIZE,
                  help="side of the face crop in pixels (default %(default)s)")
   p.add_argument("--style_steps", type=int, default=0,
@@ -674,7 +700,8 @@ def main(argv=None) -> int:
       json.dump(summary, f, indent=1)
   stages = "  ".join(f"{k} {v['seconds']:.1f} s" for k, v in summary["stages"].items())
   print(f"{path}: {summary['frames']} frames ({summary['seconds']:.1f} s) at "
-        f"{summary['size'][1]}x{summary['size'][0]}, {summary['frames_per_second']:.1f} "
+        f"{summary['size'][1]}x{summary['size'][0]} by the {summary['renderer']} renderer, "
+        f"{summary['frames_per_second']:.1f} "
         f"frames/s end to end ({stages})")
   return 0
 

@@ -38,7 +38,7 @@ def checkpoints(tiny_motion, tmp_path_factory):
 @pytest.fixture(scope="module")
 def all_checkpoints(tiny_motion, style_mapping_run, style_aware_generator_run,
                     tmp_path_factory):
-  """A checkpoints folder as `make demo` leaves one: every stage's workdir and a manifest."""
+  """A checkpoints folder as `make demo-train` leaves one: every stage's workdir and a manifest."""
   root = tmp_path_factory.mktemp("all_checkpoints")
   animate.write_manifest(str(root), {
       "motion_generator": str(tiny_motion[1]), "style_mapping": str(style_mapping_run[0]),

@@ -417,6 +417,25 @@ def test_the_real_config_reads_the_real_clips_beside_the_synthetic_world():
   assert config.evals.motion.truth_smoothing == config.pose_smoothing_seconds
 
 
+def test_the_shipped_config_sees_only_clips_whose_licence_lets_weights_ship():
+  """configs/motion_generator.py:real,shipped (make pretrained): the train split less the
+  clips that may not ship (real/ and voxceleb2_sample/ are for testing; NC or no licence),
+  calibrated on the shippable validation clips; figures on the whole test split."""
+  config = mg_config.get_config("real,shipped")
+  excluded = set(config.data.exclude_clips)
+  for clip in real_clips.of_split("train"):
+    assert (real_clips.clip_id(clip) in excluded) != real_clips.shippable(clip), clip
+  shippable = [c for c in real_clips.CLIPS if real_clips.shippable(c)]
+  assert {c.person for c in shippable if c.split == "train"} == {"obama", "macron", "aragaki"}
+  assert not any(c.path.startswith(("real/", "voxceleb2_sample/")) or "NC" in c.licence
+                 or "none stated" in c.licence for c in shippable)
+  assert set(config.data.validation_clip_ids) == {
+      real_clips.clip_id(c) for c in shippable if c.split == "validation"} != set()
+  assert config.evals.motion.max_clips == len(real_clips.of_split("test"))
+  with pytest.raises(ValueError, match="only with real"):
+    mg_config.get_config("shipped")
+
+
 def _amplitude_of(track: motion.MotionTrack, config) -> amplitude.Amplitude:
   """Measured as a style video's track is (about its first frame)."""
   clip = {"landmarks": track.landmarks, "torso": track.torso,

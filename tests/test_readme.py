@@ -1,4 +1,4 @@
-"""The front door: the README's size and links, and the check of its make demo figures."""
+"""The front door: the README's size and links, and the check of its make demo-train figures."""
 
 import importlib.util
 import json

@@ -62,6 +62,13 @@ def _figures(o: np.ndarray) -> tuple[float, float, float]:
   return float(np.median(o)), float(np.percentile(o, 95)), float((o > OPEN_THRESHOLD).mean())
 
 
+def amplitude(landmarks) -> dict[str, float]:
+  """One track's (T, 68, 2|3) opening: its median, 95th percentile and share of frames
+  open above OPEN_THRESHOLD, the figures `measures` compares (a video without a truth)."""
+  median, p95, share = _figures(opening(landmarks))
+  return {"mouth_open_median": median, "mouth_open_p95": p95, "mouth_open_share": share}
+
+
 def _ratio(generated: float, truth: float, floor: float = MIN_TRUTH) -> float:
   return float(generated / truth) if truth > floor else float("nan")
 

@@ -1,0 +1,171 @@
+"""The shipped model set: `pretrained/` in the repository, what `animate` uses by default.
+
+  make pretrained                     # trains, calibrates, measures and exports it
+  python -m stylehead_jax.pretrained --motion_generator RUN --command "..." [--out DIR]
+
+A shipped set is an animate checkpoints folder (animate.stage_workdirs reads it): per
+stage its run's config.json and its latest checkpoint alone (no older steps, no
+TensorBoard), the run's calibration and figures where it wrote them (CARRIED), and
+MANIFEST_FILE, which says what made it: the commit and the command, the config, the
+seconds each step took, every clip the run saw with its licence
+(data_prep/real_clips.shippable: train only on those), the clips its figures come from,
+and the figures. Stages it lacks are not shipped; the manifest says why
+(`not_shipped`), and animate picks the renderer the folder can serve.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "pretrained")
+MANIFEST_FILE = "MANIFEST.json"
+CARRIED = ("calibration.json", "real_mouth.json")  # beside config.json, where present
+MAX_BYTES = 60 * 2**20  # the whole folder
+
+
+def _latest_step_dir(workdir: str) -> str:
+  ckpt = os.path.join(workdir, "checkpoints")
+  steps = [int(n) for n in os.listdir(ckpt) if n.isdigit()] if os.path.isdir(ckpt) else []
+  if not steps:
+    raise FileNotFoundError(f"{workdir}: no checkpoint")
+  return os.path.join(ckpt, str(max(steps)))
+
+
+def folder_bytes(path: str) -> int:
+  return sum(os.path.getsize(os.path.join(root, f))
+             for root, _, files in os.walk(path) for f in files)
+
+
+def _commit() -> str:
+  """HEAD's hash, "-dirty" added where tracked files differ from it."""
+  git = lambda *a: subprocess.run(["git", *a], capture_output=True, text=True, check=True,
+                                  cwd=os.path.dirname(DIR)).stdout.strip()
+  try:
+    return git("rev-parse", "HEAD") + ("-dirty" if git("status", "--porcelain",
+                                                       "--untracked-files=no") else "")
+  except (OSError, subprocess.CalledProcessError):
+    return "unknown"
+
+
+def clips_seen(config: dict) -> dict:
+  """The real clips a Motion Generator run trained on and was calibrated on, and those its
+  figures come from, each with its licence (data_prep/real_clips.py).
+
+  Raises:
+    ValueError: the run's data are not the real clips (configs/motion_generator.py:real).
+  """
+  # pylint: disable=g-import-not-at-top
+  from data_prep import real_clips
+  data = config["data"]
+  if (data["name"], data.get("overrides")) != ("talking_head_videos", real_clips.OVERRIDES):
+    raise ValueError(f"the run trained on {data['name']} ({data.get('overrides')}), not "
+                     "the real clips: the shipped Motion Generator is "
+                     "configs/motion_generator.py:real,shipped")
+  excluded = set(config["data"].get("exclude_clips", ()))
+  calibrated = set(config["data"].get("validation_clip_ids", ()))
+  row = lambda c: {"clip": c.path, "person": c.person, "licence": c.licence,
+                   "shippable": real_clips.shippable(c)}
+  split = lambda name, keep: [row(c) for c in real_clips.of_split(name)
+                              if keep(real_clips.clip_id(c))]
+  return {
+      "trained_on": split("train", lambda i: i not in excluded),
+      "calibrated_on": split("validation", lambda i: not calibrated or i in calibrated),
+      "measured_on": split("test", lambda i: True),
+      "synthetic": "synthetic_talking_heads (procedural, made by this project)",
+  }
+
+
+def export(motion_generator: str, out: str, *, command: str, seconds: dict) -> dict:
+  """Writes the shipped set of the Motion Generator run `motion_generator` into `out`
+  (replacing it) and returns its manifest.
+
+  Raises:
+    ValueError: the run saw a clip whose licence does not let its weights ship, or the
+      folder would pass MAX_BYTES.
+  """
+  with open(os.path.join(motion_generator, "config.json")) as f:
+    config = json.load(f)
+  clips = clips_seen(config)
+  barred = [c["clip"] for part in ("trained_on", "calibrated_on") for c in clips[part]
+            if not c["shippable"]]
+  if barred:
+    raise ValueError(f"{motion_generator} saw clips whose licence keeps its weights from "
+                     f"shipping: {barred} (configs/motion_generator.py:real,shipped)")
+  staging = out.rstrip("/") + ".partial"
+  shutil.rmtree(staging, ignore_errors=True)
+  stage_dir = os.path.join(staging, "motion_generator")
+  step_dir = _latest_step_dir(motion_generator)
+  shutil.copytree(step_dir, os.path.join(stage_dir, "checkpoints",
+                                         os.path.basename(step_dir)))
+  for name in ("config.json",) + CARRIED:
+    if os.path.exists(os.path.join(motion_generator, name)):
+      shutil.copy(os.path.join(motion_generator, name), stage_dir)
+  with open(os.path.join(staging, "checkpoints.json"), "w") as f:
+    json.dump({"motion_generator": "motion_generator"}, f, indent=1)
+  figures = None
+  if os.path.exists(os.path.join(stage_dir, "real_mouth.json")):
+    with open(os.path.join(stage_dir, "real_mouth.json")) as f:
+      report = json.load(f)
+    figures = {"summary": report["summary"], "criteria": report["criteria"],
+               "seeds": report["seeds"]}
+  manifest = {
+      "made": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+      "commit": _commit(),
+      "command": command,
+      "seconds": seconds,
+      "stages": {"motion_generator": {
+          "config": "motion_generator/config.json",
+          "step": int(os.path.basename(step_dir)),
+          "clips": clips,
+          "real_mouth_figures": figures,
+      }},
+      "renderer": "warp",
+      "not_shipped": {
+          "style_mapping": "not trained on real faces at the output's size yet (issue 36)",
+          "style_aware_generator": "its :real run draws 128 px and is softer than the warp "
+                                   "renderer (CPBD 0.086 vs 0.30): the warp renders",
+      },
+  }
+  with open(os.path.join(staging, MANIFEST_FILE), "w") as f:
+    json.dump(manifest, f, indent=1)
+  size = folder_bytes(staging)
+  if size > MAX_BYTES:
+    shutil.rmtree(staging)
+    raise ValueError(f"the shipped set would be {size / 2**20:.1f} MB, over "
+                     f"{MAX_BYTES / 2**20:.0f} MB")
+  shutil.rmtree(out, ignore_errors=True)
+  os.replace(staging, out)
+  return manifest
+
+
+def main(argv=None) -> int:
+  parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+  parser.add_argument("--motion_generator", required=True, help="the Motion Generator's "
+                      "workdir (configs/motion_generator.py:real,shipped)")
+  parser.add_argument("--out", default=DIR)
+  parser.add_argument("--command", required=True, help="what trained it (the manifest's)")
+  parser.add_argument("--seconds", nargs="*", default=[], metavar="STEP=SECONDS",
+                      help="how long each step took")
+  args = parser.parse_args(argv)
+  seconds = {k: float(v) for k, v in (s.split("=", 1) for s in args.seconds)}
+  try:
+    manifest = export(args.motion_generator, args.out, command=args.command,
+                      seconds=seconds)
+  except (ValueError, FileNotFoundError) as e:
+    print(f"error: {e}", file=sys.stderr)
+    return 2
+  clips = manifest["stages"]["motion_generator"]["clips"]
+  print(f"{args.out}: {folder_bytes(args.out) / 2**20:.1f} MB, trained on "
+        f"{len(clips['trained_on'])} real clips ("
+        + ", ".join(sorted({c['licence'] for c in clips['trained_on']})) + ")")
+  return 0
+
+
+if __name__ == "__main__":
+  sys.exit(main())
