@@ -166,10 +166,11 @@ def main(argv=None) -> int:
                       "or its styles by name (style_spata_clip1)")
   p.add_argument("--style_steps", nargs="*", type=int, default=[0, 100])
   p.add_argument("--amplitude", nargs="*", default=["on"],
-                 choices=["on", "off", "head", "mouth", "quantiles"],
+                 choices=["on", "off", "head", "mouth", "quantiles", "local"],
                  help="give the motion the style's amplitude (style/amplitude.py): on, "
                       "off, only the head's or the mouth's, or both with the mouth "
-                      "matched percentile by percentile; several: each")
+                      "matched percentile by percentile, or with the head scaled about "
+                      "its local mean; several: each")
   p.add_argument("--style_config", nargs="*", default=[], metavar="KEY=VALUE",
                  help="the fine-tune's config changed (configs/style_transfer.py: "
                       "critic.head_weight=0 ...): a study's variant")

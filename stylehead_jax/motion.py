@@ -521,8 +521,9 @@ def generate_motion(audio, source_landmarks, params: MotionModel, rng, *,
     # Measured as a style video's track is (`style_amplitude`: smoothed once more).
     measured = amplitude.measure(face, smooth_pose(poses, smoothing), style.window)
     head_gains = amplitude.head_gains(measured, style)
-    poses = np.concatenate([poses[:, :len(head_gains)] * head_gains,
-                            poses[:, len(head_gains):]], -1).astype(np.float32)
+    head = amplitude.scale_head(poses[:, :len(head_gains)], head_gains, style.head_centre,
+                                style.window, media.FPS)
+    poses = np.concatenate([head, poses[:, len(head_gains):]], -1).astype(np.float32)
     face = open_mouth(face, amplitude.mouth_gains(mouth.opening(face), style))
   rotation, translation, torso = decode_pose(poses, source)
   landmarks = pose_lib.posed_landmarks(face, rotation, translation).astype(np.float32)

@@ -432,6 +432,7 @@ def test_the_shipped_config_sees_only_clips_whose_licence_lets_weights_ship():
   assert set(config.data.validation_clip_ids) == {
       real_clips.clip_id(c) for c in shippable if c.split == "validation"} != set()
   assert config.evals.motion.max_clips == len(real_clips.of_split("test"))
+  assert 0 < config.data.mix.weight < 1  # the synthetic world beside them
   with pytest.raises(ValueError, match="only with real"):
     mg_config.get_config("shipped")
 
@@ -509,3 +510,26 @@ def test_a_style_amplitude_is_measured_over_spans_of_the_outputs_length():
   assert spans.window == 120 and whole.window == 1200
   longer = amplitude.measure(faces, poses, 5000)  # spans longer than the clip: all of it
   assert longer.head[0] == whole.head[0] and longer.window == 1200
+
+
+def test_a_gain_above_one_widens_the_heads_motion_not_its_drift():
+  """style/amplitude.scale_head, "local": a slow drift away from the source pose (what a
+  fine-tuned model can learn) is not widened by a gain above 1, the sway about it is; a
+  gain of at most 1 scales as "source" does; the first frame keeps the source's pose.
+  "source" widens the drift too (the surprisegirl failure: a head pitched 24 degrees)."""
+  t = np.arange(1200)
+  sway = 0.5 * np.sin(2 * np.pi * t / 60)  # 1 s period
+  drift = -2.0 * np.minimum(t / 300, 1.0)  # settles 2 units away within 5 s
+  head = np.stack([sway + drift] + [sway] * 4, -1)
+  head -= head[0]  # relative to the source pose
+  gains = np.array([4.0, 4.0, 0.5, 1.0, 0.25])
+  local = amplitude.scale_head(head, gains, "local", window=240)
+  source = amplitude.scale_head(head, gains, "source", window=240)
+  np.testing.assert_allclose(local[0], 0.0, atol=1e-12)
+  late = slice(600, 1200)  # past the drift and the ease
+  assert abs(local[late, 0].mean() - head[late, 0].mean()) < 0.05  # the drift as it was
+  assert abs(source[late, 0].mean() - 4 * head[late, 0].mean()) < 0.05  # widened 4x
+  np.testing.assert_allclose(local[late, 0].std(), 4 * sway[late].std(), rtol=0.05)
+  np.testing.assert_allclose(local[:, 2:], source[:, 2:], atol=1e-12)  # gains <= 1
+  with pytest.raises(ValueError, match="head_centre"):
+    amplitude.scale_head(head, gains, "mean")

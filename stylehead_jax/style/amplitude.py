@@ -40,6 +40,8 @@ MIN_GAIN, MAX_GAIN = 0.125, 8.0
 MIN_SPREAD = 1e-4  # below this (pose units, eye distances) an axis counts as still: gain 1
 PERCENTILES = np.linspace(0.0, 100.0, 21)  # the mouth's opening, every 5th percentile
 MOUTH_MATCHES = ("p95", "quantiles")
+HEAD_CENTRES = ("source", "local")
+EASE_SECONDS = 0.5  # scale_head about the local mean: the gains ease in over this
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,6 +51,7 @@ class Amplitude:
   window: int  # frames per span the head was measured over (at most the clip's)
   mouth_quantiles: np.ndarray | None = None  # the opening at PERCENTILES
   mouth_match: str = "p95"  # how mouth_gains gives a motion this mouth (MOUTH_MATCHES)
+  head_centre: str = "source"  # what scale_head scales the head about (HEAD_CENTRES)
 
 
 def measure(faces, pose_vectors, window: int | None = None) -> Amplitude:
@@ -85,6 +88,35 @@ def head_gains(generated: Amplitude, style: Amplitude) -> np.ndarray:
   return _gain(style.head, generated.head)
 
 
+def scale_head(head: np.ndarray, gains: np.ndarray, centre: str = "source",
+               window: int = 1, fps: float = 60.0) -> np.ndarray:
+  """(T, A) head pose vectors (relative to the source pose, the first frame's) with each
+  axis' motion times `gains` (A,).
+
+  "source": scaled about the source pose; a lasting offset from it, or a slow drift, grows
+  by the gain as well. "local": the motion split into its moving average over `window`
+  frames (the spans the gains were measured over) and what moves about it; a gain of at
+  most 1 scales both (as "source" does), a gain above 1 only what moves about the
+  average, so a model's slow drift is never widened; the widening eases in over
+  EASE_SECONDS (raised cosine), so the first frame keeps the source's pose.
+  """
+  head = np.asarray(head, np.float64)
+  gains = np.asarray(gains, np.float64)
+  if centre == "source":
+    return head * gains
+  if centre != "local":
+    raise ValueError(f"head_centre is one of {HEAD_CENTRES}, not {centre!r}")
+  n, half = len(head), max(int(window), 1) // 2
+  padded = np.pad(head, ((half, half), (0, 0)), mode="reflect" if n > half else "edge")
+  box = np.ones(2 * half + 1) / (2 * half + 1)
+  slow = np.stack([np.convolve(padded[:, a], box, mode="valid")[:n]
+                   for a in range(head.shape[1])], -1)
+  t = np.arange(n) / max(EASE_SECONDS * fps, 1.0)
+  ease = (0.5 - 0.5 * np.cos(np.pi * np.clip(t, 0.0, 1.0)))[:, None]
+  shrink = np.minimum(gains, 1.0)
+  return shrink * slow + (shrink + ease * (gains - shrink)) * (head - slow)
+
+
 def mouth_gains(opening: np.ndarray, style: Amplitude) -> np.ndarray:
   """(T,) factors for the inner-lip gap of a motion whose opening is `opening` (T,), eye
   distances, that give it `style`'s mouth (module doc; 1 where the style leaves the mouth
@@ -105,10 +137,13 @@ def mouth_gains(opening: np.ndarray, style: Amplitude) -> np.ndarray:
 
 def variant(style: Amplitude, name: str) -> Amplitude:
   """A study's variant of `style`: only its "head" or only its "mouth" (the other left as
-  generated), or both with the mouth matched percentile by percentile ("quantiles")."""
+  generated), both with the mouth matched percentile by percentile ("quantiles"), or
+  both with the head scaled about the motion's local mean ("local": scale_head)."""
   if name == "quantiles":
     return dataclasses.replace(style, mouth_match="quantiles")
+  if name == "local":
+    return dataclasses.replace(style, head_centre="local")
   if name not in ("head", "mouth"):
-    raise ValueError(
-        f"a style amplitude's variant is 'head', 'mouth' or 'quantiles', not {name!r}")
+    raise ValueError(f"a style amplitude's variant is 'head', 'mouth', 'quantiles' or "
+                     f"'local', not {name!r}")
   return dataclasses.replace(style, **{"mouth" if name == "head" else "head": None})
