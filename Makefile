@@ -4,7 +4,7 @@
 #   (eval/demo_real.py): DEMO_REAL_DIR/animation.mp4, contact_sheet.png, animation.json.
 # make pretrained: train, calibrate and measure the shipped set on the clips whose licence
 #   lets weights ship (configs/motion_generator.py:real,shipped) and export it to
-#   pretrained/ with its MANIFEST.json (stylehead_jax/pretrained.py), in PRETRAINED_WORKDIR.
+#   pretrained/ with its MANIFEST.json (eval/export_pretrained.py), in PRETRAINED_WORKDIR.
 # make demo-train: create .venv, install the locked versions, build the synthetic world, train the
 #   audio encoder and the Motion Generator on it (:runlocal, 3 seeds), fit each run's head
 #   sampling on the validation speakers (eval/calibrate_pose.py), evaluate each against
@@ -123,7 +123,7 @@ pretrained: $(STAMP)
 	t2=$$(date +%s) && \
 	$(BIN)/python eval/real_mouth.py $(MG_SHIPPED) \
 	  --json $(PRETRAINED_WORKDIR)/motion_generator/real_mouth.json && t3=$$(date +%s) && \
-	$(BIN)/python -m stylehead_jax.pretrained \
+	$(BIN)/python eval/export_pretrained.py \
 	  --motion_generator $(PRETRAINED_WORKDIR)/motion_generator --command "make pretrained" \
 	  --seconds train=$$((t1 - t0)) calibrate=$$((t2 - t1)) measure=$$((t3 - t2))
 

@@ -133,6 +133,33 @@ def shippable_ids(split: str) -> tuple[str, ...]:
   return tuple(clip_id(c) for c in of_split(split) if shippable(c))
 
 
+def clips_seen(config: dict) -> dict:
+  """The clips a Motion Generator run (its config.json, a dict) trained on and had its
+  head sampling and mouth gain fitted on, and those its figures come from, each with its
+  licence and whether weights trained on it may ship (stylehead_jax/pretrained.export's
+  `clips`).
+
+  Raises:
+    ValueError: the run's data are not these clips (configs/motion_generator.py:real).
+  """
+  data = config["data"]
+  if (data["name"], data.get("overrides")) != ("talking_head_videos", OVERRIDES):
+    raise ValueError(f"the run trained on {data['name']} ({data.get('overrides')}), not "
+                     "the real clips: the shipped Motion Generator is "
+                     "configs/motion_generator.py:real,shipped")
+  excluded = set(data.get("exclude_clips", ()))
+  fitted = set(data.get("validation_clip_ids", ()))
+  row = lambda c: {"clip": c.path, "person": c.person, "licence": c.licence,
+                   "shippable": shippable(c)}
+  return {
+      "trained_on": [row(c) for c in of_split("train") if clip_id(c) not in excluded],
+      "calibrated_on": [row(c) for c in of_split("validation")
+                        if not fitted or clip_id(c) in fitted],
+      "measured_on": [row(c) for c in of_split("test")],
+      "synthetic": "synthetic_talking_heads (procedural, made by this project)",
+  }
+
+
 def make_manual_dir(shared: str, folder: str) -> str:
   """`folder` with a link per clip (p_<person>/<file>), audio_offsets.tsv and splits.tsv."""
   for clip in CLIPS:

@@ -1,7 +1,7 @@
 """The shipped model set: `pretrained/` in the repository, what `animate` uses by default.
 
   make pretrained                     # trains, calibrates, measures and exports it
-  python -m stylehead_jax.pretrained --motion_generator RUN --command "..." [--out DIR]
+  python eval/export_pretrained.py --motion_generator RUN --command "..." [--out DIR]
 
 A shipped set is an animate checkpoints folder (animate.stage_workdirs reads it): per
 stage its run's config.json and its latest checkpoint alone (no older steps, no
@@ -10,18 +10,18 @@ MANIFEST_FILE, which says what made it: the commit and the command, the config, 
 seconds each step took, every clip the run saw with its licence
 (data_prep/real_clips.shippable: train only on those), the clips its figures come from,
 and the figures. Stages it lacks are not shipped; the manifest says why
-(`not_shipped`), and animate picks the renderer the folder can serve.
+(`not_shipped`), and animate picks the renderer the folder can serve. The command is
+eval/export_pretrained.py (this library does not import data_prep, where the clips and
+their licences are).
 """
 
 from __future__ import annotations
 
-import argparse
 import datetime
 import json
 import os
 import shutil
 import subprocess
-import sys
 
 DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "pretrained")
 MANIFEST_FILE = "MANIFEST.json"
@@ -53,45 +53,17 @@ def _commit() -> str:
     return "unknown"
 
 
-def clips_seen(config: dict) -> dict:
-  """The real clips a Motion Generator run trained on and was calibrated on, and those its
-  figures come from, each with its licence (data_prep/real_clips.py).
-
-  Raises:
-    ValueError: the run's data are not the real clips (configs/motion_generator.py:real).
-  """
-  # pylint: disable=g-import-not-at-top
-  from data_prep import real_clips
-  data = config["data"]
-  if (data["name"], data.get("overrides")) != ("talking_head_videos", real_clips.OVERRIDES):
-    raise ValueError(f"the run trained on {data['name']} ({data.get('overrides')}), not "
-                     "the real clips: the shipped Motion Generator is "
-                     "configs/motion_generator.py:real,shipped")
-  excluded = set(config["data"].get("exclude_clips", ()))
-  calibrated = set(config["data"].get("validation_clip_ids", ()))
-  row = lambda c: {"clip": c.path, "person": c.person, "licence": c.licence,
-                   "shippable": real_clips.shippable(c)}
-  split = lambda name, keep: [row(c) for c in real_clips.of_split(name)
-                              if keep(real_clips.clip_id(c))]
-  return {
-      "trained_on": split("train", lambda i: i not in excluded),
-      "calibrated_on": split("validation", lambda i: not calibrated or i in calibrated),
-      "measured_on": split("test", lambda i: True),
-      "synthetic": "synthetic_talking_heads (procedural, made by this project)",
-  }
-
-
-def export(motion_generator: str, out: str, *, command: str, seconds: dict) -> dict:
+def export(motion_generator: str, out: str, *, command: str, seconds: dict,
+           clips: dict) -> dict:
   """Writes the shipped set of the Motion Generator run `motion_generator` into `out`
-  (replacing it) and returns its manifest.
+  (replacing it) and returns its manifest. `clips`: the real clips the run saw, by use
+  ({"trained_on": [{"clip", "person", "licence", "shippable"}, ...], "calibrated_on": ...,
+  "measured_on": ...}: data_prep/real_clips.clips_seen, which this library may not import).
 
   Raises:
-    ValueError: the run saw a clip whose licence does not let its weights ship, or the
-      folder would pass MAX_BYTES.
+    ValueError: the run trained or was fitted on a clip whose licence does not let its
+      weights ship, or the folder would pass MAX_BYTES.
   """
-  with open(os.path.join(motion_generator, "config.json")) as f:
-    config = json.load(f)
-  clips = clips_seen(config)
   barred = [c["clip"] for part in ("trained_on", "calibrated_on") for c in clips[part]
             if not c["shippable"]]
   if barred:
@@ -142,30 +114,3 @@ def export(motion_generator: str, out: str, *, command: str, seconds: dict) -> d
   shutil.rmtree(out, ignore_errors=True)
   os.replace(staging, out)
   return manifest
-
-
-def main(argv=None) -> int:
-  parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-  parser.add_argument("--motion_generator", required=True, help="the Motion Generator's "
-                      "workdir (configs/motion_generator.py:real,shipped)")
-  parser.add_argument("--out", default=DIR)
-  parser.add_argument("--command", required=True, help="what trained it (the manifest's)")
-  parser.add_argument("--seconds", nargs="*", default=[], metavar="STEP=SECONDS",
-                      help="how long each step took")
-  args = parser.parse_args(argv)
-  seconds = {k: float(v) for k, v in (s.split("=", 1) for s in args.seconds)}
-  try:
-    manifest = export(args.motion_generator, args.out, command=args.command,
-                      seconds=seconds)
-  except (ValueError, FileNotFoundError) as e:
-    print(f"error: {e}", file=sys.stderr)
-    return 2
-  clips = manifest["stages"]["motion_generator"]["clips"]
-  print(f"{args.out}: {folder_bytes(args.out) / 2**20:.1f} MB, trained on "
-        f"{len(clips['trained_on'])} real clips ("
-        + ", ".join(sorted({c['licence'] for c in clips['trained_on']})) + ")")
-  return 0
-
-
-if __name__ == "__main__":
-  sys.exit(main())

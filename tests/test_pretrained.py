@@ -1,7 +1,9 @@
 """The shipped model set (pretrained/, stylehead_jax/pretrained.py): what it was trained on,
 how it is exported, and that animate uses it by default."""
 
+import importlib.util
 import json
+import pathlib
 import shutil
 
 import numpy as np
@@ -13,6 +15,11 @@ from stylehead_jax import media
 from stylehead_jax import pretrained
 from stylehead_jax.metrics import mouth
 from tests.conftest import REPO
+
+_SPEC = importlib.util.spec_from_file_location("export_pretrained",
+                                               REPO / "eval" / "export_pretrained.py")
+export_pretrained = importlib.util.module_from_spec(_SPEC)
+_SPEC.loader.exec_module(export_pretrained)
 
 
 def _as_real_run(tiny_workdir, folder, *, shipped: bool):
@@ -30,26 +37,35 @@ def _as_real_run(tiny_workdir, folder, *, shipped: bool):
   return folder
 
 
+def _clips(workdir):
+  return real_clips.clips_seen(json.loads((workdir / "config.json").read_text()))
+
+
 def test_export_ships_the_last_step_with_its_manifest_and_refuses_other_clips(
-    tiny_motion, tmp_path):
-  synthetic = tiny_motion[1]
+    tiny_motion, tmp_path, capsys):
+  synthetic = pathlib.Path(tiny_motion[1])
   with pytest.raises(ValueError, match="not the real clips"):
-    pretrained.export(str(synthetic), str(tmp_path / "a"), command="c", seconds={})
+    _clips(synthetic)
   everything = _as_real_run(synthetic, tmp_path / "all", shipped=False)
-  with pytest.raises(ValueError, match="licence keeps its weights from shipping") as e:
-    pretrained.export(str(everything), str(tmp_path / "b"), command="c", seconds={})
-  assert "voxceleb2_sample/" in str(e.value) and "real/" in str(e.value)
+  code = export_pretrained.main(["--motion_generator", str(everything), "--out",
+                                 str(tmp_path / "b"), "--command", "c"])
+  err = capsys.readouterr().err.strip()
+  assert code == 2 and len(err.splitlines()) == 1
+  assert "licence keeps its weights from shipping" in err
+  assert "voxceleb2_sample/" in err and "real/" in err
   assert not (tmp_path / "b").exists() and not (tmp_path / "b.partial").exists()
 
   run = _as_real_run(synthetic, tmp_path / "shipped", shipped=True)
   out = tmp_path / "pretrained"
-  manifest = pretrained.export(str(run), str(out), command="make pretrained",
-                               seconds={"train": 1.0})
+  assert export_pretrained.main(["--motion_generator", str(run), "--out", str(out),
+                                 "--command", "make pretrained", "--seconds",
+                                 "train=1"]) == 0
+  manifest = json.loads((out / pretrained.MANIFEST_FILE).read_text())
   last = max(int(p.name) for p in (run / "checkpoints").iterdir() if p.name.isdigit())
   assert [p.name for p in (out / "motion_generator" / "checkpoints").iterdir()] == [str(last)]
-  assert manifest == json.loads((out / pretrained.MANIFEST_FILE).read_text())
   mg = manifest["stages"]["motion_generator"]
   assert mg["step"] == last and manifest["command"] == "make pretrained"
+  assert manifest["seconds"] == {"train": 1.0}
   assert {c["person"] for c in mg["clips"]["trained_on"]} == {
       c.person for c in real_clips.of_split("train") if real_clips.shippable(c)}
   assert all(c["shippable"] and c["licence"] for part in ("trained_on", "calibrated_on")
@@ -65,7 +81,7 @@ def test_the_shipped_set_is_what_its_manifest_says():
   assert pretrained.folder_bytes(pretrained.DIR) <= pretrained.MAX_BYTES
   mg = manifest["stages"]["motion_generator"]
   config = json.loads((REPO / "pretrained" / mg["config"]).read_text())
-  assert pretrained.clips_seen(config) == mg["clips"]  # its config trained on those clips
+  assert real_clips.clips_seen(config) == mg["clips"]  # its config trained on those clips
   assert all(c["shippable"] for c in mg["clips"]["trained_on"] + mg["clips"]["calibrated_on"])
   assert len(manifest["commit"]) >= 40 and manifest["seconds"]["train"] > 0
   assert mg["real_mouth_figures"]["summary"]["mouth_opening_r"] > 0
