@@ -45,8 +45,8 @@ The pipeline (../shared/DESIGN.md), one timed stage per step:
             does not grow with the audio's length.
 
 Checkpoints: one folder holding a workdir per stage, named by CHECKPOINTS/checkpoints.json
-({"motion_generator": "motion_generator/seed_0", ...}, relative to the folder; `make demo-train`
-writes one) or else by the stage's name. The audio encoder's parameters travel inside
+({"motion_generator": "motion_generator/seed_0", ...}, relative to the folder;
+`make demo-train` writes one) or else by the stage's name. The audio encoder's parameters travel inside
 the Motion Generator's checkpoint; the warp renderer needs only the motion stage. The
 default is the shipped set, pretrained/ (stylehead_jax/pretrained.py: the Motion
 Generator for real speech, so the warp renders); --renderer defaults to what the folder
