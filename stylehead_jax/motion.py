@@ -522,7 +522,7 @@ def generate_motion(audio, source_landmarks, params: MotionModel, rng, *,
     measured = amplitude.measure(face, smooth_pose(poses, smoothing), style.window)
     head_gains = amplitude.head_gains(measured, style)
     head = amplitude.scale_head(poses[:, :len(head_gains)], head_gains, style.head_centre,
-                                style.window, media.FPS)
+                                style.window, media.FPS, target=style.head)
     poses = np.concatenate([head, poses[:, len(head_gains):]], -1).astype(np.float32)
     face = open_mouth(face, amplitude.mouth_gains(mouth.opening(face), style))
   rotation, translation, torso = decode_pose(poses, source)

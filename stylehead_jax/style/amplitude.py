@@ -60,17 +60,22 @@ def measure(faces, pose_vectors, window: int | None = None) -> Amplitude:
   of the whole clip where that is shorter (None: the whole clip), which the result
   records, so another motion is measured over spans as long."""
   head = np.asarray(pose_vectors, np.float64)[:, :len(head_motion.AXES)]
-  n = len(head)
-  window = n if window is None else min(window, n)
-  if window == n:
-    spread = head_motion.amplitude(head)
-  else:
-    step = max(window // 2, 1)
-    spread = np.median([head_motion.amplitude(head[s:s + window])
-                        for s in range(0, n - window + 1, step)], axis=0)
+  window = len(head) if window is None else min(window, len(head))
+  spread = head_spread(head, window)
   opening = mouth.opening(faces)
   return Amplitude(head=spread, mouth=float(np.percentile(opening, 95)), window=window,
                    mouth_quantiles=np.percentile(opening, PERCENTILES))
+
+
+def head_spread(head: np.ndarray, window: int) -> np.ndarray:
+  """(A,) each axis' standard deviation over spans of `window` frames (half-overlapping;
+  their median), or over the whole of `head` (T, A) where it is no longer."""
+  n = len(head)
+  if window >= n:
+    return head_motion.amplitude(head)
+  step = max(window // 2, 1)
+  return np.median([head_motion.amplitude(head[s:s + window])
+                    for s in range(0, n - window + 1, step)], axis=0)
 
 
 def _gain(target, generated):
@@ -89,16 +94,19 @@ def head_gains(generated: Amplitude, style: Amplitude) -> np.ndarray:
 
 
 def scale_head(head: np.ndarray, gains: np.ndarray, centre: str = "source",
-               window: int = 1, fps: float = 60.0) -> np.ndarray:
+               window: int = 1, fps: float = 60.0,
+               target: np.ndarray | None = None) -> np.ndarray:
   """(T, A) head pose vectors (relative to the source pose, the first frame's) with each
-  axis' motion times `gains` (A,).
+  axis' motion scaled to the style's spread: `gains` (A,) are head_gains'.
 
-  "source": scaled about the source pose; a lasting offset from it, or a slow drift, grows
-  by the gain as well. "local": the motion split into its moving average over `window`
-  frames (the spans the gains were measured over) and what moves about it; a gain of at
-  most 1 scales both (as "source" does), a gain above 1 only what moves about the
-  average, so a model's slow drift is never widened; the widening eases in over
-  EASE_SECONDS (raised cosine), so the first frame keeps the source's pose.
+  "source": times `gains` about the source pose; a lasting offset from it, or a slow
+  drift, grows by the gain as well. "local": the motion split into its moving average
+  over `window` frames (the spans the gains were measured over) and what moves about it;
+  where the gain is at most 1 both are scaled by it (as "source" does); where it is above
+  1 the average stays as it is, and what moves about it takes the gain that gives it the
+  style's spread `target` (A,) over those spans (head_spread, within MIN_GAIN-MAX_GAIN),
+  so a model's slow drift is never widened; the widening eases in over EASE_SECONDS
+  (raised cosine), so the first frame keeps the source's pose.
   """
   head = np.asarray(head, np.float64)
   gains = np.asarray(gains, np.float64)
@@ -106,15 +114,19 @@ def scale_head(head: np.ndarray, gains: np.ndarray, centre: str = "source",
     return head * gains
   if centre != "local":
     raise ValueError(f"head_centre is one of {HEAD_CENTRES}, not {centre!r}")
+  if target is None:
+    raise ValueError("scale_head(centre='local') needs the style's spread (target)")
   n, half = len(head), max(int(window), 1) // 2
   padded = np.pad(head, ((half, half), (0, 0)), mode="reflect" if n > half else "edge")
   box = np.ones(2 * half + 1) / (2 * half + 1)
   slow = np.stack([np.convolve(padded[:, a], box, mode="valid")[:n]
                    for a in range(head.shape[1])], -1)
+  fast = head - slow
+  widen = np.where(gains > 1.0, _gain(target, head_spread(fast, window)), gains)
   t = np.arange(n) / max(EASE_SECONDS * fps, 1.0)
   ease = (0.5 - 0.5 * np.cos(np.pi * np.clip(t, 0.0, 1.0)))[:, None]
   shrink = np.minimum(gains, 1.0)
-  return shrink * slow + (shrink + ease * (gains - shrink)) * (head - slow)
+  return shrink * slow + (shrink + ease * (widen - shrink)) * fast
 
 
 def mouth_gains(opening: np.ndarray, style: Amplitude) -> np.ndarray:
