@@ -32,24 +32,24 @@ import numpy as np
 
 import animate_real  # eval/animate_real.py, beside this file
 from stylehead_jax import animate
+from stylehead_jax import checkpoint
 from stylehead_jax import media
-from stylehead_jax import motion
 from stylehead_jax import pretrained
-from stylehead_jax.landmarks import detectors
 from stylehead_jax.errors import ConfigError
 from stylehead_jax.errors import MediaError
+from stylehead_jax.landmarks import conventions
+from stylehead_jax.landmarks import detectors
 from stylehead_jax.metrics import sharpness
 
 PORTRAIT = os.path.join(animate_real.REAL, "face_dt_face3.png")
 AUDIO = os.path.join(animate_real.REAL, "speech_jfk_en.wav")
 RESOLUTION = 256
 SHEET_FRAMES = 8
-MOUTH = (48, 68)  # the lips' landmarks: the sheet's enlarged mouth is their box
 
 
 def _mouth_crop(frame: np.ndarray, landmarks: np.ndarray, size: int) -> np.ndarray:
   """The lips' box grown by half its width, square, resized to `size`."""
-  lips = landmarks[MOUTH[0]:MOUTH[1], :2]
+  lips = landmarks[conventions.MOUTH, :2]
   centre = lips.mean(0)
   half = 0.75 * (lips[:, 0].max() - lips[:, 0].min())
   h, w = frame.shape[:2]
@@ -96,7 +96,7 @@ def main(argv=None) -> int:
       generated = summary.pop("motion")
       backend = detectors.get_backend("dlib")
       portrait, _ = animate.load_portrait(args.portrait, args.resolution, backend)
-      config = motion.load(summary["checkpoints"]["motion_generator"]).config
+      config = checkpoint.read_run_config(summary["checkpoints"]["motion_generator"])
       figures = animate_real.measure(out, animate.load_audio(args.audio), portrait,
                                      backend, config, generated)
   except (MediaError, ConfigError) as e:

@@ -46,9 +46,9 @@ The pipeline (../shared/DESIGN.md), one timed stage per step:
 
 Checkpoints: one folder holding a workdir per stage, named by CHECKPOINTS/checkpoints.json
 ({"motion_generator": "motion_generator/seed_0", ...}, relative to the folder;
-`make demo-train` writes one) or else by the stage's name. The audio encoder's parameters travel inside
-the Motion Generator's checkpoint; the warp renderer needs only the motion stage. The
-default is the shipped set, pretrained/ (stylehead_jax/pretrained.py: the Motion
+`make demo-train` writes one) or else by the stage's name. The audio encoder's parameters
+travel inside the Motion Generator's checkpoint; the warp renderer needs only the motion
+stage. The default is the shipped set, pretrained/ (stylehead_jax/pretrained.py: the Motion
 Generator for real speech, so the warp renders); --renderer defaults to what the folder
 serves (pick_renderer).
 """
@@ -120,15 +120,6 @@ GROW = 0.06  # paste-back mask: the face region grown by this much of the crop s
 
 
 # --- Checkpoints ------------------------------------------------------------------------
-def _latest_step(workdir: str) -> int | None:
-  """The newest checkpoint step of a training workdir (None: no config.json or no
-  checkpoint), read from the folder names without opening orbax."""
-  ckpt = checkpoint.checkpoint_dir(workdir)
-  if not (os.path.exists(os.path.join(workdir, "config.json")) and os.path.isdir(ckpt)):
-    return None
-  return max((int(n) for n in os.listdir(ckpt) if n.isdigit()), default=None)
-
-
 def write_manifest(root: str, workdirs: dict[str, str]) -> str:
   """Writes root/checkpoints.json naming each stage's workdir (relative to root)."""
   unknown = sorted(set(workdirs) - set(STAGES))
@@ -178,7 +169,7 @@ def stage_workdirs(root: str, renderer: str) -> dict[str, str]:
   out = {}
   for stage in NEEDED[renderer]:
     workdir = os.path.normpath(os.path.join(root, manifest.get(stage, stage)))
-    if _latest_step(workdir) is None:
+    if checkpoint.newest_step(workdir) is None:
       hint = TRAIN_COMMANDS[stage].format(root=root, dir=workdir)
       warp_hint = "; or use --renderer warp" if stage != "motion_generator" else ""
       raise ConfigError(f"--checkpoints {root}: no {stage} checkpoint in {workdir}; "
@@ -322,7 +313,7 @@ def styled_motion_model(mg_dir: str, style: str, style_frames: int, steps: int,
     config.style.drive_audio = drive_audio
     config.loss.mg_weight = 0.0
   drive = (references.content_key(config.style.drive_audio),) if config.style.drive_audio else ()
-  key = references.content_key(style, steps, seed, mg_dir, _latest_step(mg_dir),
+  key = references.content_key(style, steps, seed, mg_dir, checkpoint.newest_step(mg_dir),
                                resolution, config.data.window_frames, config.batch_size,
                                *[config[k].to_json() for k in ("critic", "loss", "optimizer")],
                                *drive)
@@ -341,7 +332,7 @@ def styled_motion_model(mg_dir: str, style: str, style_frames: int, steps: int,
   config.seed = seed
   config.progress = progress
   config.evals = type(config.evals)()
-  if (_latest_step(workdir) or 0) < steps:
+  if (checkpoint.newest_step(workdir) or 0) < steps:
     train.train_and_evaluate(config, workdir)
   state = checkpoint.load_state(checkpoint.checkpoint_dir(workdir))
   base = motion.load(mg_dir)

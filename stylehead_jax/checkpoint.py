@@ -148,6 +148,15 @@ def read_run_config(workdir: str) -> ml_collections.ConfigDict:
     return ml_collections.ConfigDict(json.load(f))
 
 
+def newest_step(workdir: str) -> int | None:
+  """The newest checkpoint step of a training workdir (None: no config.json or no
+  checkpoint), read from the folder names without opening orbax."""
+  ckpt = checkpoint_dir(workdir)
+  if not (os.path.exists(os.path.join(workdir, "config.json")) and os.path.isdir(ckpt)):
+    return None
+  return max((int(n) for n in os.listdir(ckpt) if n.isdigit()), default=None)
+
+
 def checkpoint_dir(workdir: str) -> str:
   return os.path.join(os.path.abspath(workdir), "checkpoints")
 

@@ -23,18 +23,12 @@ import os
 import shutil
 import subprocess
 
+from stylehead_jax import checkpoint
+
 DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "pretrained")
 MANIFEST_FILE = "MANIFEST.json"
 CARRIED = ("calibration.json", "real_mouth.json")  # beside config.json, where present
 MAX_BYTES = 60 * 2**20  # the whole folder
-
-
-def _latest_step_dir(workdir: str) -> str:
-  ckpt = os.path.join(workdir, "checkpoints")
-  steps = [int(n) for n in os.listdir(ckpt) if n.isdigit()] if os.path.isdir(ckpt) else []
-  if not steps:
-    raise FileNotFoundError(f"{workdir}: no checkpoint")
-  return os.path.join(ckpt, str(max(steps)))
 
 
 def folder_bytes(path: str) -> int:
@@ -63,16 +57,20 @@ def export(motion_generator: str, out: str, *, command: str, seconds: dict,
   Raises:
     ValueError: the run trained or was fitted on a clip whose licence does not let its
       weights ship, or the folder would pass MAX_BYTES.
+    FileNotFoundError: the run has no checkpoint.
   """
   barred = [c["clip"] for part in ("trained_on", "calibrated_on") for c in clips[part]
             if not c["shippable"]]
   if barred:
     raise ValueError(f"{motion_generator} saw clips whose licence keeps its weights from "
                      f"shipping: {barred} (configs/motion_generator.py:real,shipped)")
+  step = checkpoint.newest_step(motion_generator)
+  if step is None:
+    raise FileNotFoundError(f"{motion_generator}: no config.json or no checkpoint")
+  step_dir = os.path.join(checkpoint.checkpoint_dir(motion_generator), str(step))
   staging = out.rstrip("/") + ".partial"
   shutil.rmtree(staging, ignore_errors=True)
   stage_dir = os.path.join(staging, "motion_generator")
-  step_dir = _latest_step_dir(motion_generator)
   shutil.copytree(step_dir, os.path.join(stage_dir, "checkpoints",
                                          os.path.basename(step_dir)))
   for name in ("config.json",) + CARRIED:
@@ -93,7 +91,7 @@ def export(motion_generator: str, out: str, *, command: str, seconds: dict,
       "seconds": seconds,
       "stages": {"motion_generator": {
           "config": "motion_generator/config.json",
-          "step": int(os.path.basename(step_dir)),
+          "step": step,
           "clips": clips,
           "real_mouth_figures": figures,
       }},
