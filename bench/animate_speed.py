@@ -2,12 +2,15 @@
 
   python bench/animate_speed.py --checkpoints runs/demo                 # CPU
   python bench/animate_speed.py --checkpoints runs/demo --platform gpu --sizes 128,256,512
+  python bench/animate_speed.py --checkpoints CKPT --renderers warp:interior,warp:painter
 
 Every measurement is one `python -m stylehead_jax.animate` process (its --json summary;
 its peak resident memory from wait4), on a portrait of ../shared/data/real and speech
 of ../shared/data/real repeated to the length asked.
 
-Speed, for `--seconds` of audio at each of `--sizes` (the crop side) and each renderer:
+Speed, for `--seconds` of audio at each of `--sizes` (the crop side) and each renderer
+(`warp:MOUTH` picks the warp's --mouth; a Mouth Painter needs a mouth_painter workdir in
+--checkpoints):
 each stage's seconds and frames/s, frames/s end to end and the real-time factor (wall
 seconds per second of video; < 1 is faster than real time). The generator renderer
 runs the checkpoints' own Motion Generator and, per size, a Style Mapping and a
@@ -85,12 +88,14 @@ def random_image_stages(root: str, size: int, motion_generator: str) -> None:
   animate.write_manifest(root, {"motion_generator": motion_generator})
 
 
-def run_animate(checkpoints, portrait, audio, out, renderer, size, platform) -> dict:
+def run_animate(checkpoints, portrait, audio, out, renderer, size, platform,
+                mouth=None) -> dict:
   """One animate process: its summary with "peak_rss_mb" added."""
   summary_path = out + ".json"
   cmd = [sys.executable, "-m", "stylehead_jax.animate", "--portrait", portrait, "--audio",
          audio, "--checkpoints", checkpoints, "--out", out, "--renderer", renderer,
-         "--resolution", str(size), "--json", summary_path, "--quiet"]
+         "--resolution", str(size), "--json", summary_path, "--quiet",
+         *(["--mouth", mouth] if mouth else [])]
   env = dict(os.environ, JAX_PLATFORMS={"cpu": "cpu", "gpu": "cuda", "tpu": "tpu"}[platform])
   with open(out + ".stderr", "w") as err:
     proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=err)
@@ -138,7 +143,8 @@ def main(argv=None) -> int:
   with tempfile.TemporaryDirectory() as tmp:
     audio = _speech(args.seconds, tmp)
     for size in sizes:
-      for renderer in args.renderers.split(","):
+      for entry in args.renderers.split(","):
+        renderer, _, mouth = entry.partition(":")
         checkpoints = args.checkpoints
         if renderer == "generator":
           checkpoints = os.path.join(tmp, f"random_{size}")
@@ -147,9 +153,10 @@ def main(argv=None) -> int:
                          cwd=REPO, check=True, capture_output=True)
         start = time.perf_counter()
         s = run_animate(checkpoints, args.portrait, audio,
-                        os.path.join(tmp, f"{renderer}_{size}.mp4"), renderer, size,
-                        args.platform)
-        row = {"renderer": renderer, "size": size, "frames": s["frames"],
+                        os.path.join(tmp, f"{renderer}_{mouth}_{size}.mp4"), renderer, size,
+                        args.platform, mouth or None)
+        row = {"renderer": renderer, "mouth": s.get("mouth"), "size": size,
+               "frames": s["frames"],
                "wall_seconds": time.perf_counter() - start,
                "frames_per_second": s["frames_per_second"],
                "real_time_factor": s["real_time_factor"], "peak_rss_mb": s["peak_rss_mb"],

@@ -4,7 +4,7 @@ with and without a style video, measured on the videos a user gets.
   python eval/animate_real.py --checkpoints RUNS --out_dir runs/animate_real [--json OUT]
       [--portraits face_happy.png ...] [--audio speech_radio31.wav ...]
       [--style style_lp_d12.mp4 | validation | test | style_spata_clip1 ...] [--style_steps 0 100]
-      [--renderer generator | warp [--no_mouth_interior]]
+      [--renderer generator | warp [--mouth painter | interior | none]]
       [--stage motion_generator=runs/mg_real style_mapping=DIR ...]
 
 --stage STAGE=WORKDIR writes RUNS/checkpoints.json (animate's manifest) naming those
@@ -177,8 +177,8 @@ def main(argv=None) -> int:
   p.add_argument("--seeds", nargs="*", type=int, default=[0],
                  help="seeds of the head motion and the fine-tune")
   p.add_argument("--renderer", default="generator", choices=animate.RENDERERS)
-  p.add_argument("--no_mouth_interior", dest="mouth_interior", action="store_false",
-                 help="(--renderer warp) without the drawn teeth and cavity")
+  p.add_argument("--mouth", default=None, choices=animate.MOUTHS,
+                 help="(--renderer warp) its mouth (animate --mouth; default: animate's)")
   p.add_argument("--stage", nargs="*", default=[], metavar="STAGE=WORKDIR",
                  help=f"write RUNS/{animate.MANIFEST} naming these workdirs first")
   p.add_argument("--references_only", action="store_true",
@@ -258,7 +258,7 @@ def run(args) -> list[dict]:
             style_amplitude={"on": True, "off": False}.get(amp, amp),
             style_settings=args.style_config,
             renderer=args.renderer, resolution=RESOLUTION, seed=seed, progress=False,
-            draw_mouth=args.mouth_interior, keep_motion=True)
+            mouth=args.mouth, keep_motion=True)
         measured = measure(out, audio, portrait, backend, config, summary.pop("motion"),
                            clips if style_name is None else {style_name: clips[style_name]})
         against = measured.pop("styles", {})
@@ -266,7 +266,7 @@ def run(args) -> list[dict]:
           row = {"portrait": portrait_name, "audio": audio_name, "style": each,
                  "styled": style_name is not None, "style_steps": steps,
                  "amplitude": amp, "seed": seed,
-                 "mouth_interior": summary["mouth_interior"],
+                 "mouth": summary["mouth"],
                  "frames_per_second": summary["frames_per_second"], **measured,
                  **against.get(each, {})}
           rows.append(row)

@@ -12,6 +12,9 @@ Each update is a pure function a stage calls inside its jitted step:
   generator_update: one descent of the generator's loss through the (fixed) critic; with
     `critic_optimizer` the critic descends the same loss in the same step ("joint": no
     opposing objective, as style_transfer's joint mode).
+The image stages' multi-scale conditional discriminators (models/discriminator.py) use
+two more: `image_gan_terms` (the generator's GAN and feature-matching terms) and
+`image_critic_update` (one step of the discriminator on real and generated images).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from typing import Any, Callable
 
 import jax
 
+from stylehead_jax import losses
 from stylehead_jax import optim
 
 
@@ -80,3 +84,31 @@ def generator_update(state: dict, loss_fn: Callable, optimizer: optim.Optimizer,
     out.update(critic_params=critic_params, critic_opt_state=critic_opt_state)
     measurements.update(_prefixed("critic_", measured))
   return out, aux, dict(loss=loss, **measurements)
+
+
+def image_gan_terms(discriminator, critic_params, fake, real, condition, kind: str) -> dict:
+  """{"gan", "feature_matching"} of images `fake` against `real` (B, H, W, 3) for a
+  multi-scale discriminator (a list of (logits, features) per scale) conditioned on
+  `condition`, each averaged over the scales."""
+  fake_out = discriminator.apply({"params": critic_params}, fake, condition)
+  real_out = discriminator.apply({"params": critic_params}, real, condition)
+  return {"gan": sum(losses.generator_loss(f[0], kind) for f in fake_out) / len(fake_out),
+          "feature_matching": sum(losses.feature_matching(r[1], f[1])
+                                  for r, f in zip(real_out, fake_out)) / len(fake_out)}
+
+
+def image_critic_update(state: dict, discriminator, real, fake, condition, kind: str,
+                        optimizer: optim.Optimizer) -> tuple[dict, dict]:
+  """One step of a multi-scale discriminator telling `real` from `fake` (gradients
+  stopped) under `condition`: (state, its "critic_*" measurements)."""
+  fake = jax.lax.stop_gradient(fake)
+
+  def loss_fn(critic_params, rng):
+    del rng
+    real_out = discriminator.apply({"params": critic_params}, real, condition)
+    fake_out = discriminator.apply({"params": critic_params}, fake, condition)
+    return sum(losses.discriminator_loss(r[0], f[0], kind)
+               for r, f in zip(real_out, fake_out)) / len(real_out), None
+
+  state, _, measurements = critic_update(state, loss_fn, optimizer, jax.random.key(0))
+  return state, measurements

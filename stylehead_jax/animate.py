@@ -2,7 +2,8 @@
 
   python -m stylehead_jax.animate --portrait face.jpg --audio speech.wav --out out.mp4 \\
       [--checkpoints pretrained | runs/demo] [--style ref.mp4 [--style_steps 200]] \\
-      [--renderer generator|warp [--no_mouth_interior]] [--resolution 512] [--paste_back]
+      [--renderer generator|warp [--mouth painter|interior|none]] [--resolution 512]
+      [--paste_back]
       [--seed 0] [--json S]
 
   path, summary = animate.animate("face.jpg", "speech.wav", pretrained.DIR, "out.mp4")
@@ -37,9 +38,12 @@ The pipeline (../shared/DESIGN.md), one timed stage per step:
             portrait's face (render/warp.retarget) as the landmarks I_o should have.
   frames    per chunk of CHUNK_FRAMES frames: the facial maps of phi_mg -> the
             Style-Aware Generator with the ISPs (or the warp renderer: the portrait
-            warped piecewise-affinely to phi_mg, training-free, with teeth and the
-            cavity drawn where the mouth opens, render/mouth_interior.py;
-            --no_mouth_interior leaves the stretched lips) -> --resolution ->
+            warped piecewise-affinely to phi_mg, with its mouth --mouth: "painter"
+            redrawn by the Mouth Painter at the crop's own resolution,
+            render/mouth_painter.py, the default where the checkpoints hold one;
+            "interior" teeth and the cavity drawn where the mouth opens, training-free,
+            render/mouth_interior.py, the default otherwise; "none" the stretched
+            lips) -> --resolution ->
             pasted back into the portrait with --paste_back -> appended to the mp4
             (media.VideoWriter: H.264 + AAC). No stage holds every frame, so memory
             does not grow with the audio's length.
@@ -48,7 +52,7 @@ Checkpoints: one folder holding a workdir per stage, named by CHECKPOINTS/checkp
 ({"motion_generator": "motion_generator/seed_0", ...}, relative to the folder;
 `make demo-train` writes one) or else by the stage's name. The audio encoder's parameters
 travel inside the Motion Generator's checkpoint; the warp renderer needs only the motion
-stage. The default is the shipped set, pretrained/ (stylehead_jax/pretrained.py: the Motion
+stage, and uses a mouth_painter workdir where the folder has one. The default is the shipped set, pretrained/ (stylehead_jax/pretrained.py: the Motion
 Generator for real speech, so the warp renders); --renderer defaults to what the folder
 serves (pick_renderer).
 """
@@ -88,6 +92,7 @@ from stylehead_jax.landmarks import tracking
 from stylehead_jax.metrics import images as image_metrics
 from stylehead_jax.models import layers
 from stylehead_jax.render import mouth_interior
+from stylehead_jax.render import mouth_painter
 from stylehead_jax.render import sampling
 from stylehead_jax.render import warp
 from stylehead_jax.style import amplitude
@@ -96,7 +101,9 @@ from stylehead_jax.style import templates
 # pylint: enable=g-import-not-at-top,wrong-import-position
 
 RENDERERS = ("generator", "warp")
-STAGES = ("audio_encoder", "motion_generator", "style_mapping", "style_aware_generator")
+STAGES = ("audio_encoder", "motion_generator", "style_mapping", "style_aware_generator",
+          "mouth_painter")
+MOUTHS = ("painter", "interior", "none")  # the warp renderer's mouth (module doc)
 NEEDED = {"generator": ("motion_generator", "style_mapping", "style_aware_generator"),
           "warp": ("motion_generator",)}
 MANIFEST = "checkpoints.json"
@@ -110,6 +117,8 @@ TRAIN_COMMANDS = {
     "style_aware_generator": "python -m stylehead_jax.train --config "
                              "configs/style_aware_generator.py --config.isp_source=frames "
                              "--workdir {dir}",
+    "mouth_painter": "python -m stylehead_jax.train --config configs/mouth_painter.py "
+                     "--config.data.data_dir=DATA --workdir {dir}",
 }
 CHUNK_FRAMES = 16  # frames rendered per call (one compiled shape)
 MIN_AUDIO_SECONDS = 0.5
@@ -148,7 +157,8 @@ def pick_renderer(root: str) -> str:
 
 
 def stage_workdirs(root: str, renderer: str) -> dict[str, str]:
-  """{stage: workdir} of the stages `renderer` needs, from the checkpoints folder.
+  """{stage: workdir} of the stages `renderer` needs, from the checkpoints folder, and for
+the warp renderer the Mouth Painter's where the folder has one.
 
   Raises:
     ConfigError: the folder, its manifest or a stage's checkpoint is missing or broken;
@@ -175,6 +185,9 @@ def stage_workdirs(root: str, renderer: str) -> dict[str, str]:
       raise ConfigError(f"--checkpoints {root}: no {stage} checkpoint in {workdir}; "
                         f"train it with: {hint}{warp_hint}")
     out[stage] = workdir
+  painter = os.path.normpath(os.path.join(root, manifest.get("mouth_painter", "mouth_painter")))
+  if renderer == "warp" and checkpoint.newest_step(painter) is not None:
+    out["mouth_painter"] = painter
   return out
 
 
@@ -412,19 +425,24 @@ class GeneratorRenderer:
 
 class WarpRenderer:
   """phi_mg chunks -> the portrait warped piecewise-affinely to each frame's landmarks,
-  with a mouth interior drawn where the mouth opens beyond the portrait's
-  (render/mouth_interior.py; interior=False: the plain warp)."""
+  the mouth redrawn by a Mouth Painter (`painter`: its workdir; render/mouth_painter.py),
+  or else with an interior drawn where the mouth opens beyond the portrait's
+  (interior=True, render/mouth_interior.py), or else the plain warp."""
 
-  def __init__(self, portrait: Portrait, interior: bool = True):
+  def __init__(self, portrait: Portrait, interior: bool = True, painter: str | None = None):
     self.portrait = portrait
-    self.interior = (mouth_interior.Interior(portrait.crop, portrait.landmarks)
-                     if interior else None)
+    if painter:
+      self.mouth = mouth_painter.Painter(painter, portrait.crop, portrait.landmarks)
+    elif interior:
+      self.mouth = mouth_interior.Interior(portrait.crop, portrait.landmarks)
+    else:
+      self.mouth = None
 
   def __call__(self, landmarks: np.ndarray) -> np.ndarray:
     m = len(landmarks)
-    out = warp.render(self.portrait.crop, self.portrait.landmarks,
-                      _padded(landmarks, CHUNK_FRAMES))[:m]
-    return self.interior.draw(out, landmarks) if self.interior else out
+    padded = _padded(landmarks, CHUNK_FRAMES)  # one compiled shape for the painter too
+    out = warp.render(self.portrait.crop, self.portrait.landmarks, padded)
+    return (self.mouth.draw(out, padded) if self.mouth else out)[:m]
 
 
 class PasteBack:
@@ -490,14 +508,15 @@ class _Stages:
 def animate(portrait: str, audio: str, checkpoints: str, out: str, *,
             style: str | None = None, renderer: str | None = None,
             resolution: int = media.CROP_SIZE, style_steps: int = 0,
-            style_amplitude: bool | str = True, style_settings=(), draw_mouth: bool = True,
+            style_amplitude: bool | str = True, style_settings=(), mouth: str | None = None,
             paste_back: bool = False, seed: int = 0,
             backend: str = "dlib", progress: bool = True,
             keep_motion: bool = False) -> tuple[str, dict]:
   """Animates `portrait` speaking (or singing) `audio` into the mp4 `out`; see the module
   docstring for the stages.
 
-  renderer None: the one `checkpoints` serves (pick_renderer).
+  renderer None: the one `checkpoints` serves (pick_renderer). mouth (the warp renderer's,
+  MOUTHS) None: "painter" where `checkpoints` holds a mouth_painter run, else "interior".
 
   Returns:
     (the output path, a summary: frames, seconds, each stage's seconds and frames/s,
@@ -512,6 +531,8 @@ def animate(portrait: str, audio: str, checkpoints: str, out: str, *,
   """
   if style_steps < 0 or (style_steps and not style):
     raise ConfigError("--style_steps needs --style and is >= 0")
+  if mouth not in (None,) + MOUTHS:
+    raise ConfigError(f"--mouth={mouth!r}: one of {MOUTHS}")
   if resolution < 64 or resolution % 2:
     raise ConfigError(f"--resolution={resolution}: an even number of pixels, at least 64")
   stages = _Stages(progress)
@@ -519,6 +540,15 @@ def animate(portrait: str, audio: str, checkpoints: str, out: str, *,
     out = check_output(out, [portrait, audio, style])
     renderer = renderer or pick_renderer(checkpoints)
     workdirs = stage_workdirs(checkpoints, renderer)
+    if renderer == "warp":
+      mouth = mouth or ("painter" if "mouth_painter" in workdirs else "interior")
+      if mouth == "painter" and "mouth_painter" not in workdirs:
+        raise ConfigError(f"--checkpoints {os.path.abspath(checkpoints)}: no mouth_painter "
+                          "checkpoint for --mouth painter; train it with: "
+                          + TRAIN_COMMANDS["mouth_painter"].format(
+                              dir=os.path.join(os.path.abspath(checkpoints), "mouth_painter")))
+    else:
+      mouth = None
     samples = load_audio(audio)
     detector = detectors.get_backend(backend)
     face, warnings = load_portrait(portrait, resolution, detector)
@@ -554,7 +584,8 @@ def animate(portrait: str, audio: str, checkpoints: str, out: str, *,
       isps = make_isps(workdirs["style_mapping"], face, reference)
       render = GeneratorRenderer(workdirs["style_aware_generator"], face, isps)
   else:
-    render = WarpRenderer(face, interior=draw_mouth)
+    render = WarpRenderer(face, interior=mouth == "interior",
+                          painter=workdirs["mouth_painter"] if mouth == "painter" else None)
   paster = PasteBack(face) if paste_back else None
   height, width = paster.size if paster else (resolution, resolution)
   total = len(phi.landmarks)
@@ -582,7 +613,7 @@ def animate(portrait: str, audio: str, checkpoints: str, out: str, *,
       "out": out, "frames": total, "seconds": seconds, "size": [height, width],
       "renderer": renderer, "style": style and os.path.abspath(style),
       "style_steps": style_steps, "style_amplitude": style and style_amplitude,
-      "mouth_interior": renderer == "warp" and draw_mouth,
+      "mouth": mouth,
       "seed": seed, "paste_back": paste_back,
       "faces_in_portrait": face.faces, "warnings": warnings,
       "checkpoints": workdirs,
@@ -620,9 +651,12 @@ def _parser() -> argparse.ArgumentParser:
   p.add_argument("--no_style_amplitude", dest="style_amplitude", action="store_false",
                  help="leave the head's spread and the mouth's opening the Motion "
                       "Generator's instead of the --style video's")
-  p.add_argument("--no_mouth_interior", dest="draw_mouth", action="store_false",
-                 help="(--renderer warp) leave the opened mouth as the warp stretches it, "
-                      "without the drawn teeth and cavity")
+  p.add_argument("--mouth", choices=MOUTHS, default=None,
+                 help="(--renderer warp) redrawn by the Mouth Painter, an interior drawn "
+                      "where it opens, or the stretched lips (default: painter where "
+                      "--checkpoints holds one, else interior)")
+  p.add_argument("--no_mouth_interior", dest="mouth", action="store_const", const="none",
+                 help="the same as --mouth none")
   p.add_argument("--paste_back", action="store_true",
                  help="blend the face back into the whole portrait")
   p.add_argument("--seed", type=int, default=0, help="seeds the head motion")
@@ -677,7 +711,7 @@ def main(argv=None) -> int:
           args.portrait, args.audio, args.checkpoints, args.out, style=args.style,
           renderer=args.renderer, resolution=args.resolution,
           style_steps=args.style_steps, style_amplitude=args.style_amplitude,
-          draw_mouth=args.draw_mouth,
+          mouth=args.mouth,
           paste_back=args.paste_back, seed=args.seed,
           backend=args.backend, progress=not args.quiet)
   except (MediaError, ConfigError) as e:

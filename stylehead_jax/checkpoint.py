@@ -54,6 +54,9 @@ class Checkpointer:
     step = self.latest_step() if step is None else step
     if step is None:
       raise FileNotFoundError(f"{self.directory}: no checkpoint")
+    if step not in self._manager.all_steps():
+      raise FileNotFoundError(f"{self.directory}: no checkpoint of step {step} (it has "
+                              f"{sorted(self._manager.all_steps())})")
     return self._manager.restore(step, args=ocp.args.StandardRestore(abstract_state))
 
   def wait(self) -> None:

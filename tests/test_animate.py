@@ -97,7 +97,7 @@ def test_cli_warp_renderer_writes_frames_and_sound_of_the_audio(checkpoints, med
   frames = media.num_video_frames(len(audio))
   assert summary["frames"] == frames and summary["size"] == [RESOLUTION, RESOLUTION]
   assert set(summary["stages"]) == {"inputs", "motion", "frames"}
-  assert summary["mouth_interior"]  # drawn by default (render/mouth_interior.py)
+  assert summary["mouth"] == "interior"  # no mouth_painter run there: the drawn interior
   video = media.read_video(out)
   assert video.frames.shape == (frames, RESOLUTION, RESOLUTION, 3)
   assert abs(len(media.load_audio(out)) - frames * media.SAMPLES_PER_FRAME) < 0.05 * len(audio)

@@ -20,7 +20,7 @@ from typing import Any
 from stylehead_jax.errors import ConfigError
 from stylehead_jax.tasks import base as stage_base
 
-TYPES = ("windows", "motion", "style_transfer", "emotion", "isp", "frames")
+TYPES = ("windows", "motion", "style_transfer", "emotion", "isp", "frames", "mouth_frames")
 
 
 @dataclasses.dataclass(frozen=True)

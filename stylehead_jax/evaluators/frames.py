@@ -245,9 +245,13 @@ class Evaluator(base.Evaluator):
     measurements.update(self.baselines(generated))
     measurements["num_clips"] = len(generated)
     measurements["num_frames"] = sum(len(g["image"]) for g in generated)
-    return measurements, {"map_isps_generated_truth_warp": self.image_grid(generated),
-                          "clip_generated_over_truth": self.strip(generated[0]),
-                          "clip_generated_truth_warp_video": self.video(generated[0])}
+    return measurements, self.summaries(generated)
+
+  def summaries(self, generated) -> dict:
+    """The images and the video a run sends to TensorBoard."""
+    return {"map_isps_generated_truth_warp": self.image_grid(generated),
+            "clip_generated_over_truth": self.strip(generated[0]),
+            "clip_generated_truth_warp_video": self.video(generated[0])}
 
   # --- Images -----------------------------------------------------------------------------
   def image_grid(self, generated) -> np.ndarray:

@@ -68,12 +68,18 @@ def backward_map(source_points: jax.Array, target_points: jax.Array, triangles,
   `target_points` (P, 2). Points and positions in normalised coordinates
   (render/sampling.py: x, y in [-1, 1], pixel centres at (2 i + 1) / n - 1)."""
   pixels = sampling.identity_grid(shape).reshape(-1, 2)
+  return source_positions(source_points, target_points, triangles, pixels).reshape(*shape, 2)
+
+
+def source_positions(source_points: jax.Array, target_points: jax.Array, triangles,
+                     pixels: jax.Array) -> jax.Array:
+  """`backward_map` at given output positions `pixels` (N, 2) -> (N, 2) source positions
+  (all normalised), e.g. only the pixels of a crop."""
   bary = _barycentric(pixels, target_points[triangles])
   # The triangle that holds the pixel has all coordinates >= 0 (the largest minimum).
   best = jnp.argmax(bary.min(-1), -1)
   weights = jnp.take_along_axis(bary, best[:, None, None], 1)[:, 0]
-  source = jnp.einsum("nk,nkc->nc", weights, source_points[triangles][best])
-  return source.reshape(*shape, 2)
+  return jnp.einsum("nk,nkc->nc", weights, source_points[triangles][best])
 
 
 @jax.jit

@@ -10,7 +10,7 @@ from stylehead_jax.errors import ConfigError
 from stylehead_jax.tasks import base
 
 STAGES = ("audio_encoder", "motion_generator", "style_transfer", "glamor", "style_mapping",
-          "style_aware_generator")
+          "style_aware_generator", "mouth_painter")
 
 
 def get(name: str) -> base.Stage:

@@ -102,30 +102,17 @@ def train_step(state, batch, rng, *, config):
     terms, out = frames.reconstruction_losses(params, inputs, isps, config,
                                               vgg_params=state.get("vgg"))
     if config.loss.gan_weight > 0:
-      fake = d.apply({"params": critic_params}, out["image"], condition)
-      real = d.apply({"params": critic_params}, inputs["target"], condition)
-      terms["gan"] = sum(losses.generator_loss(f[0], kind) for f in fake) / len(fake)
-      terms["feature_matching"] = sum(losses.feature_matching(r[1], f[1])
-                                      for r, f in zip(real, fake)) / len(fake)
+      terms.update(adversarial.image_gan_terms(d, critic_params, out["image"],
+                                               inputs["target"], condition, kind))
     total = sum(config.loss[f"{name}_weight"] * value for name, value in terms.items())
     return total, (terms, out)
 
   state, (terms, out), measurements = adversarial.generator_update(
       state, generator_loss, optim.make(config.optimizer, config.total_steps))
   if config.loss.gan_weight > 0:
-    fake = jax.lax.stop_gradient(out["image"])
-
-    def critic_loss(critic_params, rng):
-      del rng
-      real = d.apply({"params": critic_params}, inputs["target"], condition)
-      fake_out = d.apply({"params": critic_params}, fake, condition)
-      loss = sum(losses.discriminator_loss(r[0], f[0], kind)
-                 for r, f in zip(real, fake_out)) / len(real)
-      return loss, None
-
-    state, _, critic_measured = adversarial.critic_update(
-        state, critic_loss, optim.make(config.discriminator.optimizer, config.total_steps),
-        jax.random.key(0))
+    state, critic_measured = adversarial.image_critic_update(
+        state, d, inputs["target"], out["image"], condition, kind,
+        optim.make(config.discriminator.optimizer, config.total_steps))
     measurements.update(critic_measured)
   face = (inputs["labels"] > 0).astype(jnp.float32)
   measurements.update({f"loss_{k}": v for k, v in terms.items()},
