@@ -24,8 +24,8 @@ from stylehead_jax.models import layers
 
 
 class MouthPainter(nn.Module):
-  stem: int = 32
-  widths: Sequence[int] = (32, 64, 128)  # the Hourglass's Down blocks
+  stem: int = 24
+  widths: Sequence[int] = (24, 48, 96)  # the Hourglass's Down blocks
   prior_logits: Sequence[float] = (0.0, 2.0)  # decoded, warped: start near the warp
 
   @nn.compact
