@@ -8,10 +8,11 @@
 
 The default trains on the real clips' train split (data_prep/real_clips.py) at their
 256 px: crops of 96 px around the mouth (no resampling), batch 8, VGG16 features and
-a PatchGAN on the crop (tasks/mouth_painter.py); about 1 s a step on 2 cores, 2000
-steps in 35 minutes. Evaluation (evaluators/mouth_frames.py) redraws the test split's clips from their first frames by their own landmarks: the
-painter over the warp against the plain warp, the warp with its drawn interior
-(render/mouth_interior.py) and the truth.
+a PatchGAN on the crop (tasks/mouth_painter.py); about 1.2 s a step on 2 cores, 2000
+steps in 40 minutes. Evaluation (evaluators/mouth_frames.py) redraws the test split's
+clips from their first frames by their own landmarks: the painter over the warp against
+the plain warp, the warp with its drawn interior (render/mouth_interior.py) and the
+truth; `evaluate` runs it (training does not: it takes 6-8 minutes).
 
 Arguments (comma-separated after the colon): runlocal (the synthetic world at 64 px,
 crops of 32 px, a narrow network: what the tests train), shipped (only the clips whose

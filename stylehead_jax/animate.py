@@ -52,9 +52,10 @@ Checkpoints: one folder holding a workdir per stage, named by CHECKPOINTS/checkp
 ({"motion_generator": "motion_generator/seed_0", ...}, relative to the folder;
 `make demo-train` writes one) or else by the stage's name. The audio encoder's parameters
 travel inside the Motion Generator's checkpoint; the warp renderer needs only the motion
-stage, and uses a mouth_painter workdir where the folder has one. The default is the shipped set, pretrained/ (stylehead_jax/pretrained.py: the Motion
-Generator for real speech, so the warp renders); --renderer defaults to what the folder
-serves (pick_renderer).
+stage, and uses a mouth_painter workdir where the folder has one. The default is the
+shipped set, pretrained/ (stylehead_jax/pretrained.py: the Motion Generator for real
+speech, so the warp renders); --renderer defaults to what the folder serves
+(pick_renderer).
 """
 
 from __future__ import annotations
@@ -158,7 +159,7 @@ def pick_renderer(root: str) -> str:
 
 def stage_workdirs(root: str, renderer: str) -> dict[str, str]:
   """{stage: workdir} of the stages `renderer` needs, from the checkpoints folder, and for
-the warp renderer the Mouth Painter's where the folder has one.
+  the warp renderer the Mouth Painter's where the folder has one.
 
   Raises:
     ConfigError: the folder, its manifest or a stage's checkpoint is missing or broken;

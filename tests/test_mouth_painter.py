@@ -13,6 +13,8 @@ import pytest
 
 from configs import mouth_painter as mp_config
 from stylehead_jax import animate
+from stylehead_jax import pretrained
+from stylehead_jax.errors import ConfigError
 from stylehead_jax.landmarks import conventions as lmk
 from stylehead_jax.models import mouth_painter as network
 from stylehead_jax.render import mouth_painter as painter
@@ -174,3 +176,14 @@ def test_animate_draws_the_mouth_with_the_painter_of_the_checkpoints(
   assert summary["renderer"] == "warp" and summary["mouth"] == "painter"
   assert summary["checkpoints"]["mouth_painter"] == str(mouth_painter_run[0])
   assert out.exists()
+
+
+def test_animate_asks_for_a_painter_the_checkpoints_lack(real_dir, tmp_path):
+  with pytest.raises(ConfigError, match="no mouth_painter checkpoint.*configs/mouth_painter.py"):
+    animate.animate(str(real_dir / "face_happy.png"), str(real_dir / "speech_radio31.wav"),
+                    pretrained.DIR, str(tmp_path / "out.mp4"), renderer="warp",
+                    mouth="painter", progress=False)
+  with pytest.raises(ConfigError, match="--mouth='teeth'"):
+    animate.animate(str(real_dir / "face_happy.png"), str(real_dir / "speech_radio31.wav"),
+                    pretrained.DIR, str(tmp_path / "out.mp4"), mouth="teeth", progress=False)
+  assert not list(tmp_path.iterdir())
