@@ -137,21 +137,25 @@ def _gaussian_window(size: int = 11, sigma: float = 1.5) -> np.ndarray:
   return g / g.sum()
 
 
+def gaussian_blur(x: jax.Array, sigma: float, *, size: int | None = None,
+                  padding: str = "SAME") -> jax.Array:
+  """Separable Gaussian blur of each channel of (B, H, W, C); the window `size` defaults
+  to 2 ceil(3 sigma) + 1."""
+  size = size or 2 * max(1, int(np.ceil(3 * sigma))) + 1
+  g = jnp.asarray(_gaussian_window(size, sigma), x.dtype)
+  c = x.shape[-1]
+  dn = ("NHWC", "HWIO", "NHWC")
+  for kernel in (g.reshape(size, 1, 1, 1), g.reshape(1, size, 1, 1)):
+    x = jax.lax.conv_general_dilated(x, jnp.tile(kernel, (1, 1, 1, c)), (1, 1), padding,
+                                     dimension_numbers=dn, feature_group_count=c)
+  return x
+
+
 def ssim(a: jax.Array, b: jax.Array, *, size: int = 11, sigma: float = 1.5) -> jax.Array:
   """Mean SSIM per image (B,) of images (B, H, W, C) in [0, 1] (Wang et al. 2004:
   Gaussian window 11 / 1.5, C1 = 0.01^2, C2 = 0.03^2, 'valid' windows only)."""
   size = min(size, a.shape[1], a.shape[2])
-  g = jnp.asarray(_gaussian_window(size, sigma))
-
-  def blur(x):  # separable valid convolution per channel
-    c = x.shape[-1]
-    kh = jnp.tile(g.reshape(size, 1, 1, 1), (1, 1, 1, c))
-    kw = jnp.tile(g.reshape(1, size, 1, 1), (1, 1, 1, c))
-    dn = ("NHWC", "HWIO", "NHWC")
-    x = jax.lax.conv_general_dilated(x, kh, (1, 1), "VALID", dimension_numbers=dn,
-                                     feature_group_count=c)
-    return jax.lax.conv_general_dilated(x, kw, (1, 1), "VALID", dimension_numbers=dn,
-                                        feature_group_count=c)
+  blur = lambda x: gaussian_blur(x, sigma, size=size, padding="VALID")
 
   c1, c2 = 0.01 ** 2, 0.03 ** 2
   mu_a, mu_b = blur(a), blur(b)

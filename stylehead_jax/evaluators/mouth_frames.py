@@ -26,6 +26,7 @@ from stylehead_jax.render import mouth_interior
 from stylehead_jax.render import mouth_painter
 from stylehead_jax.render import warp
 
+
 class Evaluator(frames_evaluator.Evaluator):
 
   def _record(self, cut: dict) -> dict:
@@ -73,8 +74,7 @@ class Evaluator(frames_evaluator.Evaluator):
     for clip, g in zip(self.clips(), generated):
       t = int(np.argmax(mouth.opening(clip["landmarks"])))
       c, size = clip["crop"], clip["truth"].shape[1]
-      x, y = np.clip(np.round(clip["landmarks"][t, 48:68, :2].mean(0) - c / 2), 0,
-                     size - c).astype(int)
+      x, y = np.asarray(mouth_painter.crop_origin(clip["landmarks"][t:t + 1], c, size))[0]
       cells = []
       for image in (clip["warp"][t], clip["interior"][t], g["image"][t], clip["truth"][t]):
         zoomed = cv2.resize(image[y:y + c, x:x + c], (size, size), interpolation=cv2.INTER_NEAREST)

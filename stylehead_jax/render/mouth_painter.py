@@ -30,7 +30,10 @@ import jax.numpy as jnp
 import numpy as np
 
 from stylehead_jax import checkpoint
+from stylehead_jax import perceptual
 from stylehead_jax.landmarks import conventions as lmk
+from stylehead_jax.metrics import images as image_metrics
+from stylehead_jax.models import layers
 from stylehead_jax.models import mouth_painter as network
 from stylehead_jax.render import sampling
 from stylehead_jax.render import warp
@@ -80,25 +83,13 @@ def polygon_mask(points: jax.Array, crop: int) -> jax.Array:
   return jax.vmap(one)(points)
 
 
-def _blur(masks: jax.Array, sigma: float) -> jax.Array:
-  """Separable Gaussian blur of (B, H, W, 1)."""
-  radius = max(1, int(np.ceil(3 * sigma)))
-  taps = np.exp(-0.5 * (np.arange(-radius, radius + 1) / sigma) ** 2)
-  taps = jnp.asarray(taps / taps.sum(), masks.dtype)
-  dn = ("NHWC", "HWIO", "NHWC")
-  out = jax.lax.conv_general_dilated(masks, taps[:, None, None, None], (1, 1), "SAME",
-                                     dimension_numbers=dn)
-  return jax.lax.conv_general_dilated(out, taps[None, :, None, None], (1, 1), "SAME",
-                                      dimension_numbers=dn)
-
-
 def region(landmarks: jax.Array, crop: int) -> jax.Array:
   """(B, 68, 2+) in the crop's pixels -> (B, crop, crop, 1) in [0, 1]: where the
   painter's crop replaces the warp (module doc)."""
   lips = landmarks[:, lmk.OUTER_LIPS, :2]
   centre = lips.mean(1, keepdims=True)
   grown = centre + REGION_GROW * (lips - centre)
-  return _blur(polygon_mask(grown, crop), FEATHER * crop)
+  return perceptual.gaussian_blur(polygon_mask(grown, crop), FEATHER * crop)
 
 
 def masks(driving: jax.Array, source: jax.Array, crop: int) -> jax.Array:
@@ -157,8 +148,8 @@ def inference_crop(eye_distance: float, train_crop: int, size: int, multiple: in
 @functools.partial(jax.jit, static_argnames=("apply", "crop"))
 def _paint(params, frames, portrait, portrait_landmarks, landmarks, *, apply, crop):
   b = frames.shape[0]
-  unit = frames.astype(jnp.float32) / 255
-  source = jnp.broadcast_to(portrait.astype(jnp.float32) / 255, unit.shape)
+  unit = layers.to_unit(frames)
+  source = jnp.broadcast_to(layers.to_unit(portrait), unit.shape)
   origin = crop_origin(landmarks, crop, unit.shape[1])
   source_landmarks = jnp.broadcast_to(portrait_landmarks, (b,) + portrait_landmarks.shape)
   # The network's input is the crop warped as in training (template triangles); the
@@ -167,7 +158,7 @@ def _paint(params, frames, portrait, portrait_landmarks, landmarks, *, apply, cr
   x = crop_inputs(warped, source, source_landmarks, landmarks, origin)
   painted = apply({"params": params}, x["warped"], x["source"], x["masks"])["image"]
   out = composite(painted, cut(unit, origin, crop), x["region"])
-  return jnp.round(paste(unit, out, origin) * 255).clip(0, 255).astype(jnp.uint8)
+  return paste(unit, out, origin)
 
 
 def paint(params, model, frames: np.ndarray, portrait: np.ndarray,
@@ -177,10 +168,10 @@ def paint(params, model, frames: np.ndarray, portrait: np.ndarray,
   in crops of `crop` px -> (T, H, W, 3) uint8."""
   if not len(frames):
     return np.asarray(frames)
-  return np.asarray(_paint(params, jnp.asarray(frames), jnp.asarray(portrait),
-                           jnp.asarray(np.asarray(portrait_landmarks, np.float32)[:, :2]),
-                           jnp.asarray(np.asarray(landmarks, np.float32)[..., :2]),
-                           apply=model.apply, crop=crop))
+  return image_metrics.to_uint8(_paint(
+      params, jnp.asarray(frames), jnp.asarray(portrait),
+      jnp.asarray(np.asarray(portrait_landmarks, np.float32)[:, :2]),
+      jnp.asarray(np.asarray(landmarks, np.float32)[..., :2]), apply=model.apply, crop=crop))
 
 
 def crop_for(config, portrait: np.ndarray, portrait_landmarks: np.ndarray) -> int:
