@@ -72,6 +72,7 @@ from stylehead_jax.metrics import mouth
 from stylehead_jax.metrics import sharpness
 from stylehead_jax.metrics import style
 from stylehead_jax.metrics import sync
+from stylehead_jax.style import amplitude
 from stylehead_jax.style import references
 
 REAL = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "data",
@@ -166,11 +167,13 @@ def main(argv=None) -> int:
                       "or its styles by name (style_spata_clip1)")
   p.add_argument("--style_steps", nargs="*", type=int, default=[0, 100])
   p.add_argument("--amplitude", nargs="*", default=["on"],
-                 choices=["on", "off", "head", "mouth", "quantiles", "local"],
-                 help="give the motion the style's amplitude (style/amplitude.py): on, "
-                      "off, only the head's or the mouth's, or both with the mouth "
-                      "matched percentile by percentile, or with the head scaled about "
-                      "its local mean; several: each")
+                 metavar="{on,off,head,mouth,quantiles,mean,source,local}[+...]",
+                 help="give the motion the style's amplitude (style/amplitude.py): on "
+                      "(the head scaled about its mean), off, only the head's or the "
+                      "mouth's, or both with the mouth matched percentile by percentile "
+                      "(quantiles), or with the head scaled about the portrait's pose "
+                      "(source) or its local mean (local); joined by '+': together; "
+                      "several: each")
   p.add_argument("--style_config", nargs="*", default=[], metavar="KEY=VALUE",
                  help="the fine-tune's config changed (configs/style_transfer.py: "
                       "critic.head_weight=0 ...): a study's variant")
@@ -185,6 +188,11 @@ def main(argv=None) -> int:
                  help="only the reference rows (nothing animated)")
   p.add_argument("--json")
   args = p.parse_args(argv)
+  for amp in set(args.amplitude) - {"on", "off"}:
+    try:
+      amplitude.variant(amplitude.Amplitude(head=None, mouth=None, window=1), amp)
+    except ValueError as e:
+      p.error(f"--amplitude: {e}")
   os.makedirs(args.out_dir, exist_ok=True)
   if args.stage:
     if not all("=" in item for item in args.stage):
@@ -323,8 +331,9 @@ def contact_sheets(out_dir: str, styles: dict, rows: list[dict]) -> list[str]:
 def summarize(rows: list[dict]) -> None:
   """Per style, the medians over portraits, audio and seeds without the style and with it
   at each (steps, amplitude): SMD, SLV, the head's amplitude ratios to the style (yaw,
-  pitch, roll, x; and the largest of any single output), the mouth's p95 ratio, lip sync
-  and identity; the style's own halves. Then per setting, over the styles: the median
+  pitch, roll, x; and the largest of any single output), the mouth's p95 ratio, lip sync,
+  identity (and its worst output) and the lowest share of frames with the face found;
+  the style's own halves. Then per setting, over the styles: the median
   SMD change against no style and the share of styles whose head is in the 0.8-1.25
   band on all four axes."""
   animated = [r for r in rows if "reference" not in r]
@@ -358,7 +367,9 @@ def summarize(rows: list[dict]) -> None:
             + " ".join(f"{median(picked, 'tracked_head_ratio_' + a):.2f}" for a in axes)
             + "  mouth p95 "
             f"{median(picked, 'mouth_p95_ratio'):.2f}  sync r {median(picked, 'sync_r'):.3f}"
-            f"  identity {median(picked, 'identity_distance'):.3f}", flush=True)
+            f"  identity {median(picked, 'identity_distance'):.3f} (worst "
+            f"{max(r['identity_distance'] for r in picked):.3f})  face found "
+            f"{100 * min(r['detected'] for r in picked):.1f}% (lowest)", flush=True)
   for (styled, steps, amp), values in changes.items():
     if values:
       print(f"style {steps} steps, amplitude {amp}: SMD change against no style, median "

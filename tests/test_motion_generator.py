@@ -462,7 +462,13 @@ def test_a_style_amplitude_gives_the_motion_its_spread(tiny_motion, portrait):
   styled = motion.generate_motion(audio, portrait.landmarks[0], model, jax.random.key(1),
                                   style=style, **source)
   theirs = _amplitude_of(styled, model.config)
-  np.testing.assert_allclose(theirs.head / mine.head, factors, rtol=0.03)
+  # past the first EASE_SECONDS (the gains ease in there), the head's spread takes them
+  eased = int(amplitude.EASE_SECONDS * media.FPS)
+  after = lambda track: motion.MotionTrack(**{
+      f.name: getattr(track, f.name)[eased:] for f in dataclasses.fields(track)})
+  np.testing.assert_allclose(
+      _amplitude_of(after(styled), model.config).head
+      / _amplitude_of(after(plain), model.config).head, factors, rtol=0.03)
   np.testing.assert_allclose(theirs.mouth / mine.mouth, 1.6, rtol=0.03)
   # the first frame keeps the portrait's pose; a style beyond MAX_GAIN is held at it
   np.testing.assert_allclose(styled.rotation[0], plain.rotation[0], atol=1e-4)
@@ -535,4 +541,23 @@ def test_a_gain_above_one_widens_the_heads_motion_not_its_drift():
                              rtol=0.1)
   np.testing.assert_allclose(local[:, 2:], source[:, 2:], atol=1e-12)  # gains <= 1
   with pytest.raises(ValueError, match="head_centre"):
-    amplitude.scale_head(head, gains, "mean", target=target)
+    amplitude.scale_head(head, gains, "median", target=target)
+
+
+def test_scaled_about_its_mean_a_lasting_offset_keeps_its_size():
+  """style/amplitude.scale_head, "mean": the head's motion about its own mean takes the
+  gains (its spread over any span: what head_gains measured), the mean offset from the
+  source pose stays as generated, and the first frame keeps the source's pose."""
+  t = np.arange(1200)
+  sway = 0.5 * np.sin(2 * np.pi * t / 60)
+  head = np.stack([sway + 2.0] * 5, -1)  # a lasting offset of 2 units
+  head[0] = 0.0  # the source pose
+  gains = np.array([8.0, 1.0, 0.5, 2.0, 0.25])
+  scaled = amplitude.scale_head(head, gains, "mean")
+  np.testing.assert_allclose(scaled[0], 0.0, atol=1e-12)
+  np.testing.assert_allclose(scaled.mean(0), head.mean(0), atol=0.05)
+  late = slice(120, 1200)  # past the ease
+  np.testing.assert_allclose(amplitude.head_spread(scaled[late], 240),
+                             gains * amplitude.head_spread(head[late], 240), rtol=1e-3)
+  source = amplitude.scale_head(head, gains, "source")
+  assert abs(source[late, 0].mean() - 16.0) < 0.1  # "source" widened the offset 8x

@@ -13,9 +13,13 @@ as over its 8 s windows):
   mouth: the inner-mouth opening (metrics/mouth.opening) of the canonical faces (the
     head's pose removed) over the whole clip: its percentiles PERCENTILES and its 95th.
 `head_gains` are the factors that give the generated motion the style's amplitude: each
-head axis of the pose vectors is scaled about the source's pose (the first frame keeps
-the portrait's), so its spread and speed both take the factor and its rhythm stays the
-Motion Generator's. `mouth_gains` widen or narrow the inner-lip gap (motion.open_mouth):
+head axis of the pose vectors is scaled about its own mean over the output (scale_head,
+"mean": a spread is a standard deviation, so a lasting offset from the portrait's pose
+is not part of it and keeps its size; the first frame keeps the portrait's pose), so its
+spread and speed both take the factor and its rhythm stays the Motion Generator's.
+Scaling about the portrait's pose ("source", before 2026-12-07) widened a fine-tune's
+lasting nod by the gain too (docs/style_transfer.md: surprisegirl's faces tipped 24
+degrees). `mouth_gains` widen or narrow the inner-lip gap (motion.open_mouth):
 by one factor that matches the 95th percentile (mouth_match "p95", the default), or
 frame by frame by quantile mapping ("quantiles"): each frame's opening moves to the
 style's opening at the same percentile, so the mouth is as often closed, half open and
@@ -40,7 +44,7 @@ MIN_GAIN, MAX_GAIN = 0.125, 8.0
 MIN_SPREAD = 1e-4  # below this (pose units, eye distances) an axis counts as still: gain 1
 PERCENTILES = np.linspace(0.0, 100.0, 21)  # the mouth's opening, every 5th percentile
 MOUTH_MATCHES = ("p95", "quantiles")
-HEAD_CENTRES = ("source", "local")
+HEAD_CENTRES = ("mean", "source", "local")
 EASE_SECONDS = 0.5  # scale_head about the local mean: the gains ease in over this
 
 
@@ -51,7 +55,7 @@ class Amplitude:
   window: int  # frames per span the head was measured over (at most the clip's)
   mouth_quantiles: np.ndarray | None = None  # the opening at PERCENTILES
   mouth_match: str = "p95"  # how mouth_gains gives a motion this mouth (MOUTH_MATCHES)
-  head_centre: str = "source"  # what scale_head scales the head about (HEAD_CENTRES)
+  head_centre: str = "mean"  # what scale_head scales the head about (HEAD_CENTRES)
 
 
 def measure(faces, pose_vectors, window: int | None = None) -> Amplitude:
@@ -93,14 +97,18 @@ def head_gains(generated: Amplitude, style: Amplitude) -> np.ndarray:
   return _gain(style.head, generated.head)
 
 
-def scale_head(head: np.ndarray, gains: np.ndarray, centre: str = "source",
+def scale_head(head: np.ndarray, gains: np.ndarray, centre: str = "mean",
                window: int = 1, fps: float = 60.0,
                target: np.ndarray | None = None) -> np.ndarray:
   """(T, A) head pose vectors (relative to the source pose, the first frame's) with each
   axis' motion scaled to the style's spread: `gains` (A,) are head_gains'.
 
   "source": times `gains` about the source pose; a lasting offset from it, or a slow
-  drift, grows by the gain as well. "local": the motion split into its moving average
+  drift, grows by the gain as well. "mean": times `gains` about the motion's own mean
+  over the clip, so its spread over any span takes the gain (what head_gains measured: a
+  standard deviation) and a lasting offset from the source pose keeps its size; a slow
+  drift about that mean still grows; the gains ease in over EASE_SECONDS (raised
+  cosine), so the first frame keeps the source's pose. "local": the motion split into its moving average
   over `window` frames (the spans the gains were measured over) and what moves about it;
   where the gain is at most 1 both are scaled by it (as "source" does); where it is above
   1 the average stays as it is, and what moves about it takes the gain that gives it the
@@ -112,6 +120,11 @@ def scale_head(head: np.ndarray, gains: np.ndarray, centre: str = "source",
   gains = np.asarray(gains, np.float64)
   if centre == "source":
     return head * gains
+  t = np.arange(len(head)) / max(EASE_SECONDS * fps, 1.0)
+  ease = (0.5 - 0.5 * np.cos(np.pi * np.clip(t, 0.0, 1.0)))[:, None]
+  if centre == "mean":
+    mean = head.mean(0)
+    return mean + (1.0 + ease * (gains - 1.0)) * (head - mean)
   if centre != "local":
     raise ValueError(f"head_centre is one of {HEAD_CENTRES}, not {centre!r}")
   if target is None:
@@ -123,8 +136,6 @@ def scale_head(head: np.ndarray, gains: np.ndarray, centre: str = "source",
                    for a in range(head.shape[1])], -1)
   fast = head - slow
   widen = np.where(gains > 1.0, _gain(target, head_spread(fast, window)), gains)
-  t = np.arange(n) / max(EASE_SECONDS * fps, 1.0)
-  ease = (0.5 - 0.5 * np.cos(np.pi * np.clip(t, 0.0, 1.0)))[:, None]
   shrink = np.minimum(gains, 1.0)
   return shrink * slow + (shrink + ease * (widen - shrink)) * fast
 
@@ -150,12 +161,17 @@ def mouth_gains(opening: np.ndarray, style: Amplitude) -> np.ndarray:
 def variant(style: Amplitude, name: str) -> Amplitude:
   """A study's variant of `style`: only its "head" or only its "mouth" (the other left as
   generated), both with the mouth matched percentile by percentile ("quantiles"), or
-  both with the head scaled about the motion's local mean ("local": scale_head)."""
-  if name == "quantiles":
-    return dataclasses.replace(style, mouth_match="quantiles")
-  if name == "local":
-    return dataclasses.replace(style, head_centre="local")
-  if name not in ("head", "mouth"):
-    raise ValueError(f"a style amplitude's variant is 'head', 'mouth', 'quantiles' or "
-                     f"'local', not {name!r}")
-  return dataclasses.replace(style, **{"mouth" if name == "head" else "head": None})
+  both with the head scaled about another centre (HEAD_CENTRES: scale_head); several
+  joined by "+" ("source+quantiles") apply in turn."""
+  for part in name.split("+"):
+    if part == "quantiles":
+      style = dataclasses.replace(style, mouth_match="quantiles")
+    elif part in HEAD_CENTRES:
+      style = dataclasses.replace(style, head_centre=part)
+    elif part in ("head", "mouth"):
+      style = dataclasses.replace(style, **{"mouth" if part == "head" else "head": None})
+    else:
+      raise ValueError(f"a style amplitude's variant is 'head', 'mouth', 'quantiles', "
+                       f"'mean', 'source' or 'local' (or several joined by '+'), not "
+                       f"{part!r}")
+  return style
