@@ -303,20 +303,22 @@ def _square(frames: np.ndarray, size: int) -> np.ndarray:
 
 def contact_sheets(out_dir: str, styles: dict, rows: list[dict]) -> list[str]:
   """Per style, SHEET_FRAMES evenly spaced frames of the style video (top), the first
-  portrait x audio's output without a style (middle) and with the style, amplitude on,
-  seed 0, at the most fine-tune steps of the run (bottom): OUT_DIR/sheets/<style>.png.
-  Returns the paths."""
+  portrait x audio's output without a style (middle) and with the style, with the run's
+  first amplitude setting and seed, at the most fine-tune steps of the run (bottom):
+  OUT_DIR/sheets/<style>.png. Returns the paths."""
   animated = [r for r in rows if "reference" not in r]
-  if not animated:
+  styled_rows = [r for r in animated if r["styled"]]
+  if not styled_rows:
     return []
   pair = animated[0]["portrait"], animated[0]["audio"]
+  amp, seed = styled_rows[0]["amplitude"], styled_rows[0]["seed"]
   os.makedirs(os.path.join(out_dir, "sheets"), exist_ok=True)
-  plain = os.path.join(out_dir, _output_name(*pair, None, 0, "off", 0))
+  plain = os.path.join(out_dir, _output_name(*pair, None, 0, "off", seed))
   paths = []
   for style_name, (path, _) in styles.items():
-    steps = max([r["style_steps"] for r in animated if r["style"] == style_name
-                 and r["styled"]], default=0)
-    styled = os.path.join(out_dir, _output_name(*pair, style_name, steps, "on", 0))
+    steps = max([r["style_steps"] for r in styled_rows if r["style"] == style_name],
+                default=0)
+    styled = os.path.join(out_dir, _output_name(*pair, style_name, steps, amp, seed))
     if not (os.path.exists(plain) and os.path.exists(styled)):
       continue
     videos = [media.read_video(v).frames for v in (path, plain, styled)]
