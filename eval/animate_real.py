@@ -167,13 +167,15 @@ def main(argv=None) -> int:
                       "or its styles by name (style_spata_clip1)")
   p.add_argument("--style_steps", nargs="*", type=int, default=[0, 100])
   p.add_argument("--amplitude", nargs="*", default=["on"],
-                 metavar="{on,off,head,mouth,quantiles,mean,source,local}[+...]",
+                 metavar="{on,off,head,mouth,quantiles,p95,mean,source,local}[+...]",
                  help="give the motion the style's amplitude (style/amplitude.py): on "
-                      "(the head scaled about its mean), off, only the head's or the "
-                      "mouth's, or both with the mouth matched percentile by percentile "
-                      "(quantiles), or with the head scaled about the portrait's pose "
-                      "(source) or its local mean (local); joined by '+': together; "
-                      "several: each")
+                      "(animate's: the head scaled about its mean, the mouth by its 95th "
+                      "percentile or, fine-tuned, percentile by percentile), off, only "
+                      "the head's or the mouth's, or both with the mouth matched "
+                      "percentile by percentile (quantiles) or by its 95th percentile "
+                      "(p95) whether fine-tuned or not, or with the head scaled about "
+                      "the portrait's pose (source) or its local mean (local); joined "
+                      "by '+': together; several: each")
   p.add_argument("--style_config", nargs="*", default=[], metavar="KEY=VALUE",
                  help="the fine-tune's config changed (configs/style_transfer.py: "
                       "critic.head_weight=0 ...): a study's variant")

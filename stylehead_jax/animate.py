@@ -32,7 +32,9 @@ The pipeline (../shared/DESIGN.md), one timed stage per step:
             critic on the expression alone, ANIMATE_HEAD_WEIGHT, and L_keep holding the
             mouth's timing). With --style (silent or not, any N) the head's spread per
             axis and the mouth's opening are then scaled to the style video's
-            (style/amplitude.py; --no_style_amplitude leaves them the model's).
+            (style/amplitude.py: the head about its mean; the mouth's 95th
+            percentile, or after a fine-tune its every percentile;
+            --no_style_amplitude leaves them the model's).
   isps      (generator renderer) the four ISPs: Style Mapping of the portrait with each
             template frame, the template's expression and pose moved onto the
             portrait's face (render/warp.retarget) as the landmarks I_o should have.
@@ -574,6 +576,8 @@ def animate(portrait: str, audio: str, checkpoints: str, out: str, *,
     if reference is not None and style_amplitude:  # over spans as long as the output
       target = motion.style_amplitude(reference, model.config,
                                       media.num_video_frames(len(samples)))
+      if style_steps:
+        target = dataclasses.replace(target, mouth_match=amplitude.FINE_TUNED_MOUTH_MATCH)
       if isinstance(style_amplitude, str):  # a study's variant (amplitude.variant)
         target = amplitude.variant(target, style_amplitude)
     phi = motion.generate_motion(samples, face.landmarks, model, jax.random.key(seed),
@@ -613,7 +617,9 @@ def animate(portrait: str, audio: str, checkpoints: str, out: str, *,
   summary = {
       "out": out, "frames": total, "seconds": seconds, "size": [height, width],
       "renderer": renderer, "style": style and os.path.abspath(style),
-      "style_steps": style_steps, "style_amplitude": style and style_amplitude,
+      "style_steps": style_steps,
+      "style_amplitude": target and {"head_centre": target.head_centre,
+                                     "mouth_match": target.mouth_match},
       "mouth": mouth,
       "seed": seed, "paste_back": paste_back,
       "faces_in_portrait": face.faces, "warnings": warnings,

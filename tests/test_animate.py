@@ -21,6 +21,7 @@ import pytest
 from stylehead_jax import animate
 from stylehead_jax import media
 from stylehead_jax.landmarks import detectors
+from stylehead_jax.style import amplitude
 from tests.conftest import run
 
 RESOLUTION = 128  # the tracker re-detects the face on its crop: 64 px is too small for dlib
@@ -259,8 +260,10 @@ def test_a_style_video_without_sound(checkpoints, media_dir, styles_silent_dir, 
                     str(style)], check=True)
   out = tmp_path / "out.mp4"
   common = (media_dir / "portrait.png", media_dir / "speech.wav", "--style", style)
-  assert animate.main(_args(checkpoints, out, *common)) == 0
+  assert animate.main(_args(checkpoints, out, *common, "--json", tmp_path / "out.json")) == 0
   assert out.exists()
+  assert json.loads((tmp_path / "out.json").read_text())["style_amplitude"] == {
+      "head_centre": "mean", "mouth_match": "p95"}
   reference = animate.load_style(str(style), RESOLUTION, str(checkpoints / ".cache"))
   assert not reference["has_audio"] and reference["template_frames"].shape[0] == 4
   if sound == "no_stream":  # its amplitude moves the motion; --no_style_amplitude does not
@@ -272,8 +275,12 @@ def test_a_style_video_without_sound(checkpoints, media_dir, styles_silent_dir, 
     cached = lambda: set(os.listdir(checkpoints / ".cache" / "style_transfer"))
     before = cached() if (checkpoints / ".cache" / "style_transfer").exists() else set()
     tuned = tmp_path / "tuned.mp4"
-    assert animate.main(_args(checkpoints, tuned, *common, "--style_steps", "2")) == 0
+    assert animate.main(_args(checkpoints, tuned, *common, "--style_steps", "2",
+                              "--json", tmp_path / "tuned.json")) == 0
     assert tuned.exists() and len(cached() - before) == 1
+    # after a fine-tune the mouth is matched percentile by percentile
+    assert json.loads((tmp_path / "tuned.json").read_text())["style_amplitude"][
+        "mouth_match"] == amplitude.FINE_TUNED_MOUTH_MATCH == "quantiles"
     run = checkpoints / ".cache" / "style_transfer" / (cached() - before).pop()
     config = json.loads((run / "config.json").read_text())
     assert config["style"]["drive_audio"] == str(media_dir / "speech.wav")

@@ -24,8 +24,10 @@ by one factor that matches the 95th percentile (mouth_match "p95", the default),
 frame by frame by quantile mapping ("quantiles"): each frame's opening moves to the
 style's opening at the same percentile, so the mouth is as often closed, half open and
 wide open as the style's, in the model's own order of frames. On the validation styles
-quantile mapping lowered SMD a little more but cost lip sync on one style beyond the
-Real style issue's 0.05 (docs/style_transfer.md), so it is a study's variant.
+quantile mapping alone lowered SMD a little more but cost lip sync on one style beyond the
+Real style issue's 0.05, and after the fine-tune (which holds the syllables) lowered SMD
+at no such cost (docs/style_transfer.md): so "p95" without a fine-tune, "quantiles"
+after one (FINE_TUNED_MOUTH_MATCH, animate).
 A style video needs no sound for this: only its tracked face.
 """
 
@@ -44,6 +46,10 @@ MIN_GAIN, MAX_GAIN = 0.125, 8.0
 MIN_SPREAD = 1e-4  # below this (pose units, eye distances) an axis counts as still: gain 1
 PERCENTILES = np.linspace(0.0, 100.0, 21)  # the mouth's opening, every 5th percentile
 MOUTH_MATCHES = ("p95", "quantiles")
+# With the fine-tune (animate --style_steps N > 0) the mouth is matched by quantiles: there
+# L_keep holds the syllables the mouth opens on, and on the validation styles quantiles
+# lowered SMD further at no cost of lip sync (docs/style_transfer.md); without it, "p95".
+FINE_TUNED_MOUTH_MATCH = "quantiles"
 HEAD_CENTRES = ("mean", "source", "local")
 EASE_SECONDS = 0.5  # scale_head about the local mean: the gains ease in over this
 
@@ -160,18 +166,18 @@ def mouth_gains(opening: np.ndarray, style: Amplitude) -> np.ndarray:
 
 def variant(style: Amplitude, name: str) -> Amplitude:
   """A study's variant of `style`: only its "head" or only its "mouth" (the other left as
-  generated), both with the mouth matched percentile by percentile ("quantiles"), or
-  both with the head scaled about another centre (HEAD_CENTRES: scale_head); several
-  joined by "+" ("source+quantiles") apply in turn."""
+  generated), both with the mouth matched another way (MOUTH_MATCHES: "quantiles" or
+  "p95"), or both with the head scaled about another centre (HEAD_CENTRES: scale_head);
+  several joined by "+" ("source+p95") apply in turn."""
   for part in name.split("+"):
-    if part == "quantiles":
-      style = dataclasses.replace(style, mouth_match="quantiles")
+    if part in MOUTH_MATCHES:
+      style = dataclasses.replace(style, mouth_match=part)
     elif part in HEAD_CENTRES:
       style = dataclasses.replace(style, head_centre=part)
     elif part in ("head", "mouth"):
       style = dataclasses.replace(style, **{"mouth" if part == "head" else "head": None})
     else:
       raise ValueError(f"a style amplitude's variant is 'head', 'mouth', 'quantiles', "
-                       f"'mean', 'source' or 'local' (or several joined by '+'), not "
-                       f"{part!r}")
+                       f"'p95', 'mean', 'source' or 'local' (or several joined by '+'), "
+                       f"not {part!r}")
   return style
