@@ -51,7 +51,7 @@ MOUTH_MATCHES = ("p95", "quantiles")
 # lowered SMD further at no cost of lip sync (docs/style_transfer.md); without it, "p95".
 FINE_TUNED_MOUTH_MATCH = "quantiles"
 HEAD_CENTRES = ("mean", "source", "local")
-EASE_SECONDS = 0.5  # scale_head about the local mean: the gains ease in over this
+EASE_SECONDS = 0.5  # scale_head about the mean or the local mean: gains ease in over this
 
 
 @dataclasses.dataclass(frozen=True)
@@ -114,10 +114,10 @@ def scale_head(head: np.ndarray, gains: np.ndarray, centre: str = "mean",
   over the clip, so its spread over any span takes the gain (what head_gains measured: a
   standard deviation) and a lasting offset from the source pose keeps its size; a slow
   drift about that mean still grows; the gains ease in over EASE_SECONDS (raised
-  cosine), so the first frame keeps the source's pose. "local": the motion split into its moving average
-  over `window` frames (the spans the gains were measured over) and what moves about it;
-  where the gain is at most 1 both are scaled by it (as "source" does); where it is above
-  1 the average stays as it is, and what moves about it takes the gain that gives it the
+  cosine), so the first frame keeps the source's pose. "local": the motion split into
+  its moving average over `window` frames (the spans the gains were measured over) and
+  what moves about it; where the gain is at most 1 both are scaled by it (as "source"
+  does); where it is above 1 the average stays as it is, and what moves about it takes the gain that gives it the
   style's spread `target` (A,) over those spans (head_spread, within MIN_GAIN-MAX_GAIN),
   so a model's slow drift is never widened; the widening eases in over EASE_SECONDS
   (raised cosine), so the first frame keeps the source's pose.
