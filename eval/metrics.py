@@ -69,6 +69,7 @@ class Input:
   cpbd: float | None = None  # mean over the input's own frames, where asked and possible
   detected_fraction: float | None = None
   notes: tuple[str, ...] = ()
+  source_fps: float | None = None  # the frame rate the landmarks were made at (clean)
 
   def describe(self) -> dict:
     return {"path": self.path, "frames": len(self.landmarks), "fps": self.fps,
@@ -108,7 +109,8 @@ def load(path: str, args, backend, cpbd: bool = False, progress: bool = True) ->
                              "(T, 68, 2 or 3)")
     value = None if frames is None else sharpness.mean_cpbd(frames)
     target = aioz.FPS if args.protocol == "aioz" else media.FPS
-    return Input(path, _resample(landmarks, fps, args.protocol), target, value)
+    return Input(path, _resample(landmarks, fps, args.protocol), target, value,
+                 source_fps=fps)
   if args.protocol == "aioz":
     track = aioz.track(path, args.aioz_frames, args.aioz_faces,
                        progress=name if progress else None)
@@ -137,7 +139,8 @@ def load(path: str, args, backend, cpbd: bool = False, progress: bool = True) ->
                              config=tracking.TrackerConfig(resolution=RESOLUTION),
                              keep_frames=False, on_crops=measure)
   value = float(np.mean(values)) if cpbd else None
-  return Input(path, track.landmarks, media.FPS, value, track.detected_fraction)
+  return Input(path, track.landmarks, media.FPS, value, track.detected_fraction,
+               source_fps=track.source_fps)
 
 
 def emotion_frames(path: str, limit: int) -> np.ndarray:
@@ -252,6 +255,10 @@ def evaluate(args) -> dict:
   generated, reference = get(args.generated), get(args.reference)
   style_reference = get(args.style_reference) if args.style_reference else None
   settings = style.StyleSettings(args.protocol, args.window, args.stride, args.aioz_nan)
+  target = style_reference or reference
+  if target.source_fps and generated.source_fps:  # SLV at the style's own rate (clean)
+    settings = dataclasses.replace(settings, source_fps=(target.source_fps,
+                                                         generated.source_fps))
   try:
     values = metrics.compare(generated.landmarks, reference.landmarks,
                              None if style_reference is None else style_reference.landmarks,

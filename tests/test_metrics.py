@@ -133,6 +133,35 @@ def test_style_metrics_in_blocks_of_reference_rows(monkeypatch, protocol, window
     assert blocks[metric] == pytest.approx(whole[metric], rel=1e-12), metric
 
 
+def test_slv_at_the_references_frame_rate():
+  """A 30 fps reference held to 60 fps has a zero velocity on every other frame: against
+  it, its own motion made at 60 fps scored SLV above a still face's. Given the source
+  rates, SLV compares both at 30 fps (at_rate), where that motion scores 0 and stillness
+  keeps its figure; SLD and SMD are unchanged."""
+  t = np.arange(600) / media.FPS
+  base = np.random.default_rng(0).normal(128.0, 30.0, (1, 68, 2))
+
+  def track(times):
+    sway = 5.0 * np.sin(2 * np.pi * 0.7 * times)[:, None, None]
+    points = np.stack([np.sin(2 * np.pi * 1.3 * times[:, None] + np.arange(68)),
+                       np.cos(2 * np.pi * 0.9 * times[:, None] + np.arange(68))], -1)
+    return base + sway + points
+
+  held = track(np.arange(300) / 30.0)[media.resample_indices(300, 30.0, media.FPS)]
+  native, still = track(t), np.repeat(base, len(t), 0)
+  np.testing.assert_allclose(style.at_rate(held, 30.0, 30.0), track(np.arange(300) / 30.0))
+  np.testing.assert_allclose(style.at_rate(native, 60.0, 30.0)[:299],
+                             track(np.arange(300) / 30.0)[:299], atol=1e-9)
+  at_60 = {name: style.style_metrics(held, g) for name, g in (("native", native),
+                                                               ("still", still))}
+  at_30 = {name: style.style_metrics(held, g, style.StyleSettings(source_fps=(30.0, 60.0)))
+           for name, g in (("native", native), ("still", still))}
+  assert at_60["native"]["slv"] > at_60["still"]["slv"] > 0.3  # the held frames' artefact
+  assert at_30["native"]["slv"] < 1e-6 < 0.3 < at_30["still"]["slv"]
+  for metric in ("sld", "smd"):
+    assert at_30["native"][metric] == at_60["native"][metric]
+
+
 def test_aioz_sweep_averages_every_window_and_stride():
   rng = np.random.default_rng(3)
   reference, generated = _face(rng, 100), _face(rng, 100, 4.0)

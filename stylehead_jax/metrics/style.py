@@ -20,6 +20,15 @@ clean (ours, the default). Each track is expressed relative to its own mean cent
   IOD per frame); SMD: |A_g - A_r| with A the inner-lip polygon's area in percent of
   IOD^2. One (F, v), CLEAN_WINDOW and CLEAN_STRIDE by default (60 and 30 frames: 1 s
   windows at 60 fps, half overlapping).
+  A track from a video below 60 fps holds each source frame for 2 or 3 frames (media.
+  resample_indices): its frame-to-frame velocity is zero on every held frame and the
+  whole step on the next, which no smooth 60 fps motion can match (against a 30 fps
+  reference a still face scores below the reference's own halves, whose held frames
+  line up). Given the tracks' source rates (`StyleSettings.source_fps`), SLV compares
+  them at the reference's source rate instead: each track taken back to its source
+  frames and linearly interpolated at the reference's frame times (`at_rate`), its
+  velocities per 1/60 s as at 60 fps, over windows of the same 1 s. SLD and SMD compare
+  positions and stay at 60 fps.
 
 aioz (the paper's released code, aioz-ai/AudioDrivenStyleTransfer src/style_metrics,
   rewritten from its description). Per frame, SLD: all 68 points shifted by their
@@ -45,6 +54,7 @@ import math
 
 import numpy as np
 
+from stylehead_jax import media
 from stylehead_jax.landmarks import conventions as lmk
 from stylehead_jax.metrics import distances
 
@@ -133,6 +143,25 @@ def windowed_min_means(reference, generated, pairs, running_mean: bool = False) 
   return [float(np.concatenate(v).mean()) if v else math.nan for v in best]
 
 
+def at_rate(track, source_fps: float, rate: float) -> np.ndarray:
+  """(K, ...) a 60 fps track (T, ...) whose frames come from a source at `source_fps`
+  (held, media.resample_indices; 60: a track made at 60 fps) at the times k / `rate` that
+  its source covers: its source frames (the first frame showing each) linearly
+  interpolated there."""
+  track = np.asarray(track, np.float64)
+  shown = media.resample_indices(
+      max(1, int(round(len(track) * source_fps / media.FPS))), source_fps, media.FPS)
+  shown = shown[:len(track)]
+  first = np.searchsorted(shown, np.arange(shown[-1] + 1))  # first frame showing each
+  source = track[first]
+  times = np.arange(int(np.floor((len(source) - 1) * rate / source_fps + 1e-6)) + 1)
+  position = times * source_fps / rate  # in source frames
+  low = np.minimum(np.floor(position + 1e-9).astype(int), len(source) - 1)
+  high = np.minimum(low + 1, len(source) - 1)
+  weight = (position - low).reshape((-1,) + (1,) * (track.ndim - 1))
+  return (1 - weight) * source[low] + weight * source[high]
+
+
 def _clean_normalise(track) -> np.ndarray:
   xy = np.asarray(track, np.float64)[..., :2]
   iod = float(np.median(lmk.interocular(xy)))
@@ -189,6 +218,9 @@ class StyleSettings:
   # A window that does not fit: NaN for that (window, stride), which then makes the
   # averages NaN, as the released code does (aioz); False raises TooShort.
   released_nan: bool = False
+  # clean: the (reference, generated) tracks' source frame rates; SLV is then compared at
+  # the reference's (module doc). None: both as given, at 60 fps.
+  source_fps: tuple[float, float] | None = None
 
   def pairs(self) -> list[tuple[int, int]]:
     if self.protocol == "clean":
@@ -218,12 +250,21 @@ def style_metrics(reference, generated, settings: StyleSettings = StyleSettings(
   pairs = settings.pairs()
   out = {}
   for metric in METRICS:
+    ref, gen, metric_pairs, scale = reference, generated, pairs, 1.0
+    if metric == "slv" and settings.source_fps and settings.protocol == "clean":
+      rate = float(settings.source_fps[0])  # the reference's own frame rate (module doc)
+      ref, gen = (at_rate(t, f, rate) for t, f in zip((reference, generated),
+                                                       settings.source_fps))
+      metric_pairs = [(max(2, round(w * rate / media.FPS)), max(1, round(v * rate / media.FPS)))
+                      for w, v in pairs]
+      scale = media.FPS / rate  # velocities per 1/60 s, as at 60 fps
     # A window of F frames holds F - 1 velocities.
-    lengths = [(window - 1 if metric == "slv" else window, stride) for window, stride in pairs]
-    fits = [length >= 1 and window <= min(len(reference), len(generated))
-            for (length, _), (window, _) in zip(lengths, pairs)]
-    values = windowed_min_means(per_frame(reference, metric, settings.protocol),
-                                per_frame(generated, metric, settings.protocol),
+    lengths = [(window - 1 if metric == "slv" else window, stride)
+               for window, stride in metric_pairs]
+    fits = [length >= 1 and window <= min(len(ref), len(gen))
+            for (length, _), (window, _) in zip(lengths, metric_pairs)]
+    values = windowed_min_means(per_frame(ref, metric, settings.protocol) / scale,
+                                per_frame(gen, metric, settings.protocol) / scale,
                                 [p for p, fit in zip(lengths, fits) if fit], running)
     values = iter(values)
     out[metric] = float(np.mean([next(values) if fit else math.nan for fit in fits]))
