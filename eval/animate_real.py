@@ -22,14 +22,16 @@ Per output video (the project's tracker on its frames, stylehead_jax.landmarks.t
     (metrics/mouth.amplitude: eye distances; share of frames open above 0.12);
   frames_per_second: animate's, end to end;
   sld, slv, smd: the output's track against the style video's (metrics/style.py, clean
-    protocol), without the style, and with it once per --style_steps value (0: the
-    Motion Generator as trained) and --amplitude setting (on: the style's amplitude
-    given to the motion, style/amplitude.py; off: the style feeding only the ISPs and
-    the fine-tune);
+    protocol; SLV at the style video's own frame rate, slv_held as at 60 fps with
+    its held frames, as before 2026-12-07), without the style, and with it once per
+    --style_steps value (0: the Motion Generator as trained) and --amplitude setting
+    (on: the style's amplitude given to the motion, style/amplitude.py; off: the style
+    feeding only the ISPs and the fine-tune);
   head_ratio_<axis>: the generated head's amplitude over the style video's tracked
     head's (style/amplitude.measure, both smoothed as the Motion Generator's samples
     are, over spans of the shorter one's length; the samples against tracked footage,
     as the motion evaluator's pose ratios): std of yaw, pitch, roll, sideways x, y;
+  head_speed_ratio_<axis>: the same of their RMS velocities (style/amplitude.head_speed);
   tracked_head_ratio_<axis>: the same of the output video's track (what the renderer
     and the tracker make of it: the tracker's crop follows the face, so position
     reads smaller once more), and mouth_p95_ratio: the inner mouth's 95th-percentile
@@ -45,8 +47,16 @@ Reference rows (`reference` set, nothing animated) put the figures on a scale: p
 portrait, the still portrait (its crop's CPBD; its landmarks held for as many frames as
 the style video, against the style video: what no motion scores, the identity's face
 shape included) and, once, tracked real footage against the style video: REAL_SPEAKER
-(another person talking) and the style video's second half against its first (the same
-person in the same style: the floor a perfect style match would reach).
+(another person talking) and the style video's halves against each other, both ways
+(HALVES: the same person in the same style, what a match at random phase would reach).
+A still face scores SLV below the halves wherever the style's frame-to-frame motion is
+uncorrelated between them (moving at all adds to |v_g - v_r|), so the issue's SLV row
+reads as nearness to the halves, not lowness.
+
+  python eval/animate_real.py --summarize RUN.json [RUN.json ...] [--json OUT]
+pools the rows of earlier runs (seeds run apart) and prints `summarize` over them; a
+reference row of a later file replaces an earlier one (so a --references_only run's
+file, last, brings reference rows measured the current way).
 """
 
 from __future__ import annotations
@@ -81,6 +91,10 @@ SAMPLE_FRAMES = 12
 SHEET_FRAMES = 8
 RESOLUTION = 256
 REAL_SPEAKER = "talk_vr_5.mp4"
+# The style video's halves against each other, both ways (each half as the reference in
+# turn, the mean): one way alone misses what only one half holds (furious_talk1's head
+# shake in its last 0.6 s: SLV 1.55 with the first half as reference, 4.71 the other way).
+HALVES = "its halves, both ways"
 
 
 def measure(video_path: str, audio: np.ndarray, portrait: animate.Portrait, backend,
@@ -118,8 +132,10 @@ def measure(video_path: str, audio: np.ndarray, portrait: animate.Portrait, back
       sampled = motion.style_amplitude(as_clip(generated), config, theirs.window)
       seen = motion.style_amplitude(as_clip(track), config, theirs.window)
       out["styles"][name] = dict(
-          _style_figures(track.landmarks, clip["landmarks"]),
+          _style_figures(track.landmarks, clip["landmarks"], clip["source_fps"], media.FPS),
           **{f"head_ratio_{axis}": float(sampled.head[k] / theirs.head[k])
+             for k, axis in enumerate(head_motion.AXES)},
+          **{f"head_speed_ratio_{axis}": float(sampled.head_speed[k] / theirs.head_speed[k])
              for k, axis in enumerate(head_motion.AXES)},
           **{f"tracked_head_ratio_{axis}": float(seen.head[k] / theirs.head[k])
              for k, axis in enumerate(head_motion.AXES)},
@@ -127,27 +143,41 @@ def measure(video_path: str, audio: np.ndarray, portrait: animate.Portrait, back
   return out
 
 
-def _style_figures(track: np.ndarray, style_track: np.ndarray) -> dict:
-  values = style.style_metrics(style_track, track, style.StyleSettings("clean"))
-  return {k: float(values[k]) for k in ("sld", "slv", "smd")}
+def _style_figures(track: np.ndarray, style_track: np.ndarray, style_fps: float,
+                   track_fps: float) -> dict:
+  """SLD, SLV, SMD (clean protocol) of `track` against `style_track`, both 60 fps tracks
+  of sources at `track_fps` and `style_fps`: SLV at the style's own frame rate
+  (metrics/style.py), and as at 60 fps with its held frames (slv_held, before 2026-12-07)."""
+  values = style.style_metrics(style_track, track, style.StyleSettings(
+      "clean", source_fps=(style_fps, track_fps)))
+  held = style.style_metrics(style_track, track, style.StyleSettings("clean"))
+  return dict({k: float(values[k]) for k in ("sld", "slv", "smd")},
+              slv_held=float(held["slv"]))
 
 
-def reference_rows(portraits: dict, style_path: str, style_track: np.ndarray,
+def reference_rows(portraits: dict, style_path: str, style_clip: dict,
                    cache: str) -> list[dict]:
   """The scale of the figures: each still portrait, a real speaker and the style video's
   second half, against the style video (see the module docstring)."""
-  rows = [{"reference": "still portrait", "portrait": name,
+  style_name = _style_name(style_path)
+  style_track, style_fps = style_clip["landmarks"], style_clip["source_fps"]
+  rows = [{"reference": "still portrait", "portrait": name, "style": style_name,
            "cpbd": sharpness.mean_cpbd(portrait.crop[None]),
            **_style_figures(np.repeat(portrait.landmarks[None], len(style_track), 0),
-                            style_track)}
+                            style_track, style_fps, media.FPS)}
           for name, portrait in portraits.items()]
-  speaker = references.track_video(os.path.join(REAL, REAL_SPEAKER), RESOLUTION, cache)
-  rows.append({"reference": f"real speaker {REAL_SPEAKER}",
-               **_style_figures(speaker["landmarks"], style_track)})
+  speaker = _tracked(os.path.join(REAL, REAL_SPEAKER), cache)
+  rows.append({"reference": f"real speaker {REAL_SPEAKER}", "style": style_name,
+               **_style_figures(speaker["landmarks"], style_track, style_fps,
+                                speaker["source_fps"])})
   half = len(style_track) // 2
-  rows.append({"reference": f"{os.path.basename(style_path)}: 2nd half vs 1st",
-               "style": _style_name(style_path),
-               **_style_figures(style_track[half:], style_track[:half])})
+  first, second = style_track[:half], style_track[half:]
+  one_way = _style_figures(second, first, style_fps, style_fps)  # the first half as reference
+  other_way = _style_figures(first, second, style_fps, style_fps)
+  rows.append({"reference": f"{os.path.basename(style_path)}: {HALVES}",
+               "style": style_name,
+               **{k: (one_way[k] + other_way[k]) / 2 for k in one_way},
+               **{f"{k}_first_half_as_reference": v for k, v in one_way.items()}})
   for row in rows:
     print(json.dumps(row), flush=True)
   return rows
@@ -155,8 +185,8 @@ def reference_rows(portraits: dict, style_path: str, style_track: np.ndarray,
 
 def main(argv=None) -> int:
   p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-  p.add_argument("--checkpoints", required=True)
-  p.add_argument("--out_dir", required=True)
+  p.add_argument("--checkpoints")
+  p.add_argument("--out_dir")
   p.add_argument("--portraits", nargs="*", default=["face_happy.png", "face_lp_s0.jpg",
                                                     "face_pyfeat_single.jpg"])
   p.add_argument("--audio", nargs="*", default=["speech_radio31.wav", "sing_itosinger1.wav"],
@@ -167,14 +197,15 @@ def main(argv=None) -> int:
                       "or its styles by name (style_spata_clip1)")
   p.add_argument("--style_steps", nargs="*", type=int, default=[0, 100])
   p.add_argument("--amplitude", nargs="*", default=["on"],
-                 metavar="{on,off,head,mouth,quantiles,p95,mean,source,local}[+...]",
+                 metavar="{on,off,head,mouth,quantiles,p95,mean,source,local,style_tempo}[+...]",
                  help="give the motion the style's amplitude (style/amplitude.py): on "
                       "(animate's: the head scaled about its mean, the mouth by its 95th "
                       "percentile or, fine-tuned, percentile by percentile), off, only "
                       "the head's or the mouth's, or both with the mouth matched "
                       "percentile by percentile (quantiles) or by its 95th percentile "
                       "(p95) whether fine-tuned or not, or with the head scaled about "
-                      "the portrait's pose (source) or its local mean (local); joined "
+                      "the portrait's pose (source) or its local mean (local), or "
+                      "slowed to the style's tempo first (style_tempo); joined "
                       "by '+': together; several: each")
   p.add_argument("--style_config", nargs="*", default=[], metavar="KEY=VALUE",
                  help="the fine-tune's config changed (configs/style_transfer.py: "
@@ -188,8 +219,19 @@ def main(argv=None) -> int:
                  help=f"write RUNS/{animate.MANIFEST} naming these workdirs first")
   p.add_argument("--references_only", action="store_true",
                  help="only the reference rows (nothing animated)")
+  p.add_argument("--summarize", nargs="*", metavar="RUN.json",
+                 help="only pool these runs' rows and summarize them (module doc)")
   p.add_argument("--json")
   args = p.parse_args(argv)
+  if args.summarize:
+    rows = pooled(args.summarize)
+    summarize(rows)
+    if args.json:
+      with open(args.json, "w") as f:
+        json.dump(rows, f, indent=1)
+    return 0
+  if not (args.checkpoints and args.out_dir):
+    p.error("--checkpoints and --out_dir are needed (all but --summarize)")
   for amp in set(args.amplitude) - {"on", "off"}:
     try:
       amplitude.variant(amplitude.Amplitude(head=None, mouth=None, window=1), amp)
@@ -210,6 +252,20 @@ def main(argv=None) -> int:
     with open(args.json, "w") as f:
       json.dump(rows, f, indent=1)
   return 0
+
+
+def pooled(paths: list[str]) -> list[dict]:
+  """The rows of several runs' --json files: every animated row, and each reference row
+  (by reference, style and portrait) as the last file that has it gives it."""
+  animated, references = [], {}
+  for path in paths:
+    with open(path) as f:
+      for row in json.load(f):
+        if "reference" in row:
+          references[(row["reference"], row.get("style"), row.get("portrait"))] = row
+        else:
+          animated.append(row)
+  return list(references.values()) + animated
 
 
 def styles_of(choices: list[str]) -> dict[str, tuple[str, bool]]:
@@ -234,6 +290,12 @@ def _style_name(path: str) -> str:
   return os.path.splitext(os.path.basename(path))[0]
 
 
+def _tracked(path: str, cache: str) -> dict:
+  """references.track_video's clip of the video at `path`, with its "source_fps"."""
+  return dict(references.track_video(path, RESOLUTION, cache),
+              source_fps=media.stream_video(path)[0])
+
+
 def run(args) -> list[dict]:
   """Every portrait x audio x (no style, each style at each --style_steps): animated and
   measured, the output without a style against every style; each row printed as it is
@@ -241,16 +303,14 @@ def run(args) -> list[dict]:
   backend = detectors.get_backend("dlib")
   styles = styles_of(args.style)
   cache = os.path.join(os.path.abspath(args.checkpoints), ".cache", "styles")
-  clips = {name: references.track_video(path, RESOLUTION, cache)
-           for name, (path, _) in styles.items()}
-  tracks = {name: clip["landmarks"] for name, clip in clips.items()}
+  clips = {name: _tracked(path, cache) for name, (path, _) in styles.items()}
   config = checkpoint.read_run_config(
       animate.stage_workdirs(args.checkpoints, args.renderer)["motion_generator"])
   portraits = {name: animate.load_portrait(os.path.join(REAL, name), RESOLUTION, backend)[0]
                for name in args.portraits}
   rows = []
   for name, (path, _) in styles.items():
-    rows += reference_rows(portraits, path, tracks[name], cache)
+    rows += reference_rows(portraits, path, clips[name], cache)
   if args.references_only:
     return rows
   for portrait_name, portrait in portraits.items():
@@ -337,9 +397,12 @@ def summarize(rows: list[dict]) -> None:
   at each (steps, amplitude): SMD, SLV, the head's amplitude ratios to the style (yaw,
   pitch, roll, x; and the largest of any single output), the mouth's p95 ratio, lip sync,
   identity (and its worst output) and the lowest share of frames with the face found;
-  the style's own halves. Then per setting, over the styles: the median
-  SMD change against no style and the share of styles whose head is in the 0.8-1.25
-  band on all four axes."""
+  the style's own halves and a still portrait's SLV (median over the portraits: no
+  motion at all, which scores below the halves wherever the style's frame-to-frame
+  motion is uncorrelated between its halves). Then per setting, over the styles: the
+  median SMD change against no style, the share of styles whose head is in the
+  0.8-1.25 band on all four axes and the share whose SLV is nearer the style's halves
+  than without the style."""
   animated = [r for r in rows if "reference" not in r]
   axes = head_motion.AXES[:4]  # yaw, pitch, roll, sideways
   median = lambda picked, key: float(np.nanmedian([r[key] for r in picked]))
@@ -347,9 +410,14 @@ def summarize(rows: list[dict]) -> None:
                                 for r in animated))
   changes = {s: [] for s in settings}
   for style_name in dict.fromkeys(r["style"] for r in animated):
-    own = [r for r in rows if "reference" in r and r.get("style") == style_name]
+    own = [r for r in rows if r.get("reference", "").endswith(HALVES)
+           and r.get("style") == style_name]
+    still = [r for r in rows if r.get("reference") == "still portrait"
+             and r.get("style") == style_name]
     print(f"{style_name}:" + (f"  its halves SMD {own[0]['smd']:.3f} SLV {own[0]['slv']:.3f}"
-                              if own else ""), flush=True)
+                              if own else "")
+          + (f"  a still portrait SLV {median(still, 'slv'):.3f}" if still else ""),
+          flush=True)
     plain = None
     for setting in settings:
       picked = [r for r in animated if r["style"] == style_name and "smd" in r and
@@ -357,16 +425,20 @@ def summarize(rows: list[dict]) -> None:
       if not picked:
         continue
       styled, steps, amp = setting
-      smd = median(picked, "smd")
-      plain = smd if not styled else plain
+      smd, slv = median(picked, "smd"), median(picked, "slv")
+      plain = (smd, slv) if not styled else plain
       heads = [median(picked, f"head_ratio_{a}") for a in axes]
       worst = max(max(abs(np.log(r[f"head_ratio_{a}"])) for a in axes) for r in picked)
       in_band = all(0.8 <= h <= 1.25 for h in heads)
       if styled and plain:
-        changes[setting].append((smd / plain - 1.0, in_band))
+        changes[setting].append((smd / plain[0] - 1.0, in_band,
+                                 bool(own) and abs(slv - own[0]["slv"])
+                                 < abs(plain[1] - own[0]["slv"])))
       label = f"style {steps} steps, amplitude {amp}" if styled else "no style"
-      print(f"  {label:34s} SMD {smd:.3f} SLV {median(picked, 'slv'):.3f}  head "
+      print(f"  {label:34s} SMD {smd:.3f} SLV {slv:.3f}  head "
             + " ".join(f"{a} {h:.2f}" for a, h in zip(axes, heads))
+            + "  speed " + " ".join(f"{median(picked, 'head_speed_ratio_' + a):.2f}"
+                                    for a in axes)
             + f" (worst output {np.exp(worst):.2f}x)  on the video "
             + " ".join(f"{median(picked, 'tracked_head_ratio_' + a):.2f}" for a in axes)
             + "  mouth p95 "
@@ -378,8 +450,9 @@ def summarize(rows: list[dict]) -> None:
     if values:
       print(f"style {steps} steps, amplitude {amp}: SMD change against no style, median "
             f"over {len(values)} styles {100 * np.median([v[0] for v in values]):+.1f}%; "
-            f"head in 0.8-1.25 on {axes}: {sum(v[1] for v in values)}/{len(values)} styles",
-            flush=True)
+            f"head in 0.8-1.25 on {axes}: {sum(v[1] for v in values)}/{len(values)} styles; "
+            f"SLV nearer the style's halves than with no style: "
+            f"{sum(v[2] for v in values)}/{len(values)} styles", flush=True)
 
 
 if __name__ == "__main__":

@@ -518,12 +518,17 @@ def generate_motion(audio, source_landmarks, params: MotionModel, rng, *,
   face = open_mouth(face, float(config.get("mouth_gain", 1.0)))
   poses = smooth_pose(np.concatenate(poses)[lookahead:lookahead + frames], smoothing)
   if style is not None:
+    n = len(head_motion.AXES)
     # Measured as a style video's track is (`style_amplitude`: smoothed once more).
+    head = amplitude.slow_head(
+        poses[:, :n], style, lambda head, seconds: smooth_pose(head, seconds),
+        view=lambda head: smooth_pose(head, smoothing[:n]))
+    poses = np.concatenate([head, poses[:, n:]], -1)
     measured = amplitude.measure(face, smooth_pose(poses, smoothing), style.window)
     head_gains = amplitude.head_gains(measured, style)
-    head = amplitude.scale_head(poses[:, :len(head_gains)], head_gains, style.head_centre,
+    head = amplitude.scale_head(head, head_gains, style.head_centre,
                                 style.window, media.FPS, target=style.head)
-    poses = np.concatenate([head, poses[:, len(head_gains):]], -1).astype(np.float32)
+    poses = np.concatenate([head, poses[:, n:]], -1).astype(np.float32)
     face = open_mouth(face, amplitude.mouth_gains(mouth.opening(face), style))
   rotation, translation, torso = decode_pose(poses, source)
   landmarks = pose_lib.posed_landmarks(face, rotation, translation).astype(np.float32)

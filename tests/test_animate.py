@@ -353,3 +353,27 @@ def test_json_in_a_missing_folder_is_refused_before_any_work(checkpoints, media_
   out, summary = tmp_path / "out.mp4", tmp_path / "nowhere" / "summary.json"
   _fails(capsys, _args(checkpoints, out, media_dir / "portrait.png", media_dir / "speech.wav",
                        "--json", summary), out, "does not exist", summary)
+
+
+def test_animate_reals_summary_says_where_slv_moves(capsys):
+  """eval/animate_real.summarize: per style, the style's halves and a still portrait's SLV
+  beside the medians; per setting, how many styles' SLV came nearer the halves than
+  without the style (one nearer, one further here)."""
+  from eval import animate_real  # pylint: disable=g-import-not-at-top
+  head = {f"{kind}_{axis}": 1.0 for kind in ("head_ratio", "tracked_head_ratio",
+                                             "head_speed_ratio") for axis in ("yaw", "pitch", "roll", "x")}
+  figures = dict(head, mouth_p95_ratio=1.0, sync_r=0.5, identity_distance=0.2, detected=1.0)
+  rows = []
+  for name, halves, plain, styled in (("calm", 0.76, 0.90, 0.95), ("lively", 1.07, 0.75, 0.90)):
+    rows += [{"reference": f"{name}.mp4: {animate_real.HALVES}", "style": name, "slv": halves,
+              "smd": 1.0},
+             {"reference": "still portrait", "style": name, "portrait": "p", "slv": 0.7,
+              "smd": 3.0},
+             dict(figures, style=name, styled=False, style_steps=0, slv=plain, smd=2.0),
+             dict(figures, style=name, styled=True, style_steps=100, amplitude="on",
+                  slv=styled, smd=1.0)]
+  animate_real.summarize(rows)
+  out = capsys.readouterr().out
+  assert "calm:  its halves SMD 1.000 SLV 0.760  a still portrait SLV 0.700" in out
+  assert "SMD change against no style, median over 2 styles -50.0%" in out
+  assert "SLV nearer the style's halves than with no style: 1/2 styles" in out

@@ -561,3 +561,31 @@ def test_scaled_about_its_mean_a_lasting_offset_keeps_its_size():
                              gains * amplitude.head_spread(head[late], 240), rtol=1e-3)
   source = amplitude.scale_head(head, gains, "source")
   assert abs(source[late, 0].mean() - 16.0) < 0.1  # "source" widened the offset 8x
+
+
+def test_a_head_faster_than_the_style_is_slowed_to_its_tempo():
+  """style/amplitude.slow_head ("style_tempo"): each axis that crosses its range faster than
+  the style's head (speed over spread, `tempo`) is low-passed until it crosses it as fast;
+  an axis already slower, or still in the style, is kept; the first frame keeps the
+  source's pose; "model_tempo" (the default) keeps the model's speed."""
+  t = np.arange(1200) / media.FPS
+  sway = lambda hz, phase=0.0: np.sin(2 * np.pi * hz * t + phase)
+  head = np.stack([2 * sway(0.3) + sway(2.5), 2 * sway(0.3) + sway(2.5, 1.0), sway(0.2),
+                   sway(0.3) + sway(3.0), sway(0.5)], -1)
+  head -= head[0]
+  theirs = np.stack([3 * sway(0.4, 1.0)] * 4 + [np.zeros_like(t)], -1)  # y: still
+  faces = np.repeat(lmk.MEAN_FACE_3D[None], len(t), 0)
+  style = amplitude.measure(faces, theirs, 480)
+  target = amplitude.tempo(style.head, style.head_speed)
+  np.testing.assert_allclose(target[:4], 2 * np.pi * 0.4, rtol=0.05)
+  smooth = lambda series, seconds: motion.smooth_pose(series, seconds)
+  np.testing.assert_array_equal(amplitude.slow_head(head, style, smooth), head)
+  slowed = amplitude.slow_head(head, amplitude.variant(style, "style_tempo"), smooth)
+  tempo = lambda h: amplitude.tempo(amplitude.head_spread(h, 480),
+                                    amplitude.head_speed(h, 480))
+  np.testing.assert_allclose(tempo(slowed)[[0, 1, 3]], target[[0, 1, 3]], rtol=0.01)
+  assert tempo(head)[0] > 1.5 * target[0]
+  np.testing.assert_array_equal(slowed[:, [2, 4]], head[:, [2, 4]])  # slower; still style
+  np.testing.assert_allclose(slowed[0], 0.0, atol=1e-9)
+  with pytest.raises(ValueError, match="tempo"):
+    amplitude.variant(style, "slow")

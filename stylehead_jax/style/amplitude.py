@@ -9,7 +9,7 @@ as over its 8 s windows):
   head: the standard deviation of each head axis (metrics/head_motion.AXES: yaw, pitch,
     roll, sideways x, y) of pose vectors relative to the clip's first frame
     (motion.encode_pose), smoothed as the Motion Generator's samples are; the median
-    over the clip's half-overlapping windows;
+    over the clip's half-overlapping windows; and its speed (RMS velocity) likewise;
   mouth: the inner-mouth opening (metrics/mouth.opening) of the canonical faces (the
     head's pose removed) over the whole clip: its percentiles PERCENTILES and its 95th.
 `head_gains` are the factors that give the generated motion the style's amplitude: each
@@ -17,6 +17,10 @@ head axis of the pose vectors is scaled about its own mean over the output (scal
 "mean": a spread is a standard deviation, so a lasting offset from the portrait's pose
 is not part of it and keeps its size; the first frame keeps the portrait's pose), so its
 spread and speed both take the factor and its rhythm stays the Motion Generator's.
+A gain widens a slow, wide style's head at the model's pace, so it moves faster than the
+style's; `slow_head` ("style_tempo") first low-passes each axis that crosses its range
+faster than the style's does (speed over spread, `tempo`) until it crosses it as fast,
+and the gain then gives it the style's spread and, with it, about the style's speed.
 Scaling about the portrait's pose ("source", before 2026-12-07) widened a fine-tune's
 lasting nod by the gain too (docs/style_transfer.md: surprisegirl's faces tipped 24
 degrees). `mouth_gains` widen or narrow the inner-lip gap (motion.open_mouth):
@@ -37,6 +41,7 @@ import dataclasses
 
 import numpy as np
 
+from stylehead_jax import media
 from stylehead_jax.metrics import head_motion
 from stylehead_jax.metrics import mouth
 
@@ -51,6 +56,8 @@ MOUTH_MATCHES = ("p95", "quantiles")
 # lowered SMD further at no cost of lip sync (docs/style_transfer.md); without it, "p95".
 FINE_TUNED_MOUTH_MATCH = "quantiles"
 HEAD_CENTRES = ("mean", "source", "local")
+HEAD_TEMPOS = ("model_tempo", "style_tempo")  # slow_head: the model's speed, or the style's
+MAX_SLOWING_SECONDS = 1.0  # slow_head's widest Gaussian (its standard deviation)
 EASE_SECONDS = 0.5  # scale_head about the mean or the local mean: gains ease in over this
 
 
@@ -62,30 +69,84 @@ class Amplitude:
   mouth_quantiles: np.ndarray | None = None  # the opening at PERCENTILES
   mouth_match: str = "p95"  # how mouth_gains gives a motion this mouth (MOUTH_MATCHES)
   head_centre: str = "mean"  # what scale_head scales the head about (HEAD_CENTRES)
+  head_speed: np.ndarray | None = None  # (len(AXES),) RMS velocity per axis, per second
+  head_tempo: str = "model_tempo"  # whose speed for its spread the head keeps (HEAD_TEMPOS)
 
 
-def measure(faces, pose_vectors, window: int | None = None) -> Amplitude:
+def measure(faces, pose_vectors, window: int | None = None,
+            fps: float = media.FPS) -> Amplitude:
   """The amplitude of canonical faces (T, 68, 2|3) and smoothed pose vectors (T, >= 5)
   relative to the first frame (module doc): the head's over spans of `window` frames or
   of the whole clip where that is shorter (None: the whole clip), which the result
   records, so another motion is measured over spans as long."""
   head = np.asarray(pose_vectors, np.float64)[:, :len(head_motion.AXES)]
   window = len(head) if window is None else min(window, len(head))
-  spread = head_spread(head, window)
   opening = mouth.opening(faces)
-  return Amplitude(head=spread, mouth=float(np.percentile(opening, 95)), window=window,
-                   mouth_quantiles=np.percentile(opening, PERCENTILES))
+  return Amplitude(head=head_spread(head, window), mouth=float(np.percentile(opening, 95)),
+                   window=window, mouth_quantiles=np.percentile(opening, PERCENTILES),
+                   head_speed=head_speed(head, window, fps))
+
+
+def _over_spans(statistic, head: np.ndarray, window: int) -> np.ndarray:
+  """(A,) `statistic` of each axis over spans of `window` frames (half-overlapping; their
+  median), or over the whole of `head` (T, A) where it is no longer."""
+  n = len(head)
+  if window >= n:
+    return statistic(head)
+  step = max(window // 2, 1)
+  return np.median([statistic(head[s:s + window]) for s in range(0, n - window + 1, step)],
+                   axis=0)
 
 
 def head_spread(head: np.ndarray, window: int) -> np.ndarray:
-  """(A,) each axis' standard deviation over spans of `window` frames (half-overlapping;
-  their median), or over the whole of `head` (T, A) where it is no longer."""
-  n = len(head)
-  if window >= n:
-    return head_motion.amplitude(head)
-  step = max(window // 2, 1)
-  return np.median([head_motion.amplitude(head[s:s + window])
-                    for s in range(0, n - window + 1, step)], axis=0)
+  """(A,) each axis' standard deviation over spans of `window` frames (_over_spans)."""
+  return _over_spans(head_motion.amplitude, head, window)
+
+
+def head_speed(head: np.ndarray, window: int, fps: float = media.FPS) -> np.ndarray:
+  """(A,) each axis' RMS velocity per second over spans of `window` frames (_over_spans)."""
+  return _over_spans(lambda h: head_motion.speed(h, fps), head, window)
+
+
+def tempo(spread: np.ndarray, speed: np.ndarray) -> np.ndarray:
+  """(A,) speed over spread, per second: how quickly a head crosses its own range, whatever
+  its size (a gain scales both); NaN on a still axis."""
+  spread, speed = np.asarray(spread, np.float64), np.asarray(speed, np.float64)
+  return np.where(spread < MIN_SPREAD, np.nan, speed / np.maximum(spread, MIN_SPREAD))
+
+
+def slow_head(head: np.ndarray, style: Amplitude, smooth, view=lambda head: head,
+              fps: float = media.FPS, steps: int = 12) -> np.ndarray:
+  """(T, A) head pose vectors low-passed, axis by axis, until they cross their range no
+  faster than `style`'s head does (`tempo`), where they are faster; an axis already as slow,
+  or still on either side, is kept. head_gains then give it the style's spread, so its
+  speed follows: a slow, wide style's head is widened without being sped up by the gain.
+
+  smooth(head, seconds) -> head: a zero-phase low-pass of standard deviation `seconds` (A,)
+  per axis that keeps the first frame (motion.smooth_pose); view(head) -> head: what the
+  tempo is measured on (as `style`'s was: motion smooths its samples once more). The
+  seconds are found by bisection (`steps`), up to MAX_SLOWING_SECONDS (a style slower
+  still gets that)."""
+  head = np.asarray(head, np.float64)
+  if style.head is None or style.head_speed is None or style.head_tempo == "model_tempo":
+    return head
+  if style.head_tempo not in HEAD_TEMPOS:
+    raise ValueError(f"head_tempo is one of {HEAD_TEMPOS}, not {style.head_tempo!r}")
+  window = min(style.window, len(head))
+  target = tempo(style.head, style.head_speed)
+
+  def tempo_of(seconds):
+    smoothed = view(smooth(head, seconds))
+    return tempo(head_spread(smoothed, window), head_speed(smoothed, window, fps))
+
+  low, high = np.zeros(head.shape[1]), np.zeros(head.shape[1])
+  too_fast = np.nan_to_num(tempo_of(low) > target)  # NaN (still) compares False
+  high[too_fast] = MAX_SLOWING_SECONDS
+  for _ in range(steps):
+    middle = (low + high) / 2
+    faster = np.nan_to_num(tempo_of(middle) > target)
+    low, high = np.where(faster, middle, low), np.where(faster, high, middle)
+  return smooth(head, high)
 
 
 def _gain(target, generated):
@@ -168,9 +229,12 @@ def variant(style: Amplitude, name: str) -> Amplitude:
   """A study's variant of `style`: only its "head" or only its "mouth" (the other left as
   generated), both with the mouth matched another way (MOUTH_MATCHES: "quantiles" or
   "p95"), or both with the head scaled about another centre (HEAD_CENTRES: scale_head);
-  several joined by "+" ("source+p95") apply in turn."""
+  several joined by "+" ("source+p95") apply in turn, or the head at the style's tempo
+  ("style_tempo": slow_head) or the model's ("model_tempo")."""
   for part in name.split("+"):
-    if part in MOUTH_MATCHES:
+    if part in HEAD_TEMPOS:
+      style = dataclasses.replace(style, head_tempo=part)
+    elif part in MOUTH_MATCHES:
       style = dataclasses.replace(style, mouth_match=part)
     elif part in HEAD_CENTRES:
       style = dataclasses.replace(style, head_centre=part)
@@ -178,6 +242,6 @@ def variant(style: Amplitude, name: str) -> Amplitude:
       style = dataclasses.replace(style, **{"mouth" if part == "head" else "head": None})
     else:
       raise ValueError(f"a style amplitude's variant is 'head', 'mouth', 'quantiles', "
-                       f"'p95', 'mean', 'source' or 'local' (or several joined by '+'), "
-                       f"not {part!r}")
+                       f"'p95', 'mean', 'source', 'local', 'model_tempo' or 'style_tempo' "
+                       f"(or several joined by '+'), not {part!r}")
   return style
