@@ -18,9 +18,11 @@ head axis of the pose vectors is scaled about its own mean over the output (scal
 is not part of it and keeps its size; the first frame keeps the portrait's pose), so its
 spread and speed both take the factor and its rhythm stays the Motion Generator's.
 A gain widens a slow, wide style's head at the model's pace, so it moves faster than the
-style's; `slow_head` ("style_tempo") first low-passes each axis that crosses its range
-faster than the style's does (speed over spread, `tempo`) until it crosses it as fast,
-and the gain then gives it the style's spread and, with it, about the style's speed.
+style's; `slow_head` ("style_tempo", a study's variant) first low-passes each axis that
+crosses its range faster than the style's does (speed over spread, `tempo`) until it
+crosses it as fast, and the gain then gives it the style's spread and, with it, about the
+style's speed. On the validation styles it cost SMD and lip sync for a little SLV
+(docs/style_transfer.md), so the default keeps the model's tempo ("model_tempo").
 Scaling about the portrait's pose ("source", before 2026-12-07) widened a fine-tune's
 lasting nod by the gain too (docs/style_transfer.md: surprisegirl's faces tipped 24
 degrees). `mouth_gains` widen or narrow the inner-lip gap (motion.open_mouth):
