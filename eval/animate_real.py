@@ -150,7 +150,7 @@ def _style_figures(track: np.ndarray, style_track: np.ndarray, style_fps: float,
   (metrics/style.py), and as at 60 fps with its held frames (slv_held, before 2026-12-07)."""
   values = style.style_metrics(style_track, track, style.StyleSettings(
       "clean", source_fps=(style_fps, track_fps)))
-  held = style.style_metrics(style_track, track, style.StyleSettings("clean"))
+  held = style.style_metrics(style_track, track, style.StyleSettings("clean"), ("slv",))
   return dict({k: float(values[k]) for k in ("sld", "slv", "smd")},
               slv_held=float(held["slv"]))
 

@@ -520,9 +520,8 @@ def generate_motion(audio, source_landmarks, params: MotionModel, rng, *,
   if style is not None:
     n = len(head_motion.AXES)
     # Measured as a style video's track is (`style_amplitude`: smoothed once more).
-    head = amplitude.slow_head(
-        poses[:, :n], style, lambda head, seconds: smooth_pose(head, seconds),
-        view=lambda head: smooth_pose(head, smoothing[:n]))
+    head = amplitude.slow_head(poses[:, :n], style, smooth_pose,
+                               view=lambda head: smooth_pose(head, smoothing[:n]))
     poses = np.concatenate([head, poses[:, n:]], -1)
     measured = amplitude.measure(face, smooth_pose(poses, smoothing), style.window)
     head_gains = amplitude.head_gains(measured, style)

@@ -360,8 +360,8 @@ def test_animate_reals_summary_says_where_slv_moves(capsys):
   beside the medians; per setting, how many styles' SLV came nearer the halves than
   without the style (one nearer, one further here)."""
   from eval import animate_real  # pylint: disable=g-import-not-at-top
-  head = {f"{kind}_{axis}": 1.0 for kind in ("head_ratio", "tracked_head_ratio",
-                                             "head_speed_ratio") for axis in ("yaw", "pitch", "roll", "x")}
+  kinds = ("head_ratio", "tracked_head_ratio", "head_speed_ratio")
+  head = {f"{kind}_{axis}": 1.0 for kind in kinds for axis in ("yaw", "pitch", "roll", "x")}
   figures = dict(head, mouth_p95_ratio=1.0, sync_r=0.5, identity_distance=0.2, detected=1.0)
   rows = []
   for name, halves, plain, styled in (("calm", 0.76, 0.90, 0.95), ("lively", 1.07, 0.75, 0.90)):

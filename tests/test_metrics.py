@@ -150,11 +150,11 @@ def test_slv_at_the_references_frame_rate():
   held = track(np.arange(300) / 30.0)[media.resample_indices(300, 30.0, media.FPS)]
   native, still = track(t), np.repeat(base, len(t), 0)
   np.testing.assert_allclose(style.at_rate(held, 30.0, 30.0), track(np.arange(300) / 30.0))
-  np.testing.assert_allclose(style.at_rate(native, 60.0, 30.0)[:299],
+  np.testing.assert_allclose(style.at_rate(native, media.FPS, 30.0)[:299],
                              track(np.arange(300) / 30.0)[:299], atol=1e-9)
   at_60 = {name: style.style_metrics(held, g) for name, g in (("native", native),
                                                                ("still", still))}
-  at_30 = {name: style.style_metrics(held, g, style.StyleSettings(source_fps=(30.0, 60.0)))
+  at_30 = {name: style.style_metrics(held, g, style.StyleSettings(source_fps=(30.0, media.FPS)))
            for name, g in (("native", native), ("still", still))}
   assert at_60["native"]["slv"] > at_60["still"]["slv"] > 0.3  # the held frames' artefact
   assert at_30["native"]["slv"] < 1e-6 < 0.3 < at_30["still"]["slv"]

@@ -236,10 +236,12 @@ class StyleSettings:
     return {"window": span(windows), "stride": span(strides)}
 
 
-def style_metrics(reference, generated, settings: StyleSettings = StyleSettings()) -> dict:
-  """SLD, SLV, SMD of a generated track against a style reference track, and the
-  (window, stride) pairs they average over. Tracks (N, 68, 2|3) in pixels. A window
-  longer than either track raises TooShort (or gives NaN: `released_nan`)."""
+def style_metrics(reference, generated, settings: StyleSettings = StyleSettings(),
+                  metrics: tuple[str, ...] = METRICS) -> dict:
+  """SLD, SLV, SMD (or those of `metrics`) of a generated track against a style reference
+  track, and the (window, stride) pairs they average over. Tracks (N, 68, 2|3) in
+  pixels. A window longer than either track raises TooShort (or gives NaN:
+  `released_nan`)."""
   if settings.protocol == "aioz":  # the released code walks both with one frame count
     n = min(len(reference), len(generated))
     reference, generated = reference[:n], generated[:n]
@@ -249,7 +251,7 @@ def style_metrics(reference, generated, settings: StyleSettings = StyleSettings(
   running = settings.protocol == "aioz" and AIOZ_RUNNING_MEAN
   pairs = settings.pairs()
   out = {}
-  for metric in METRICS:
+  for metric in metrics:
     ref, gen, metric_pairs, scale = reference, generated, pairs, 1.0
     if metric == "slv" and settings.source_fps and settings.protocol == "clean":
       rate = float(settings.source_fps[0])  # the reference's own frame rate (module doc)

@@ -167,7 +167,7 @@ def head_gains(generated: Amplitude, style: Amplitude) -> np.ndarray:
 
 
 def scale_head(head: np.ndarray, gains: np.ndarray, centre: str = "mean",
-               window: int = 1, fps: float = 60.0,
+               window: int = 1, fps: float = media.FPS,
                target: np.ndarray | None = None) -> np.ndarray:
   """(T, A) head pose vectors (relative to the source pose, the first frame's) with each
   axis' motion scaled to the style's spread: `gains` (A,) are head_gains'.
@@ -180,8 +180,9 @@ def scale_head(head: np.ndarray, gains: np.ndarray, centre: str = "mean",
   cosine), so the first frame keeps the source's pose. "local": the motion split into
   its moving average over `window` frames (the spans the gains were measured over) and
   what moves about it; where the gain is at most 1 both are scaled by it (as "source"
-  does); where it is above 1 the average stays as it is, and what moves about it takes the gain that gives it the
-  style's spread `target` (A,) over those spans (head_spread, within MIN_GAIN-MAX_GAIN),
+  does); where it is above 1 the average stays as it is, and what moves about it takes
+  the gain that gives it the style's spread `target` (A,) over those spans (head_spread,
+  within MIN_GAIN-MAX_GAIN),
   so a model's slow drift is never widened; the widening eases in over EASE_SECONDS
   (raised cosine), so the first frame keeps the source's pose.
   """
