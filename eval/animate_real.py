@@ -197,7 +197,8 @@ def main(argv=None) -> int:
                       "or its styles by name (style_spata_clip1)")
   p.add_argument("--style_steps", nargs="*", type=int, default=[0, 100])
   p.add_argument("--amplitude", nargs="*", default=["on"],
-                 metavar="{on,off,head,mouth,quantiles,p95,mean,source,local,style_tempo}[+...]",
+                 metavar="{on,off,head,mouth,quantiles,p95,mean,source,local,"
+                         "style_tempo,generated_width,portrait_width}[+...]",
                  help="give the motion the style's amplitude (style/amplitude.py): on "
                       "(animate's: the head scaled about its mean, the mouth by its 95th "
                       "percentile or, fine-tuned, percentile by percentile), off, only "
@@ -205,8 +206,10 @@ def main(argv=None) -> int:
                       "percentile by percentile (quantiles) or by its 95th percentile "
                       "(p95) whether fine-tuned or not, or with the head scaled about "
                       "the portrait's pose (source) or its local mean (local), or "
-                      "slowed to the style's tempo first (style_tempo); joined "
-                      "by '+': together; several: each")
+                      "slowed to the style's tempo first (style_tempo), or the "
+                      "mouth's median width as generated (generated_width) or at most "
+                      "the portrait's (portrait_width, the default after a fine-tune); "
+                      "joined by '+': together; several: each")
   p.add_argument("--style_config", nargs="*", default=[], metavar="KEY=VALUE",
                  help="the fine-tune's config changed (configs/style_transfer.py: "
                       "critic.head_weight=0 ...): a study's variant")

@@ -528,6 +528,7 @@ def generate_motion(audio, source_landmarks, params: MotionModel, rng, *,
     head = amplitude.scale_head(head, head_gains, style.head_centre,
                                 style.window, media.FPS, target=style.head)
     poses = np.concatenate([head, poses[:, n:]], -1).astype(np.float32)
+    face = amplitude.hold_mouth_width(face, style, neutral[0] / FACE_UNITS)
     face = open_mouth(face, amplitude.mouth_gains(mouth.opening(face), style))
   rotation, translation, torso = decode_pose(poses, source)
   landmarks = pose_lib.posed_landmarks(face, rotation, translation).astype(np.float32)

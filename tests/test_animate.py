@@ -263,7 +263,7 @@ def test_a_style_video_without_sound(checkpoints, media_dir, styles_silent_dir, 
   assert animate.main(_args(checkpoints, out, *common, "--json", tmp_path / "out.json")) == 0
   assert out.exists()
   assert json.loads((tmp_path / "out.json").read_text())["style_amplitude"] == {
-      "head_centre": "mean", "mouth_match": "p95"}
+      "head_centre": "mean", "mouth_match": "p95", "mouth_width": "generated_width"}
   reference = animate.load_style(str(style), RESOLUTION, str(checkpoints / ".cache"))
   assert not reference["has_audio"] and reference["template_frames"].shape[0] == 4
   if sound == "no_stream":  # its amplitude moves the motion; --no_style_amplitude does not
@@ -279,8 +279,10 @@ def test_a_style_video_without_sound(checkpoints, media_dir, styles_silent_dir, 
                               "--json", tmp_path / "tuned.json")) == 0
     assert tuned.exists() and len(cached() - before) == 1
     # after a fine-tune the mouth is matched percentile by percentile
-    assert json.loads((tmp_path / "tuned.json").read_text())["style_amplitude"][
-        "mouth_match"] == amplitude.FINE_TUNED_MOUTH_MATCH == "quantiles"
+    tuned_amplitude = json.loads((tmp_path / "tuned.json").read_text())["style_amplitude"]
+    assert tuned_amplitude["mouth_match"] == amplitude.FINE_TUNED_MOUTH_MATCH == "quantiles"
+    # and its width held to the portrait's (amplitude.hold_mouth_width)
+    assert tuned_amplitude["mouth_width"] == amplitude.FINE_TUNED_MOUTH_WIDTH
     run = checkpoints / ".cache" / "style_transfer" / (cached() - before).pop()
     config = json.loads((run / "config.json").read_text())
     assert config["style"]["drive_audio"] == str(media_dir / "speech.wav")

@@ -589,3 +589,36 @@ def test_a_head_faster_than_the_style_is_slowed_to_its_tempo():
   np.testing.assert_allclose(slowed[0], 0.0, atol=1e-9)
   with pytest.raises(ValueError, match="tempo"):
     amplitude.variant(style, "slow")
+
+
+def test_a_fine_tuned_mouth_keeps_the_portraits_width():
+  """style/amplitude.hold_mouth_width: a mouth drawn wider than the portrait's (a style's
+  lasting smile) is narrowed sideways, one factor for the clip, to WIDTH_TOLERANCE above
+  the portrait's width ("portrait_width"); how it opens and every other point stay; a
+  mouth within the tolerance, a narrower one, or "generated_width" is kept."""
+  rng = np.random.default_rng(0)
+  portrait = lmk.MEAN_FACE_3D.astype(np.float64)
+  faces = np.repeat(portrait[None], 600, 0)
+  faces[:, 66, 1] += np.abs(rng.normal(0.0, 0.05, 600))  # the lower lip opens and closes
+  width = float(mouth.width(portrait))
+  centre = faces[:, [48, 54], 0].mean(1, keepdims=True)
+  wide = faces.copy()
+  wide[:, 48:68, 0] = centre + 1.1 * (faces[:, 48:68, 0] - centre)  # 10 % wider
+  wide[:, 48:68, 0] += 0.02 * rng.normal(size=(600, 1))  # and it moves
+  style = amplitude.Amplitude(head=None, mouth=None, window=600,
+                              mouth_width_from="portrait_width")
+  held = amplitude.hold_mouth_width(wide, style, portrait)
+  np.testing.assert_allclose(np.median(mouth.width(held)),
+                             width * (1 + amplitude.WIDTH_TOLERANCE), rtol=1e-6)
+  np.testing.assert_allclose(mouth.opening(held), mouth.opening(wide), rtol=1e-6)
+  np.testing.assert_array_equal(held[:, :48], wide[:, :48])
+  np.testing.assert_array_equal(held[:, 48:, 1:], wide[:, 48:, 1:])
+  generated = amplitude.variant(style, "generated_width")
+  np.testing.assert_array_equal(amplitude.hold_mouth_width(wide, generated, portrait), wide)
+  np.testing.assert_array_equal(amplitude.hold_mouth_width(faces, style, portrait), faces)
+  narrow = faces.copy()
+  narrow[:, 48:68, 0] = centre + 0.9 * (faces[:, 48:68, 0] - centre)
+  np.testing.assert_array_equal(amplitude.hold_mouth_width(narrow, style, portrait), narrow)
+  with pytest.raises(ValueError, match="mouth_width"):
+    amplitude.hold_mouth_width(wide, dataclasses.replace(style, mouth_width_from="x"),
+                               portrait)

@@ -34,6 +34,18 @@ quantile mapping alone lowered SMD a little more but cost lip sync on one style 
 Real style issue's 0.05, and after the fine-tune (which holds the syllables) lowered SMD
 at no such cost (docs/style_transfer.md): so "p95" without a fine-tune, "quantiles"
 after one (FINE_TUNED_MOUTH_MATCH, animate).
+The mouth's width is the portrait's, not the style's: a fine-tune can learn a style's
+lasting smile as a wider mouth (surprisegirl's broad smiles: 9 % wider on face_happy, and
+that output's identity distance 0.23 -> 0.37 with no amplitude at all), and the dlib
+identity descriptor moves 0.08, 0.17, 0.27 for lips 5, 10, 15 % wider on that portrait
+(warped, nothing else changed). So after a fine-tune (FINE_TUNED_MOUTH_WIDTH, animate)
+`hold_mouth_width` scales the lips sideways, one factor for the clip, until their median
+width is at most WIDTH_TOLERANCE above the portrait's ("portrait_width"); how the mouth
+opens and moves stays the fine-tune's. A narrower mouth is kept: a mouth narrows as it
+opens round (singing), and widening such a fine-tune's mouth back to the portrait's width
+raised the identity distance on the validation styles (lp_d6 on face_lp_s5 singing: a
+median width 0.91 of the portrait's, identity 0.307; widened to 1.01, 0.343). The
+study's variant "generated_width" keeps the fine-tune's width (docs/style_transfer.md).
 A style video needs no sound for this: only its tracked face.
 """
 
@@ -61,6 +73,12 @@ HEAD_CENTRES = ("mean", "source", "local")
 HEAD_TEMPOS = ("model_tempo", "style_tempo")  # slow_head: the model's speed, or the style's
 MAX_SLOWING_SECONDS = 1.0  # slow_head's widest Gaussian (its standard deviation)
 EASE_SECONDS = 0.5  # scale_head about the mean or the local mean: gains ease in over this
+# Whose median mouth width the output keeps at most (hold_mouth_width): as generated, or
+# the portrait's; after a fine-tune, FINE_TUNED_MOUTH_WIDTH (animate).
+MOUTH_WIDTHS = ("generated_width", "portrait_width")
+FINE_TUNED_MOUTH_WIDTH = "portrait_width"
+WIDTH_TOLERANCE = 0.02  # hold_mouth_width: the median width at most this fraction above
+MOUTH_POINTS = slice(48, 68)  # outer and inner lips: what hold_mouth_width scales
 
 
 @dataclasses.dataclass(frozen=True)
@@ -73,6 +91,7 @@ class Amplitude:
   head_centre: str = "mean"  # what scale_head scales the head about (HEAD_CENTRES)
   head_speed: np.ndarray | None = None  # (len(AXES),) RMS velocity per axis, per second
   head_tempo: str = "model_tempo"  # whose speed for its spread the head keeps (HEAD_TEMPOS)
+  mouth_width_from: str = "generated_width"  # MOUTH_WIDTHS (hold_mouth_width)
 
 
 def measure(faces, pose_vectors, window: int | None = None,
@@ -228,14 +247,41 @@ def mouth_gains(opening: np.ndarray, style: Amplitude) -> np.ndarray:
   return np.clip(ratio, MIN_GAIN, MAX_GAIN)
 
 
+def hold_mouth_width(faces: np.ndarray, style: Amplitude, portrait: np.ndarray,
+                     tolerance: float = WIDTH_TOLERANCE) -> np.ndarray:
+  """Canonical faces (T, 68, 3) whose lips (MOUTH_POINTS), where their median width
+  (metrics/mouth.width) is more than `tolerance` above the canonical `portrait`'s (68, 3),
+  are narrowed sideways about the corners' midpoint, by one factor for the whole clip, to
+  that much above it ("portrait_width", module doc); a narrower mouth, and
+  "generated_width", are kept as they are."""
+  if style.mouth_width_from not in MOUTH_WIDTHS:
+    raise ValueError(f"mouth_width_from is one of {MOUTH_WIDTHS}, "
+                     f"not {style.mouth_width_from!r}")
+  if style.mouth_width_from == "generated_width":
+    return faces
+  target = float(mouth.width(portrait))
+  median = float(np.median(mouth.width(faces)))
+  factor = min(target * (1 + tolerance) / median, 1.0)
+  if factor == 1.0:
+    return faces
+  out = np.array(faces, copy=True)
+  left, right = mouth.CORNERS
+  centre = (out[:, left, 0] + out[:, right, 0])[:, None] / 2
+  out[:, MOUTH_POINTS, 0] = centre + factor * (out[:, MOUTH_POINTS, 0] - centre)
+  return out
+
+
 def variant(style: Amplitude, name: str) -> Amplitude:
   """A study's variant of `style`: only its "head" or only its "mouth" (the other left as
   generated), both with the mouth matched another way (MOUTH_MATCHES: "quantiles" or
   "p95"), or both with the head scaled about another centre (HEAD_CENTRES: scale_head);
   several joined by "+" ("source+p95") apply in turn, or the head at the style's tempo
-  ("style_tempo": slow_head) or the model's ("model_tempo")."""
+  ("style_tempo": slow_head) or the model's ("model_tempo"), or the mouth's median
+  width held to another's (MOUTH_WIDTHS: hold_mouth_width)."""
   for part in name.split("+"):
-    if part in HEAD_TEMPOS:
+    if part in MOUTH_WIDTHS:
+      style = dataclasses.replace(style, mouth_width_from=part)
+    elif part in HEAD_TEMPOS:
       style = dataclasses.replace(style, head_tempo=part)
     elif part in MOUTH_MATCHES:
       style = dataclasses.replace(style, mouth_match=part)
@@ -245,6 +291,7 @@ def variant(style: Amplitude, name: str) -> Amplitude:
       style = dataclasses.replace(style, **{"mouth" if part == "head" else "head": None})
     else:
       raise ValueError(f"a style amplitude's variant is 'head', 'mouth', 'quantiles', "
-                       f"'p95', 'mean', 'source', 'local', 'model_tempo' or 'style_tempo' "
+                       f"'p95', 'mean', 'source', 'local', 'model_tempo', 'style_tempo', "
+                       f"'generated_width' or 'portrait_width' "
                        f"(or several joined by '+'), not {part!r}")
   return style
