@@ -52,6 +52,10 @@ shape included) and, once, tracked real footage against the style video: REAL_SP
 A still face scores SLV below the halves wherever the style's frame-to-frame motion is
 uncorrelated between them (moving at all adds to |v_g - v_r|), so the issue's SLV row
 reads as nearness to the halves, not lowness.
+The style video's own frames against its first (OWN_FIRST_FRAME: identity_distance,
+median of SAMPLE_FRAMES - 1 frames, and its worst) put the identity row on a scale: the
+descriptor moves with a real person's own smiles and turns (surprisegirl 0.31 against
+herself), so an output in that style cannot be expected far below it.
 
   python eval/animate_real.py --summarize RUN.json [RUN.json ...] [--json OUT]
 pools the rows of earlier runs (seeds run apart) and prints `summarize` over them; a
@@ -95,6 +99,7 @@ REAL_SPEAKER = "talk_vr_5.mp4"
 # turn, the mean): one way alone misses what only one half holds (furious_talk1's head
 # shake in its last 0.6 s: SLV 1.55 with the first half as reference, 4.71 the other way).
 HALVES = "its halves, both ways"
+OWN_FIRST_FRAME = "its own frames against its first"
 
 
 def measure(video_path: str, audio: np.ndarray, portrait: animate.Portrait, backend,
@@ -155,10 +160,28 @@ def _style_figures(track: np.ndarray, style_track: np.ndarray, style_fps: float,
               slv_held=float(held["slv"]))
 
 
+def own_identity(video_path: str, backend) -> dict:
+  """The identity distance of a real video's own frames to its first (SAMPLE_FRAMES
+  frames of its longest face track, as an output's are measured against its portrait):
+  how far the descriptor moves with a person's own expressions and turns."""
+  video = media.read_video(video_path).frames
+  track = max(tracking.track_segments(video, media.FPS, backend,
+                                      tracking.TrackerConfig(resolution=RESOLUTION),
+                                      video_path), key=lambda t: len(t.frames))
+  picks = np.linspace(0, len(track.frames) - 1, SAMPLE_FRAMES).astype(int)
+  measured = faces_lib.Faces(RESOLUTION).measure(
+      track.frames[picks], track.landmarks[picks], [track.frames[0]] * len(picks),
+      [track.landmarks[0]] * len(picks))
+  distances = np.asarray(measured["identity_distance"])
+  return {"identity_distance": float(np.median(distances[1:])),
+          "identity_distance_worst": float(distances.max())}
+
+
 def reference_rows(portraits: dict, style_path: str, style_clip: dict,
-                   cache: str) -> list[dict]:
+                   cache: str, backend) -> list[dict]:
   """The scale of the figures: each still portrait, a real speaker and the style video's
-  second half, against the style video (see the module docstring)."""
+  second half, against the style video, and the style video's identity distance to its
+  own first frame (see the module docstring)."""
   style_name = _style_name(style_path)
   style_track, style_fps = style_clip["landmarks"], style_clip["source_fps"]
   rows = [{"reference": "still portrait", "portrait": name, "style": style_name,
@@ -178,6 +201,8 @@ def reference_rows(portraits: dict, style_path: str, style_clip: dict,
                "style": style_name,
                **{k: (one_way[k] + other_way[k]) / 2 for k in one_way},
                **{f"{k}_first_half_as_reference": v for k, v in one_way.items()}})
+  rows.append({"reference": f"{os.path.basename(style_path)}: {OWN_FIRST_FRAME}",
+               "style": style_name, **own_identity(style_path, backend)})
   for row in rows:
     print(json.dumps(row), flush=True)
   return rows
@@ -313,7 +338,7 @@ def run(args) -> list[dict]:
                for name in args.portraits}
   rows = []
   for name, (path, _) in styles.items():
-    rows += reference_rows(portraits, path, clips[name], cache)
+    rows += reference_rows(portraits, path, clips[name], cache, backend)
   if args.references_only:
     return rows
   for portrait_name, portrait in portraits.items():
@@ -400,7 +425,8 @@ def summarize(rows: list[dict]) -> None:
   at each (steps, amplitude): SMD, SLV, the head's amplitude ratios to the style (yaw,
   pitch, roll, x; and the largest of any single output), the mouth's p95 ratio, lip sync,
   identity (and its worst output) and the lowest share of frames with the face found;
-  the style's own halves and a still portrait's SLV (median over the portraits: no
+  the style video's identity distance to its own first frame; the style's own halves
+  and a still portrait's SLV (median over the portraits: no
   motion at all, which scores below the halves wherever the style's frame-to-frame
   motion is uncorrelated between its halves). Then per setting, over the styles: the
   median SMD change against no style, the share of styles whose head is in the
@@ -417,9 +443,12 @@ def summarize(rows: list[dict]) -> None:
            and r.get("style") == style_name]
     still = [r for r in rows if r.get("reference") == "still portrait"
              and r.get("style") == style_name]
+    itself = [r for r in rows if r.get("reference", "").endswith(OWN_FIRST_FRAME)
+              and r.get("style") == style_name]
     print(f"{style_name}:" + (f"  its halves SMD {own[0]['smd']:.3f} SLV {own[0]['slv']:.3f}"
                               if own else "")
-          + (f"  a still portrait SLV {median(still, 'slv'):.3f}" if still else ""),
+          + (f"  a still portrait SLV {median(still, 'slv'):.3f}" if still else "")
+          + (f"  its own identity {itself[-1]['identity_distance']:.3f}" if itself else ""),
           flush=True)
     plain = None
     for setting in settings:

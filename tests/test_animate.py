@@ -359,7 +359,7 @@ def test_json_in_a_missing_folder_is_refused_before_any_work(checkpoints, media_
 
 def test_animate_reals_summary_says_where_slv_moves(capsys):
   """eval/animate_real.summarize: per style, the style's halves and a still portrait's SLV
-  beside the medians; per setting, how many styles' SLV came nearer the halves than
+  and the style video's identity distance to its own first frame beside the medians; per setting, how many styles' SLV came nearer the halves than
   without the style (one nearer, one further here)."""
   from eval import animate_real  # pylint: disable=g-import-not-at-top
   kinds = ("head_ratio", "tracked_head_ratio", "head_speed_ratio")
@@ -371,11 +371,14 @@ def test_animate_reals_summary_says_where_slv_moves(capsys):
               "smd": 1.0},
              {"reference": "still portrait", "style": name, "portrait": "p", "slv": 0.7,
               "smd": 3.0},
+             {"reference": f"{name}.mp4: {animate_real.OWN_FIRST_FRAME}", "style": name,
+              "identity_distance": 0.31, "identity_distance_worst": 0.4},
              dict(figures, style=name, styled=False, style_steps=0, slv=plain, smd=2.0),
              dict(figures, style=name, styled=True, style_steps=100, amplitude="on",
                   slv=styled, smd=1.0)]
   animate_real.summarize(rows)
   out = capsys.readouterr().out
-  assert "calm:  its halves SMD 1.000 SLV 0.760  a still portrait SLV 0.700" in out
+  assert ("calm:  its halves SMD 1.000 SLV 0.760  a still portrait SLV 0.700  its own "
+          "identity 0.310") in out
   assert "SMD change against no style, median over 2 styles -50.0%" in out
   assert "SLV nearer the style's halves than with no style: 1/2 styles" in out
