@@ -111,20 +111,15 @@ def measure(video_path: str, audio: np.ndarray, portrait: animate.Portrait, back
   detections = tracking.detect_track(video, backend)  # once, for the share and the track
   out = {"frames": len(video), "detected": float(np.mean(detections[1]))}
   try:
-    track = max(tracking.track_segments(
-        video, media.FPS, backend, tracking.TrackerConfig(resolution=RESOLUTION),
-        video_path, detections), key=lambda t: len(t.frames))
+    track = _longest_track(video, video_path, backend, detections)
   except tracking.NoFaceError:
     return dict(out, sync_r=float("nan"), identity_distance=float("nan"),
                 cpbd=sharpness.mean_cpbd(video[::6]))
   start = int(round(track.start_seconds * media.SAMPLE_RATE))
   clip = audio[start:start + len(track.landmarks) * media.SAMPLES_PER_FRAME]
   out["sync_r"] = sync.audio_lead(track.landmarks, clip).r_at_zero
-  faces = faces_lib.Faces(RESOLUTION)
-  picks = np.linspace(0, len(track.frames) - 1, SAMPLE_FRAMES).astype(int)
-  measured = faces.measure(track.frames[picks], track.landmarks[picks],
-                           [portrait.crop] * len(picks), [portrait.landmarks] * len(picks))
-  out["identity_distance"] = float(np.median(measured["identity_distance"]))
+  out["identity_distance"] = float(np.median(
+      _identity_distances(track, portrait.crop, portrait.landmarks)))
   out["cpbd"] = sharpness.mean_cpbd(video[::6])
   out.update(mouth.amplitude(track.landmarks))
   if style_clips:
@@ -160,19 +155,28 @@ def _style_figures(track: np.ndarray, style_track: np.ndarray, style_fps: float,
               slv_held=float(held["slv"]))
 
 
-def own_identity(video_path: str, backend) -> dict:
-  """The identity distance of a real video's own frames to its first (SAMPLE_FRAMES
-  frames of its longest face track, as an output's are measured against its portrait):
-  how far the descriptor moves with a person's own expressions and turns."""
-  video = media.read_video(video_path).frames
-  track = max(tracking.track_segments(video, media.FPS, backend,
-                                      tracking.TrackerConfig(resolution=RESOLUTION),
-                                      video_path), key=lambda t: len(t.frames))
+def _longest_track(video: np.ndarray, video_path: str, backend, detections=None):
+  """The longest face track of 60 fps frames (tracking.track_segments)."""
+  return max(tracking.track_segments(video, media.FPS, backend,
+                                     tracking.TrackerConfig(resolution=RESOLUTION),
+                                     video_path, detections), key=lambda t: len(t.frames))
+
+
+def _identity_distances(track, crop: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
+  """(SAMPLE_FRAMES,) dlib identity distances of frames spread over `track` to `crop`."""
   picks = np.linspace(0, len(track.frames) - 1, SAMPLE_FRAMES).astype(int)
   measured = faces_lib.Faces(RESOLUTION).measure(
-      track.frames[picks], track.landmarks[picks], [track.frames[0]] * len(picks),
-      [track.landmarks[0]] * len(picks))
-  distances = np.asarray(measured["identity_distance"])
+      track.frames[picks], track.landmarks[picks], [crop] * len(picks),
+      [landmarks] * len(picks))
+  return np.asarray(measured["identity_distance"])
+
+
+def own_identity(video_path: str, backend) -> dict:
+  """The identity distance of a real video's own frames to its first (measured as an
+  output's are against its portrait; the first frame itself left out of the median):
+  how far the descriptor moves with a person's own expressions and turns."""
+  track = _longest_track(media.read_video(video_path).frames, video_path, backend)
+  distances = _identity_distances(track, track.frames[0], track.landmarks[0])
   return {"identity_distance": float(np.median(distances[1:])),
           "identity_distance_worst": float(distances.max())}
 

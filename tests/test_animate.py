@@ -359,8 +359,9 @@ def test_json_in_a_missing_folder_is_refused_before_any_work(checkpoints, media_
 
 def test_animate_reals_summary_says_where_slv_moves(capsys):
   """eval/animate_real.summarize: per style, the style's halves and a still portrait's SLV
-  and the style video's identity distance to its own first frame beside the medians; per setting, how many styles' SLV came nearer the halves than
-  without the style (one nearer, one further here)."""
+  and the style video's identity distance to its own first frame beside the medians; per
+  setting, how many styles' SLV came nearer the halves than without the style (one
+  nearer, one further here)."""
   from eval import animate_real  # pylint: disable=g-import-not-at-top
   kinds = ("head_ratio", "tracked_head_ratio", "head_speed_ratio")
   head = {f"{kind}_{axis}": 1.0 for kind in kinds for axis in ("yaw", "pitch", "roll", "x")}

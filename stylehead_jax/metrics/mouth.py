@@ -40,7 +40,6 @@ from stylehead_jax.metrics import sharpness
 from stylehead_jax.metrics import sync
 
 UPPER, LOWER = 62, 66  # inner lips, middle
-CORNERS = (48, 54)  # the outer lips' corners
 OPEN_THRESHOLD = 0.12  # eye distances
 MIN_TRUTH = 1e-3  # eye distances: a truth figure below this gives NaN, not a ratio
 DECILE = 0.1  # the brightest and darkest tenth of the mouth's interior
@@ -64,8 +63,8 @@ def width(landmarks) -> np.ndarray:
   (..., T, 68, 2|3) landmarks: how wide the lips are drawn (a 10 % wider mouth moves the
   dlib identity descriptor by 0.1-0.17 on the real portraits: style/amplitude.py)."""
   landmarks = np.asarray(landmarks, np.float64)
-  left, right = CORNERS
-  span = np.linalg.norm(landmarks[..., right, :2] - landmarks[..., left, :2], axis=-1)
+  span = np.linalg.norm(landmarks[..., lmk.RIGHT_MOUTH_CORNER, :2]
+                        - landmarks[..., lmk.LEFT_MOUTH_CORNER, :2], axis=-1)
   return span / np.maximum(lmk.interocular(landmarks), 1e-6)
 
 

@@ -56,6 +56,7 @@ import dataclasses
 import numpy as np
 
 from stylehead_jax import media
+from stylehead_jax.landmarks import conventions as lmk
 from stylehead_jax.metrics import head_motion
 from stylehead_jax.metrics import mouth
 
@@ -78,7 +79,6 @@ EASE_SECONDS = 0.5  # scale_head about the mean or the local mean: gains ease in
 MOUTH_WIDTHS = ("generated_width", "portrait_width")
 FINE_TUNED_MOUTH_WIDTH = "portrait_width"
 WIDTH_TOLERANCE = 0.02  # hold_mouth_width: the median width at most this fraction above
-MOUTH_POINTS = slice(48, 68)  # outer and inner lips: what hold_mouth_width scales
 
 
 @dataclasses.dataclass(frozen=True)
@@ -249,7 +249,7 @@ def mouth_gains(opening: np.ndarray, style: Amplitude) -> np.ndarray:
 
 def hold_mouth_width(faces: np.ndarray, style: Amplitude, portrait: np.ndarray,
                      tolerance: float = WIDTH_TOLERANCE) -> np.ndarray:
-  """Canonical faces (T, 68, 3) whose lips (MOUTH_POINTS), where their median width
+  """Canonical faces (T, 68, 3) whose lips (lmk.MOUTH), where their median width
   (metrics/mouth.width) is more than `tolerance` above the canonical `portrait`'s (68, 3),
   are narrowed sideways about the corners' midpoint, by one factor for the whole clip, to
   that much above it ("portrait_width", module doc); a narrower mouth, and
@@ -265,9 +265,8 @@ def hold_mouth_width(faces: np.ndarray, style: Amplitude, portrait: np.ndarray,
   if factor == 1.0:
     return faces
   out = np.array(faces, copy=True)
-  left, right = mouth.CORNERS
-  centre = (out[:, left, 0] + out[:, right, 0])[:, None] / 2
-  out[:, MOUTH_POINTS, 0] = centre + factor * (out[:, MOUTH_POINTS, 0] - centre)
+  centre = (out[:, lmk.LEFT_MOUTH_CORNER, 0] + out[:, lmk.RIGHT_MOUTH_CORNER, 0])[:, None] / 2
+  out[:, lmk.MOUTH, 0] = centre + factor * (out[:, lmk.MOUTH, 0] - centre)
   return out
 
 
