@@ -226,8 +226,8 @@ def main(argv=None) -> int:
                       "or its styles by name (style_spata_clip1)")
   p.add_argument("--style_steps", nargs="*", type=int, default=[0, 100])
   p.add_argument("--amplitude", nargs="*", default=["on"],
-                 metavar="{on,off,head,mouth,quantiles,p95,mean,source,local,"
-                         "style_tempo,generated_width,portrait_width}[+...]",
+                 metavar="{on,off,head,mouth,quantiles,p95,mean,source,local,model_tempo,"
+                         "style_tempo,matched_tempo,generated_width,portrait_width}[+...]",
                  help="give the motion the style's amplitude (style/amplitude.py): on "
                       "(animate's: the head scaled about its mean, the mouth by its 95th "
                       "percentile or, fine-tuned, percentile by percentile), off, only "
@@ -235,7 +235,9 @@ def main(argv=None) -> int:
                       "percentile by percentile (quantiles) or by its 95th percentile "
                       "(p95) whether fine-tuned or not, or with the head scaled about "
                       "the portrait's pose (source) or its local mean (local), or "
-                      "slowed to the style's tempo first (style_tempo), or the "
+                      "slowed to the style's tempo first (style_tempo), or sampled "
+                      "faster and slowed to it (matched_tempo, the default after a "
+                      "fine-tune) or at the model's (model_tempo), or the "
                       "mouth's median width as generated (generated_width) or at most "
                       "the portrait's (portrait_width, the default after a fine-tune); "
                       "joined by '+': together; several: each")

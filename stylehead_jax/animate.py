@@ -34,7 +34,8 @@ The pipeline (../shared/DESIGN.md), one timed stage per step:
             axis and the mouth's opening are then scaled to the style video's
             (style/amplitude.py: the head about its mean; the mouth's 95th
             percentile, or after a fine-tune its every percentile and its width held
-            to the portrait's; --no_style_amplitude leaves them the model's).
+            to the portrait's, and the head sampled faster or slowed per axis to the
+            style's tempo; --no_style_amplitude leaves them the model's).
   isps      (generator renderer) the four ISPs: Style Mapping of the portrait with each
             template frame, the template's expression and pose moved onto the
             portrait's face (render/warp.retarget) as the landmarks I_o should have.
@@ -578,7 +579,8 @@ def animate(portrait: str, audio: str, checkpoints: str, out: str, *,
                                       media.num_video_frames(len(samples)))
       if style_steps:
         target = dataclasses.replace(target, mouth_match=amplitude.FINE_TUNED_MOUTH_MATCH,
-                                     mouth_width_from=amplitude.FINE_TUNED_MOUTH_WIDTH)
+                                     mouth_width_from=amplitude.FINE_TUNED_MOUTH_WIDTH,
+                                     head_tempo=amplitude.FINE_TUNED_HEAD_TEMPO)
       if isinstance(style_amplitude, str):  # a study's variant (amplitude.variant)
         target = amplitude.variant(target, style_amplitude)
     phi = motion.generate_motion(samples, face.landmarks, model, jax.random.key(seed),
@@ -621,7 +623,7 @@ def animate(portrait: str, audio: str, checkpoints: str, out: str, *,
       "style_steps": style_steps,
       "style_amplitude": None if target is None else {
           "head_centre": target.head_centre, "mouth_match": target.mouth_match,
-          "mouth_width": target.mouth_width_from},
+          "mouth_width": target.mouth_width_from, "head_tempo": target.head_tempo},
       "mouth": mouth,
       "seed": seed, "paste_back": paste_back,
       "faces_in_portrait": face.faces, "warnings": warnings,

@@ -342,15 +342,17 @@ def open_mouth(face: np.ndarray, gain) -> np.ndarray:
   return (face + factor * JAW_DROP[None, :, None] * gap[:, None, :]).astype(face.dtype)
 
 
-def correlated_noise(white, seconds: float, start: int = 0):
+def correlated_noise(white, seconds, start: int = 0):
   """AR(1) noise over the leading (time) axis of standard normal `white` (T, ...), zero up
   to step `start` (the source frame: a sampled head starts at the portrait's pose) and
-  from there e_t = rho e_t-1 + sqrt(1 - rho^2) n_t with rho = exp(-1 / (seconds x 60)), so
+  from there e_t = rho e_t-1 + sqrt(1 - rho^2) n_t with rho = exp(-1 / (seconds x 60))
+  (`seconds` a number, or one per value of the last axis), so
   sampled head motion wanders away smoothly instead of jittering frame to frame (white
   noise where seconds is 0). e_t has variance 1 - rho^(2 (t - start)): it grows to standard
   normal over about `seconds`, as a head moves away from where it was."""
-  rho = float(np.exp(-1.0 / (seconds * media.FPS))) if seconds > 0 else 0.0
-  gain = float(np.sqrt(1.0 - rho ** 2))
+  seconds = np.asarray(seconds, np.float64)
+  rho = np.where(seconds > 0, np.exp(-1.0 / (np.maximum(seconds, 1e-9) * media.FPS)), 0.0)
+  rho, gain = jnp.asarray(rho, jnp.float32), jnp.asarray(np.sqrt(1.0 - rho ** 2), jnp.float32)
   white = jnp.asarray(white)
   after = (jnp.arange(white.shape[0]) > start).reshape((-1,) + (1,) * (white.ndim - 1))
 
@@ -429,7 +431,7 @@ def smooth_pose(vectors, seconds, axis: int = 0):
   return out
 
 
-def pose_noise(rng, steps: int, seconds: float, start: int) -> np.ndarray:
+def pose_noise(rng, steps: int, seconds, start: int) -> np.ndarray:
   """(steps, POSE_SIZE) `correlated_noise` for the head-pose samples of a generation whose
   step `start` is the source frame; n_t depends on (rng, t) only, so chunked generation
   draws the same noise."""
@@ -477,6 +479,7 @@ def generate_motion(audio, source_landmarks, params: MotionModel, rng, *,
   config = params.config
   config_json = _networks_json(config)
   temperatures, smoothing = sampling(config, temperature)
+  n = len(head_motion.AXES)
   log_mel = _to_log_mel(audio)
   frames = log_mel.shape[0] // media.MELS_PER_FRAME
   lookahead = int(config.lookahead_frames)
@@ -496,37 +499,56 @@ def generate_motion(audio, source_landmarks, params: MotionModel, rng, *,
   steps = frames + lookahead
   padded = -(-steps // chunk_frames) * chunk_frames
   mel = _silence_padded(log_mel[:frames * media.MELS_PER_FRAME], padded)
-  noise = (pose_noise(rng, padded, config.pose_noise_seconds, lookahead)
-           @ noise_mixing(config).T) * temperatures
   force = (np.arange(padded) < lookahead).astype(np.float32)
   weight = config.manifold.weight if manifold_weight is None else manifold_weight
 
-  faces, poses = [], []
-  motion_carries = None
-  for start, features in zip(range(0, padded, chunk_frames),
-                             _streamed_features(params, mel, chunk_frames)):
-    sl = slice(start, start + chunk_frames)
-    if bank is not None and weight > 0:
-      features = manifold.project(features.reshape(-1, bank.shape[-1]), bank, weight,
-                                  config.manifold.num_neighbours).reshape(features.shape)
-    out, motion_carries = _generate_chunk(
-        config_json, params.params, features, neutral, noise[None, sl], force[None, sl],
-        motion_carries)
-    faces.append(np.asarray(out["face"][0]))
-    poses.append(np.asarray(out["pose_sample"][0]))
-  face = np.concatenate(faces)[lookahead:lookahead + frames] / FACE_UNITS
-  face = open_mouth(face, float(config.get("mouth_gain", 1.0)))
-  poses = smooth_pose(np.concatenate(poses)[lookahead:lookahead + frames], smoothing)
+  def sample(speedup):
+    """Canonical faces and smoothed pose vectors, the head's noise and smoothing
+    `speedup` (n,) times faster per axis (the audio streamed through again: memory stays
+    flat in its length)."""
+    seconds = np.full(mg.POSE_SIZE, config.pose_noise_seconds, np.float64)
+    seconds[:n] /= speedup
+    sampled_smoothing = smoothing.copy()
+    sampled_smoothing[:n] /= speedup
+    noise = (pose_noise(rng, padded, seconds, lookahead) @ noise_mixing(config).T) * temperatures
+    faces, poses = [], []
+    motion_carries = None
+    for start, chunk in zip(range(0, padded, chunk_frames),
+                            _streamed_features(params, mel, chunk_frames)):
+      sl = slice(start, start + chunk_frames)
+      if bank is not None and weight > 0:
+        chunk = manifold.project(chunk.reshape(-1, bank.shape[-1]), bank, weight,
+                                 config.manifold.num_neighbours).reshape(chunk.shape)
+      out, motion_carries = _generate_chunk(
+          config_json, params.params, chunk, neutral, noise[None, sl], force[None, sl],
+          motion_carries)
+      faces.append(np.asarray(out["face"][0]))
+      poses.append(np.asarray(out["pose_sample"][0]))
+    face = np.concatenate(faces)[lookahead:lookahead + frames] / FACE_UNITS
+    return (open_mouth(face, float(config.get("mouth_gain", 1.0))),
+            smooth_pose(np.concatenate(poses)[lookahead:lookahead + frames], sampled_smoothing))
+
+  face, poses = sample(np.ones(n))
   if style is not None:
-    n = len(head_motion.AXES)
     # Measured as a style video's track is (`style_amplitude`: smoothed once more).
-    head = amplitude.slow_head(poses[:, :n], style, smooth_pose,
-                               view=lambda head: smooth_pose(head, smoothing[:n]))
+    view = lambda head: smooth_pose(head, smoothing[:n])
+    # Where the head is slower than the style's, it is sampled again faster (the face and
+    # the other axes stay the first sample's: a faster axis's noise would leak into them
+    # through noise_mixing).
+    head, sampled = poses[:, :n], np.ones(n)
+    for _ in range(amplitude.TEMPO_PASSES):
+      speedup = amplitude.tempo_speedup(head, style, view, sampled=sampled)
+      if np.allclose(speedup, sampled, rtol=0.05):
+        break
+      head = np.where(speedup > 1, sample(speedup)[1][:, :n], poses[:, :n])
+      sampled = speedup
+    head = amplitude.slow_head(head, style, smooth_pose, view=view)
     poses = np.concatenate([head, poses[:, n:]], -1)
     measured = amplitude.measure(face, smooth_pose(poses, smoothing), style.window)
     head_gains = amplitude.head_gains(measured, style)
     head = amplitude.scale_head(head, head_gains, style.head_centre,
                                 style.window, media.FPS, target=style.head)
+    head = amplitude.bound_head(head, style)
     poses = np.concatenate([head, poses[:, n:]], -1).astype(np.float32)
     face = amplitude.hold_mouth_width(face, style, neutral[0] / FACE_UNITS)
     face = open_mouth(face, amplitude.mouth_gains(mouth.opening(face), style))

@@ -283,6 +283,8 @@ def test_a_style_video_without_sound(checkpoints, media_dir, styles_silent_dir, 
     assert tuned_amplitude["mouth_match"] == amplitude.FINE_TUNED_MOUTH_MATCH == "quantiles"
     # and its width held to the portrait's (amplitude.hold_mouth_width)
     assert tuned_amplitude["mouth_width"] == amplitude.FINE_TUNED_MOUTH_WIDTH
+    # and its head at the style's tempo both ways (amplitude.tempo_speedup, slow_head)
+    assert tuned_amplitude["head_tempo"] == amplitude.FINE_TUNED_HEAD_TEMPO == "matched_tempo"
     run = checkpoints / ".cache" / "style_transfer" / (cached() - before).pop()
     config = json.loads((run / "config.json").read_text())
     assert config["style"]["drive_audio"] == str(media_dir / "speech.wav")

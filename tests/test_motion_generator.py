@@ -444,16 +444,23 @@ def _amplitude_of(track: motion.MotionTrack, config) -> amplitude.Amplitude:
   return motion.style_amplitude(clip, config)
 
 
-def test_a_style_amplitude_gives_the_motion_its_spread(tiny_motion, portrait):
-  """generate_motion(style=...) scales each head axis and the mouth's opening so that the
-  motion, measured as a style video is (motion.style_amplitude), has the style's."""
+def _sampled(tiny_motion, portrait, seconds: float):
+  """(model at temperature 1, speech of `seconds`, the portrait's source pose and torso,
+  the motion generated from them without a style, seed 1)."""
   _, mg_dir = tiny_motion
   model = motion.load(str(mg_dir)).with_settings(pose_temperature=1.0)
-  audio = _speech(6.0)
+  audio = _speech(seconds)
   source = dict(source_pose=(portrait.rotation[0], portrait.translation[0]),
                 source_torso=portrait.torso[0])
   plain = motion.generate_motion(audio, portrait.landmarks[0], model, jax.random.key(1),
                                  **source)
+  return model, audio, source, plain
+
+
+def test_a_style_amplitude_gives_the_motion_its_spread(tiny_motion, portrait):
+  """generate_motion(style=...) scales each head axis and the mouth's opening so that the
+  motion, measured as a style video is (motion.style_amplitude), has the style's."""
+  model, audio, source, plain = _sampled(tiny_motion, portrait, 6.0)
   mine = _amplitude_of(plain, model.config)
   assert np.all(mine.head > amplitude.MIN_SPREAD) and mine.mouth > 0.01
   factors = np.array([2.0, 0.5, 1.5, 3.0, 0.7])
@@ -589,6 +596,84 @@ def test_a_head_faster_than_the_style_is_slowed_to_its_tempo():
   np.testing.assert_allclose(slowed[0], 0.0, atol=1e-9)
   with pytest.raises(ValueError, match="tempo"):
     amplitude.variant(style, "slow")
+
+
+def test_a_head_slower_than_the_style_is_sampled_faster():
+  """style/amplitude.tempo_speedup ("matched_tempo"): per axis, the style's tempo over the
+  head's times how much faster it was sampled, within 1 to MAX_TEMPO_SPEEDUP; 1 on an axis
+  already as fast, still on either side, or where the tempo is not matched."""
+  t = np.arange(1200) / media.FPS
+  sway = lambda hz: np.sin(2 * np.pi * hz * t)
+  head = np.stack([sway(0.2), sway(0.2), sway(1.0), sway(0.01), np.zeros_like(t)], -1)
+  theirs = np.stack([sway(0.6), sway(4.0), sway(0.5), sway(0.5), sway(0.5)], -1)
+  faces = np.repeat(lmk.MEAN_FACE_3D[None], len(t), 0)
+  style = amplitude.variant(amplitude.measure(faces, theirs, 480), "matched_tempo")
+  speedup = amplitude.tempo_speedup(head, style)
+  np.testing.assert_allclose(speedup[0], 3.0, rtol=0.05)  # 0.6 Hz over 0.2 Hz
+  assert speedup[1] == amplitude.MAX_TEMPO_SPEEDUP  # 20x: held at the largest factor
+  assert speedup[2] == 1.0 and speedup[4] == 1.0  # faster already; still
+  # sampled 2x faster already: 2x the ratio; a faster axis back towards 1; a still one kept
+  again = amplitude.tempo_speedup(head, style, sampled=np.full(5, 2.0))
+  np.testing.assert_allclose(again[[0, 2, 4]], [2 * speedup[0], 1.0, 2.0], rtol=1e-3)
+  for tempo in ("model_tempo", "style_tempo"):
+    np.testing.assert_array_equal(
+        amplitude.tempo_speedup(head, amplitude.variant(style, tempo)), 1.0)
+
+
+def test_matched_tempo_samples_a_slow_head_faster(tiny_motion, portrait):
+  """generate_motion with a style whose head crosses its range faster than the sampled
+  head ("matched_tempo", the default after a fine-tune): the head is sampled again with
+  faster noise and lighter smoothing, so it comes nearer the style's tempo than the
+  model's tempo leaves it, with the same face; against a slower style it is the motion of
+  "style_tempo" (only slowed) but for its widest swings (bound_head)."""
+  model, audio, source, plain = _sampled(tiny_motion, portrait, 8.0)
+  mine = _amplitude_of(plain, model.config)
+  mine_tempo = amplitude.tempo(mine.head, mine.head_speed)
+  fast = dataclasses.replace(mine, head_speed=3.0 * mine.head_speed)  # 3x its tempo
+  tempo_of = lambda style, how: amplitude.tempo(*[
+      getattr(_amplitude_of(motion.generate_motion(
+          audio, portrait.landmarks[0], model, jax.random.key(1),
+          style=amplitude.variant(style, how), **source), model.config), k)
+      for k in ("head", "head_speed")])
+  matched, kept = tempo_of(fast, "matched_tempo"), tempo_of(fast, "model_tempo")
+  target = 3.0 * mine_tempo
+  assert np.all(np.abs(np.log(matched / target)) < np.abs(np.log(kept / target)))
+  assert np.median(matched / target) > 0.6
+  # the face (the mouth's timing) is the first sample's, as with the model's tempo
+  faces = [motion.canonical(t.landmarks, t.rotation, t.translation) for t in (
+      motion.generate_motion(audio, portrait.landmarks[0], model, jax.random.key(1),
+                             style=amplitude.variant(fast, how), **source)
+      for how in ("matched_tempo", "model_tempo"))]
+  np.testing.assert_allclose(faces[0], faces[1], atol=1e-3)
+  slow = dataclasses.replace(mine, head_speed=0.5 * mine.head_speed)
+  tracks = [motion.generate_motion(audio, portrait.landmarks[0], model, jax.random.key(1),
+                                   style=amplitude.variant(slow, how), **source)
+            for how in ("matched_tempo", "style_tempo")]
+  same = np.isclose(tracks[0].landmarks, tracks[1].landmarks, atol=1e-3).all((1, 2))
+  assert same.mean() > 0.9  # all but the widest swings, bound_head's
+
+
+def test_a_head_at_the_styles_tempo_keeps_within_its_reach():
+  """style/amplitude.bound_head ("matched_tempo"): deviations from the mean up to
+  REACH_KNEE x REACH_SIGMAS standard deviations stay as they are, a rare wider swing bends
+  towards REACH_SIGMAS (never past it, in the same direction); otherwise the head is kept."""
+  rng = np.random.default_rng(0)
+  head = rng.normal(0.0, 1.0, (2000, 5))
+  head[700, 3] = 8.0  # a swing of about 8 standard deviations
+  head[900, 0] = -6.0
+  style = amplitude.Amplitude(head=np.ones(5), mouth=None, window=480,
+                              head_tempo="matched_tempo")
+  bounded = amplitude.bound_head(head, style)
+  mean, sigma = head.mean(0), (head - head.mean(0)).std(0)
+  reach = amplitude.REACH_SIGMAS * sigma
+  inside = np.abs(head - mean) <= amplitude.REACH_KNEE * reach
+  np.testing.assert_allclose(bounded[inside], head[inside], atol=1e-12)
+  assert np.all(np.abs(bounded - mean) < reach)
+  assert 0.9 * reach[3] < bounded[700, 3] - mean[3] < reach[3]
+  assert -reach[0] < bounded[900, 0] - mean[0] < -0.9 * reach[0]
+  for tempo in ("model_tempo", "style_tempo"):
+    np.testing.assert_array_equal(
+        amplitude.bound_head(head, amplitude.variant(style, tempo)), head)
 
 
 def test_a_fine_tuned_mouth_keeps_the_portraits_width():

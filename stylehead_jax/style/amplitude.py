@@ -21,8 +21,14 @@ A gain widens a slow, wide style's head at the model's pace, so it moves faster 
 style's; `slow_head` ("style_tempo", a study's variant) first low-passes each axis that
 crosses its range faster than the style's does (speed over spread, `tempo`) until it
 crosses it as fast, and the gain then gives it the style's spread and, with it, about the
-style's speed. On the validation styles it cost SMD and lip sync for a little SLV
-(docs/style_transfer.md), so the default keeps the model's tempo ("model_tempo").
+style's speed. A head slower than the style's stays slow that way: "matched_tempo" (the
+default after a fine-tune, FINE_TUNED_HEAD_TEMPO, animate) also samples such an axis
+again with its noise's time constant and its smoothing shortened (`tempo_speedup`,
+motion.generate_motion) until it is about as fast, then slows what overshoots. On the
+validation styles "style_tempo" cost SMD and lip sync for a little SLV, while
+"matched_tempo" brought SLV nearer the style's own on all four at no cost of either
+(docs/style_transfer.md); without a fine-tune the head keeps the model's tempo
+("model_tempo").
 Scaling about the portrait's pose ("source", before 2026-12-07) widened a fine-tune's
 lasting nod by the gain too (docs/style_transfer.md: surprisegirl's faces tipped 24
 degrees). `mouth_gains` widen or narrow the inner-lip gap (motion.open_mouth):
@@ -71,7 +77,14 @@ MOUTH_MATCHES = ("p95", "quantiles")
 # lowered SMD further at no cost of lip sync (docs/style_transfer.md); without it, "p95".
 FINE_TUNED_MOUTH_MATCH = "quantiles"
 HEAD_CENTRES = ("mean", "source", "local")
-HEAD_TEMPOS = ("model_tempo", "style_tempo")  # slow_head: the model's speed, or the style's
+# The head's tempo: the model's, the style's where the model's is faster (slow_head), or
+# the style's both ways (tempo_speedup: sampled faster where slower, then slow_head).
+HEAD_TEMPOS = ("model_tempo", "style_tempo", "matched_tempo")
+FINE_TUNED_HEAD_TEMPO = "matched_tempo"  # after a fine-tune (animate); before, the model's
+MAX_TEMPO_SPEEDUP = 8.0  # tempo_speedup's largest factor
+REACH_SIGMAS = 3.0  # bound_head: how far from its mean a head goes, in its standard deviations
+REACH_KNEE = 0.75  # bound_head: deviations up to this fraction of that kept as they are
+TEMPO_PASSES = 3  # motion.generate_motion samples the head again at most this often
 MAX_SLOWING_SECONDS = 1.0  # slow_head's widest Gaussian (its standard deviation)
 EASE_SECONDS = 0.5  # scale_head about the mean or the local mean: gains ease in over this
 # Whose median mouth width the output keeps at most (hold_mouth_width): as generated, or
@@ -147,7 +160,8 @@ def slow_head(head: np.ndarray, style: Amplitude, smooth, view=lambda head: head
   per axis that keeps the first frame (motion.smooth_pose); view(head) -> head: what the
   tempo is measured on (as `style`'s was: motion smooths its samples once more). The
   seconds are found by bisection (`steps`), up to MAX_SLOWING_SECONDS (a style slower
-  still gets that)."""
+  still gets that), and no further than leaves the axis a spread within MAX_GAIN of the
+  style's."""
   head = np.asarray(head, np.float64)
   if style.head is None or style.head_speed is None or style.head_tempo == "model_tempo":
     return head
@@ -156,18 +170,66 @@ def slow_head(head: np.ndarray, style: Amplitude, smooth, view=lambda head: head
   window = min(style.window, len(head))
   target = tempo(style.head, style.head_speed)
 
-  def tempo_of(seconds):
+  def measured(seconds):
     smoothed = view(smooth(head, seconds))
-    return tempo(head_spread(smoothed, window), head_speed(smoothed, window, fps))
+    spread = head_spread(smoothed, window)
+    return tempo(spread, head_speed(smoothed, window, fps)), spread
 
+  # Slowing also narrows; an axis is slowed no further than leaves a spread the gain can
+  # still widen to the style's (MAX_GAIN): on surprisegirl's wide, slow nod the slowed
+  # pitch otherwise ended at 0.61 of the style's spread.
+  reachable = lambda spread: spread * MAX_GAIN >= style.head
   low, high = np.zeros(head.shape[1]), np.zeros(head.shape[1])
-  too_fast = np.nan_to_num(tempo_of(low) > target)  # NaN (still) compares False
+  too_fast = np.nan_to_num(measured(low)[0] > target)  # NaN (still) compares False
   high[too_fast] = MAX_SLOWING_SECONDS
   for _ in range(steps):
     middle = (low + high) / 2
-    faster = np.nan_to_num(tempo_of(middle) > target)
-    low, high = np.where(faster, middle, low), np.where(faster, high, middle)
-  return smooth(head, high)
+    pace, spread = measured(middle)
+    slower = np.nan_to_num(pace > target) & reachable(spread)
+    low, high = np.where(slower, middle, low), np.where(slower, high, middle)
+  return smooth(head, np.where(reachable(measured(high)[1]), high, low))
+
+
+def tempo_speedup(head: np.ndarray, style: Amplitude, view=lambda head: head,
+                  fps: float = media.FPS, sampled: np.ndarray | None = None) -> np.ndarray:
+  """(A,) how many times faster than the model's each head axis should be sampled to cross
+  its range as fast as `style`'s head does ("matched_tempo"): a head (T, A) sampled
+  `sampled` (A,) times faster (default 1) times the style's tempo over the head's, within
+  1 to MAX_TEMPO_SPEEDUP; `sampled` where an axis is still on either side, and 1 where the
+  style's tempo is not matched. A head's tempo grows more slowly than its noise's
+  (the audio's part of its motion keeps its pace), so motion.generate_motion samples
+  again with the result until it settles (TEMPO_PASSES); slow_head then takes off what
+  is too fast. view: as in slow_head."""
+  sampled = np.ones(np.shape(head)[1]) if sampled is None else np.asarray(sampled, np.float64)
+  if style.head is None or style.head_speed is None or style.head_tempo != "matched_tempo":
+    return np.ones_like(sampled)
+  viewed = view(np.asarray(head, np.float64))
+  window = min(style.window, len(viewed))
+  ratio = tempo(style.head, style.head_speed) / tempo(head_spread(viewed, window),
+                                                      head_speed(viewed, window, fps))
+  return np.clip(sampled * np.nan_to_num(ratio, nan=1.0), 1.0, MAX_TEMPO_SPEEDUP)
+
+
+def bound_head(head: np.ndarray, style: Amplitude) -> np.ndarray:
+  """(T, A) head pose vectors whose deviation from their mean stays within REACH_SIGMAS of
+  their standard deviations, with the style's tempo matched both ways ("matched_tempo"):
+  a head sampled faster makes rare wide swings within the same spread (on lp_d12 a
+  sideways swing of 5 standard deviations, 2.2x as far as the style's furthest, the face
+  half out of the crop for three frames). Deviations up to REACH_KNEE of that reach are
+  kept; beyond it they bend smoothly towards it (tanh, slope 1 at the knee). Otherwise
+  as given."""
+  head = np.asarray(head, np.float64)
+  if style.head_tempo != "matched_tempo":
+    return head
+  mean = head.mean(0)
+  deviation = head - mean
+  reach = REACH_SIGMAS * deviation.std(0)
+  knee = REACH_KNEE * reach
+  room = np.maximum(reach - knee, MIN_SPREAD)
+  beyond = np.maximum(np.abs(deviation) - knee, 0.0)
+  bent = np.sign(deviation) * (np.minimum(np.abs(deviation), knee)
+                               + room * np.tanh(beyond / room))
+  return mean + np.where(reach < MIN_SPREAD, deviation, bent)
 
 
 def _gain(target, generated):
@@ -275,7 +337,8 @@ def variant(style: Amplitude, name: str) -> Amplitude:
   generated), both with the mouth matched another way (MOUTH_MATCHES: "quantiles" or
   "p95"), or both with the head scaled about another centre (HEAD_CENTRES: scale_head);
   several joined by "+" ("source+p95") apply in turn, or the head at the style's tempo
-  ("style_tempo": slow_head) or the model's ("model_tempo"), or the mouth's median
+  ("style_tempo": slow_head; "matched_tempo": sampled faster too, tempo_speedup) or the
+  model's ("model_tempo"), or the mouth's median
   width held to another's (MOUTH_WIDTHS: hold_mouth_width)."""
   for part in name.split("+"):
     if part in MOUTH_WIDTHS:
@@ -291,6 +354,7 @@ def variant(style: Amplitude, name: str) -> Amplitude:
     else:
       raise ValueError(f"a style amplitude's variant is 'head', 'mouth', 'quantiles', "
                        f"'p95', 'mean', 'source', 'local', 'model_tempo', 'style_tempo', "
+                       f"'matched_tempo', "
                        f"'generated_width' or 'portrait_width' "
                        f"(or several joined by '+'), not {part!r}")
   return style
