@@ -263,7 +263,8 @@ def test_a_style_video_without_sound(checkpoints, media_dir, styles_silent_dir, 
   assert animate.main(_args(checkpoints, out, *common, "--json", tmp_path / "out.json")) == 0
   assert out.exists()
   assert json.loads((tmp_path / "out.json").read_text())["style_amplitude"] == {
-      "head_centre": "mean", "mouth_match": "p95", "mouth_width": "generated_width"}
+      "head_centre": "mean", "mouth_match": "p95", "mouth_width": "generated_width",
+      "head_tempo": "model_tempo"}
   reference = animate.load_style(str(style), RESOLUTION, str(checkpoints / ".cache"))
   assert not reference["has_audio"] and reference["template_frames"].shape[0] == 4
   if sound == "no_stream":  # its amplitude moves the motion; --no_style_amplitude does not
