@@ -149,6 +149,12 @@ def tempo(spread: np.ndarray, speed: np.ndarray) -> np.ndarray:
   return np.where(spread < MIN_SPREAD, np.nan, speed / np.maximum(spread, MIN_SPREAD))
 
 
+def _tempo_and_spread(head: np.ndarray, window: int, fps: float):
+  """((A,) `tempo`, (A,) head_spread) of a head (T, A) over spans of `window` frames."""
+  spread = head_spread(head, window)
+  return tempo(spread, head_speed(head, window, fps)), spread
+
+
 def slow_head(head: np.ndarray, style: Amplitude, smooth, view=lambda head: head,
               fps: float = media.FPS, steps: int = 12) -> np.ndarray:
   """(T, A) head pose vectors low-passed, axis by axis, until they cross their range no
@@ -170,10 +176,7 @@ def slow_head(head: np.ndarray, style: Amplitude, smooth, view=lambda head: head
   window = min(style.window, len(head))
   target = tempo(style.head, style.head_speed)
 
-  def measured(seconds):
-    smoothed = view(smooth(head, seconds))
-    spread = head_spread(smoothed, window)
-    return tempo(spread, head_speed(smoothed, window, fps)), spread
+  measured = lambda seconds: _tempo_and_spread(view(smooth(head, seconds)), window, fps)
 
   # Slowing also narrows; an axis is slowed no further than leaves a spread the gain can
   # still widen to the style's (MAX_GAIN): on surprisegirl's wide, slow nod the slowed
@@ -204,9 +207,8 @@ def tempo_speedup(head: np.ndarray, style: Amplitude, view=lambda head: head,
   if style.head is None or style.head_speed is None or style.head_tempo != "matched_tempo":
     return np.ones_like(sampled)
   viewed = view(np.asarray(head, np.float64))
-  window = min(style.window, len(viewed))
-  ratio = tempo(style.head, style.head_speed) / tempo(head_spread(viewed, window),
-                                                      head_speed(viewed, window, fps))
+  own = _tempo_and_spread(viewed, min(style.window, len(viewed)), fps)[0]
+  ratio = tempo(style.head, style.head_speed) / own
   return np.clip(sampled * np.nan_to_num(ratio, nan=1.0), 1.0, MAX_TEMPO_SPEEDUP)
 
 
