@@ -437,6 +437,35 @@ def test_the_shipped_config_sees_only_clips_whose_licence_lets_weights_ship():
     mg_config.get_config("shipped")
 
 
+def _clip_opened_by(opening: np.ndarray, log_mel: np.ndarray) -> dict:
+  """A still, frontal mean face whose inner lower lip drops `opening` eye distances per
+  frame, with `log_mel` as its audio."""
+  face = np.repeat(lmk.MEAN_FACE_3D[None] * 200.0 + [128.0, 128.0, 0.0], len(opening), 0)
+  face[:, [65, 66, 67], 1] += opening[:, None] * lmk.interocular(face)[:, None]
+  return {"log_mel": log_mel, "landmarks": face,
+          "head_pose": {"rotation": np.repeat(np.eye(3)[None], len(opening), 0),
+                        "translation": np.tile([128.0, 128.0, 200.0], (len(opening), 1))}}
+
+
+def test_the_mouth_ceiling_finds_a_mouth_its_audio_drives_and_none_in_noise():
+  """eval/mouth_ceiling.py's person-specific map: a mouth that opens with a band of its
+  audio is read back on the held-out half (r above 0.8, LMD half the still face's); a
+  mouth that moves regardless of its audio is not."""
+  from eval import mouth_ceiling  # pylint: disable=g-import-not-at-top
+  rng = np.random.default_rng(0)
+  frames = 2400  # 40 s, as the longest test clips
+  log_mel = rng.normal(-4.0, 2.0, (media.MELS_PER_FRAME * frames, media.N_MELS))
+  band = log_mel.reshape(frames, -1, media.N_MELS)[:, :, 10:30].mean((1, 2))
+  driven = 0.1 * (band - band.min()) / np.ptp(band)
+  row = mouth_ceiling.within_clip(_clip_opened_by(driven, log_mel))
+  assert row["mouth_opening_r"] > 0.8
+  assert row["mouth_lmd"] < 0.5 * row["no_motion_mouth_lmd"]
+  unrelated = rng.permutation(driven)
+  row = mouth_ceiling.within_clip(_clip_opened_by(unrelated, log_mel))
+  assert abs(row["mouth_opening_r"]) < 0.2
+  assert row["mouth_lmd"] > 0.9 * row["no_motion_mouth_lmd"]
+
+
 def _amplitude_of(track: motion.MotionTrack, config) -> amplitude.Amplitude:
   """Measured as a style video's track is (about its first frame)."""
   clip = {"landmarks": track.landmarks, "torso": track.torso,
