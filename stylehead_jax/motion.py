@@ -74,6 +74,9 @@ JAW_DROP[[55, 56, 57, 58, 59, 65, 66, 67, 7, 8, 9]] = 1.0
 JAW_DROP[[6, 10]] = 0.5
 # Per-frame features a Motion Generator trains on, is evaluated on and is styled by.
 FEATURES = ("log_mel", "landmarks", "head_pose", "torso", "valid")
+# A window whose true mouth opening varies less than this (eye distances, standard
+# deviation) is silence or a held pose: its opening's r is noise (L_mg's opening term).
+MOVING_OPENING = 0.01
 
 
 # --- Representation ---------------------------------------------------------------------
@@ -232,6 +235,20 @@ def _point_weights(config):
   return jnp.asarray(w / w.sum())
 
 
+def opening_r(face, target, valid):
+  """Mean over windows (B, T, 68, 3) of the Pearson r over the valid frames between the
+  mouth's opening (metrics/mouth.py) in `face` and in `target`, over the windows whose
+  target opening moves (standard deviation above MOVING_OPENING eye distances)."""
+  g, t = mouth.opening(face), mouth.opening(target)
+  count = jnp.maximum(valid.sum(-1), 1.0)
+  mean = lambda x: (x * valid).sum(-1) / count
+  a, b = g - mean(g)[:, None], t - mean(t)[:, None]
+  var_g, var_t = mean(a * a), mean(b * b)
+  r = mean(a * b) * jax.lax.rsqrt(jnp.maximum(var_g * var_t, 1e-12))
+  moving = (var_t > MOVING_OPENING ** 2).astype(r.dtype)
+  return (r * moving).sum() / jnp.maximum(moving.sum(), 1.0)
+
+
 def losses(params, audio_params, batch, config, rng=None):
   """(L_mg, its parts) on a batch of windows (tasks/motion_generator.py defines L_mg).
   With `rng`, the previous poses fed to the pose head carry Gaussian noise of
@@ -259,6 +276,10 @@ def losses(params, audio_params, batch, config, rng=None):
            "pose_nll": (nll * valid).sum() / count}
   total = (parts["face"] + config.loss.velocity_weight * parts["velocity"]
            + config.loss.pose_weight * parts["pose_nll"])
+  parts["opening_r"] = opening_r(face, targets["face"], valid)
+  opening_weight = config.loss.get("opening_r_weight", 0.0)  # older runs' configs: none
+  if opening_weight > 0:
+    total = total + opening_weight * (1.0 - parts["opening_r"])
   return total, parts
 
 

@@ -447,6 +447,23 @@ def _clip_opened_by(opening: np.ndarray, log_mel: np.ndarray) -> dict:
                         "translation": np.tile([128.0, 128.0, 200.0], (len(opening), 1))}}
 
 
+def test_the_opening_term_scores_when_the_mouth_opens_not_how_wide():
+  """motion.opening_r (L_mg's opening term): 1 for a mouth that opens at the truth's
+  moments half as wide and from another rest, -1 for one that opens when the truth's
+  closes; a window whose true mouth does not move counts for nothing."""
+  t = np.arange(120)
+  truth = 0.05 * (1 + np.sin(t / 5.0))
+  face = lambda opening: jnp.asarray(
+      _clip_opened_by(opening, np.zeros((1, 1)))["landmarks"][None], jnp.float32)
+  valid = jnp.ones((1, len(t)))
+  assert float(motion.opening_r(face(0.5 * truth + 0.02), face(truth), valid)) > 0.999
+  assert float(motion.opening_r(face(0.1 - truth), face(truth), valid)) < -0.999
+  still = face(np.full(len(t), 0.05))
+  both = jnp.concatenate([face(truth), still])
+  predicted = jnp.concatenate([face(truth), face(truth)])
+  assert float(motion.opening_r(predicted, both, jnp.ones((2, len(t))))) > 0.999
+
+
 def test_the_mouth_ceiling_finds_a_mouth_its_audio_drives_and_none_in_noise():
   """eval/mouth_ceiling.py's person-specific map: a mouth that opens with a band of its
   audio is read back on the held-out half (r above 0.8, LMD half the still face's); a

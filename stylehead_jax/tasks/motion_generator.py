@@ -7,8 +7,12 @@ Loss L_mg per frame (canonical faces in FACE_UNITS, see stylehead_jax.motion; co
   velocity: the same on the frame-to-frame changes (F^_t - F^_t-1) - (F_t - F_t-1);
   pose:     Gaussian negative log-likelihood of the true pose vector under the predicted
             mean and sigma (teacher forcing), averaged over its POSE_SIZE values;
-  L_mg = face + velocity_weight velocity + pose_weight pose, over frames whose landmarks
-  were detected (`valid`; interpolated frames of real footage do not teach).
+  opening:  1 - r, r the Pearson r over a window's frames of the mouth's opening
+            (metrics/mouth.py) against the truth's, averaged over the windows whose true
+            opening moves (`motion.opening_r`): when the mouth opens, not how wide;
+  L_mg = face + velocity_weight velocity + pose_weight pose + opening_r_weight opening,
+  over frames whose landmarks were detected (`valid`; interpolated frames of real footage
+  do not teach).
 The source (identity) frame of a window is its first frame, as at inference, where the
 source is one portrait. The APC encoder (config.audio.encoder_workdir) stays frozen.
 
