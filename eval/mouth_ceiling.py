@@ -128,17 +128,17 @@ def main(argv):
                                                  motion.FEATURES + ("clip_id",)))
   train_clips, clips = load("train"), load(_SPLIT.value)
   # The held-out linear model: the same map fitted on every train frame.
-  x = np.concatenate([features(c["log_mel"], len(c["landmarks"])) for c in train_clips])
+  train_x = np.concatenate([features(c["log_mel"], len(c["landmarks"])) for c in train_clips])
   fitted = [targets(c)[:2] for c in train_clips]
-  held_out = (ridge(x, np.concatenate([f[0] for f in fitted])),
-              ridge(x, np.concatenate([f[1] for f in fitted])))
+  held_out = (ridge(train_x, np.concatenate([f[0] for f in fitted])),
+              ridge(train_x, np.concatenate([f[1] for f in fitted])))
   rows = {}
   for clip in clips:
-    within = within_clip(clip)
     opening, _, face = targets(clip)
-    x = features(clip["log_mel"], len(face))
-    rows[clip["clip_id"].decode()] = within | {
-        f"held_out_{k}": v for k, v in scores(x, opening, face, face[0], *held_out).items()}
+    held_out_scores = scores(features(clip["log_mel"], len(face)), opening, face, face[0],
+                             *held_out)
+    rows[clip["clip_id"].decode()] = within_clip(clip) | {
+        f"held_out_{k}": v for k, v in held_out_scores.items()}
   medians = {k: float(np.median([r[k] for r in rows.values()])) for k in next(iter(rows.values()))}
   smoothing = config.evals.motion.truth_smoothing
   heads = {split: head(load(split), smoothing) for split in ("validation", _SPLIT.value)}
