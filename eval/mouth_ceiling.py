@@ -92,9 +92,11 @@ def scores(x, opening, face, first, predict_opening, predict_mouth) -> dict[str,
           "mouth_lmd": distances.lmd(predicted, face)}
 
 
-def within_clip(clip: dict) -> dict[str, float]:
+def within_clip(clip: dict, held_out=None) -> dict[str, float]:
   """`scores` of the maps fitted on each half of the clip, on the other half, averaged;
-  with the still face's mouth LMD (over the whole clip, as real_mouth's)."""
+  with the still face's mouth LMD (over the whole clip, as real_mouth's) and, given
+  `held_out` (maps fitted elsewhere: (opening, mouth)), their `scores` on the whole clip
+  (keys prefixed held_out_)."""
   opening, displacement, face = targets(clip)
   frames = len(face)
   x = features(clip["log_mel"], frames)
@@ -103,9 +105,12 @@ def within_clip(clip: dict) -> dict[str, float]:
                  ridge(x[fit], displacement[fit]))
           for fit, held in ((slice(0, half), slice(half, frames)),
                             (slice(half, frames), slice(0, half)))]
-  still = distances.lmd(np.repeat(face[:1], frames, 0), face)
-  return {k: float(np.mean([r[k] for r in rows])) for k in rows[0]} | {
-      "no_motion_mouth_lmd": float(still)}
+  out = {k: float(np.mean([r[k] for r in rows])) for k in rows[0]}
+  out["no_motion_mouth_lmd"] = float(distances.lmd(np.repeat(face[:1], frames, 0), face))
+  if held_out is not None:
+    out.update({f"held_out_{k}": v
+                for k, v in scores(x, opening, face, face[0], *held_out).items()})
+  return out
 
 
 def head(clips: list[dict], smoothing: float) -> dict[str, float]:
@@ -132,13 +137,7 @@ def main(argv):
   fitted = [targets(c)[:2] for c in train_clips]
   held_out = (ridge(train_x, np.concatenate([f[0] for f in fitted])),
               ridge(train_x, np.concatenate([f[1] for f in fitted])))
-  rows = {}
-  for clip in clips:
-    opening, _, face = targets(clip)
-    held_out_scores = scores(features(clip["log_mel"], len(face)), opening, face, face[0],
-                             *held_out)
-    rows[clip["clip_id"].decode()] = within_clip(clip) | {
-        f"held_out_{k}": v for k, v in held_out_scores.items()}
+  rows = {clip["clip_id"].decode(): within_clip(clip, held_out) for clip in clips}
   medians = {k: float(np.median([r[k] for r in rows.values()])) for k in next(iter(rows.values()))}
   smoothing = config.evals.motion.truth_smoothing
   heads = {split: head(load(split), smoothing) for split in ("validation", _SPLIT.value)}

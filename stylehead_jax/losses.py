@@ -1,5 +1,6 @@
-"""Losses shared by the stages: weighted L1 (L_sp), GAN losses, discriminator feature
-matching and gradient penalties (by jax.grad). Pure jnp functions of arrays; each is
+"""Losses shared by the stages: weighted L1 (L_sp), the Pearson r of series (L_keep,
+L_mg's mouth timing), GAN losses, discriminator feature matching and gradient penalties
+(by jax.grad). Pure jnp functions of arrays; each is
 tested against a closed form or central finite differences (tests/test_losses.py).
 
 GAN conventions: a discriminator (or critic) returns logits, higher meaning "real".
@@ -29,6 +30,17 @@ def weighted_l1(prediction, target, weights):
   total = weights.sum()
   return jnp.where(total > 0, (weights * jnp.abs(prediction - target)).sum()
                    / jnp.maximum(total, 1e-12), 0.0)
+
+
+def pearson(a, b, weights=None, floor: float = 1e-30):
+  """(...,) Pearson r over the last axis of series a and b (..., T), frames weighted by
+  `weights` (..., T) (default all 1: valid frames), with the product of the two variances
+  floored at `floor` (a flat series gives r 0)."""
+  weights = jnp.ones_like(a) if weights is None else weights
+  count = jnp.maximum(weights.sum(-1), 1e-12)
+  mean = lambda x: (x * weights).sum(-1) / count
+  a, b = a - mean(a)[..., None], b - mean(b)[..., None]
+  return mean(a * b) * jax.lax.rsqrt(jnp.maximum(mean(a * a) * mean(b * b), floor))
 
 
 def _check(kind: str) -> None:

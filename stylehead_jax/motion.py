@@ -54,6 +54,7 @@ import ml_collections
 import numpy as np
 
 from stylehead_jax import checkpoint
+from stylehead_jax import losses as losses_lib
 from stylehead_jax import media
 from stylehead_jax.landmarks import conventions as lmk
 from stylehead_jax.landmarks import pose as pose_lib
@@ -240,12 +241,13 @@ def opening_r(face, target, valid):
   mouth's opening (metrics/mouth.py) in `face` and in `target`, over the windows whose
   target opening moves (standard deviation above MOVING_OPENING eye distances)."""
   g, t = mouth.opening(face), mouth.opening(target)
-  count = jnp.maximum(valid.sum(-1), 1.0)
-  mean = lambda x: (x * valid).sum(-1) / count
-  a, b = g - mean(g)[:, None], t - mean(t)[:, None]
-  var_g, var_t = mean(a * a), mean(b * b)
-  r = mean(a * b) * jax.lax.rsqrt(jnp.maximum(var_g * var_t, 1e-12))
-  moving = (var_t > MOVING_OPENING ** 2).astype(r.dtype)
+  # Floored: a freshly initialised face does not move at all, and the first steps'
+  # gradient would be unbounded.
+  r = losses_lib.pearson(g, t, valid, floor=1e-12)
+  count = jnp.maximum(valid.sum(-1, keepdims=True), 1.0)
+  centred = t - (t * valid).sum(-1, keepdims=True) / count
+  moving = (((centred ** 2 * valid).sum(-1, keepdims=True) / count)[..., 0]
+            > MOVING_OPENING ** 2).astype(r.dtype)
   return (r * moving).sum() / jnp.maximum(moving.sum(), 1.0)
 
 

@@ -26,6 +26,22 @@ def test_weighted_l1_is_the_l_sp_form():
   assert float(losses.weighted_l1(jnp.asarray(a), jnp.asarray(b), np.zeros_like(w))) == 0.0
 
 
+def test_pearson_matches_numpy_with_and_without_frame_weights():
+  rng = np.random.default_rng(0)
+  a, b = rng.normal(size=(3, 50)), rng.normal(size=(3, 50))
+  b = b + 0.5 * a
+  expected = [np.corrcoef(x, y)[0, 1] for x, y in zip(a, b)]
+  np.testing.assert_allclose(losses.pearson(jnp.asarray(a), jnp.asarray(b)), expected,
+                             rtol=1e-5)
+  # Zero weights drop frames: the same as the r of the kept frames alone.
+  w = np.ones_like(a)
+  w[:, 30:] = 0.0
+  kept = [np.corrcoef(x[:30], y[:30])[0, 1] for x, y in zip(a, b)]
+  np.testing.assert_allclose(losses.pearson(jnp.asarray(a), jnp.asarray(b), jnp.asarray(w)),
+                             kept, rtol=1e-5)
+  assert float(losses.pearson(jnp.zeros(10), jnp.arange(10.0))) == 0.0  # flat: r 0
+
+
 @pytest.mark.parametrize("kind", losses.GAN_LOSSES)
 def test_gan_losses_match_closed_forms(kind):
   real, fake = jnp.array([2.0, 0.5, -1.0]), jnp.array([-2.0, 0.3, 1.5])

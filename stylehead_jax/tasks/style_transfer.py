@@ -218,10 +218,8 @@ def motions(params, audio_params, batch, rng, config, anchor_params=None):
 
 def keep_loss(openings) -> jax.Array:
   """L_keep (module doc) of the openings (B, T) of phi_mg and of the anchor's motion."""
-  a, b = (x - x.mean(-1, keepdims=True) for x in openings)
   # No absolute epsilon: an untrained model's mouth moves by 1e-4 eye distances or less.
-  r = (a * b).sum(-1) * jax.lax.rsqrt(jnp.maximum((a * a).sum(-1) * (b * b).sum(-1), 1e-30))
-  return jnp.mean(1.0 - r)
+  return jnp.mean(1.0 - losses.pearson(*openings))
 
 
 def style_losses(critic_params, phi_mg, phi_s, rng, config):
